@@ -1,0 +1,128 @@
+#include "clock.h"
+
+#include <time.h>
+
+#include <cstdio>
+
+namespace pg {
+
+namespace {
+
+Nanos read_clock(clockid_t id)
+{
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return std::chrono::seconds(ts.tv_sec) + Nanos(ts.tv_nsec);
+}
+
+} // namespace
+
+Nanos boottime_now()
+{
+  return read_clock(CLOCK_BOOTTIME);
+}
+
+Nanos monotonic_now()
+{
+  return read_clock(CLOCK_MONOTONIC);
+}
+
+WallTime wall_now()
+{
+  return std::chrono::system_clock::now();
+}
+
+std::string format_rfc3339(WallTime t)
+{
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  time_t secs = static_cast<time_t>(ms / 1000);
+  long frac = static_cast<long>(ms % 1000);
+  if (frac < 0) {
+    frac += 1000;
+    --secs;
+  }
+  tm utc{};
+  ::gmtime_r(&secs, &utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, frac);
+  return buf;
+}
+
+std::optional<WallTime> parse_rfc3339(std::string_view text)
+{
+  std::string s(text);
+  tm t{};
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon, &t.tm_mday,
+                  &t.tm_hour, &t.tm_min, &t.tm_sec, &consumed) != 6) {
+    return std::nullopt;
+  }
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  std::string_view rest = std::string_view(s).substr(static_cast<size_t>(consumed));
+  long ms = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    rest.remove_prefix(1);
+    int digits = 0;
+    while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
+      if (digits < 3) {
+        ms = ms * 10 + (rest[0] - '0');
+      }
+      ++digits;
+      rest.remove_prefix(1);
+    }
+    for (; digits < 3; ++digits) {
+      ms *= 10;
+    }
+  }
+  long offset = 0;
+  if (rest == "Z" || rest == "z") {
+    offset = 0;
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int hh = 0;
+    int mm = 0;
+    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hh, &mm) != 2) {
+      return std::nullopt;
+    }
+    offset = (hh * 3600 + mm * 60) * (rest[0] == '+' ? 1 : -1);
+  } else {
+    return std::nullopt;
+  }
+  time_t secs = ::timegm(&t);
+  if (secs == static_cast<time_t>(-1)) {
+    return std::nullopt;
+  }
+  return WallTime(std::chrono::seconds(secs - offset) + std::chrono::milliseconds(ms));
+}
+
+std::string format_local(WallTime t)
+{
+  time_t secs = std::chrono::system_clock::to_time_t(t);
+  tm local{};
+  ::localtime_r(&secs, &local);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+  return buf;
+}
+
+std::string format_age(std::chrono::seconds s)
+{
+  long long v = s.count();
+  if (v < 0) {
+    v = 0;
+  }
+  char buf[64];
+  if (v < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", v);
+  } else if (v < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", v / 60, v % 60);
+  } else if (v < 86400) {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", v / 3600, (v % 3600) / 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldd%02lldh", v / 86400, (v % 86400) / 3600);
+  }
+  return buf;
+}
+
+} // namespace pg

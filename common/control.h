@@ -1,0 +1,35 @@
+// Requests from pg-ctl (and pg-run --replace) to a supervisor: a queued real-time signal whose
+// value carries the request, sent through a pidfd opened only after the supervisor's identity
+// (boot id, pid, start time) was checked, so a recycled pid is never hit.
+#pragma once
+
+#include "fd.h"
+#include "state.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace pg {
+
+enum class Verb : uint32_t { Stop = 1, Restart = 2, Signal = 3 };
+
+struct Request {
+  Verb verb = Verb::Stop;
+  uint32_t arg = 0; // Stop: timeout in ms + 1 (0 = the job's own); Signal: the signal number
+
+  bool operator==(const Request&) const = default;
+};
+
+int encode_request(const Request& r);
+std::optional<Request> decode_request(int value);
+
+// A pidfd for the recorded supervisor if it is still that process; invalid fd otherwise.
+UniqueFd open_supervisor(const SupervisorRecord& rec);
+
+// Queues the request to the supervisor behind pidfd; false with errno on failure.
+bool send_request(int pidfd, const Request& r);
+
+// Waits until the process behind pidfd exits or timeout passes; true when it exited.
+bool wait_exit(int pidfd, Millis timeout);
+
+} // namespace pg

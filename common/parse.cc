@@ -1,0 +1,222 @@
+#include "parse.h"
+
+#include <charconv>
+#include <limits>
+
+namespace pg {
+
+namespace {
+
+bool is_alnum(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+std::string_view trim(std::string_view s)
+{
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+} // namespace
+
+std::string name_problem(std::string_view name)
+{
+  if (name.empty()) {
+    return "a name must not be empty";
+  }
+  if (name.size() > 64) {
+    return "a name is at most 64 characters";
+  }
+  if (!is_alnum(name[0])) {
+    return "a name must start with a letter or digit";
+  }
+  for (char c : name) {
+    if (!is_alnum(c) && c != '.' && c != '_' && c != '-') {
+      return "a name may contain only letters, digits, '.', '_' and '-'";
+    }
+  }
+  return {};
+}
+
+std::optional<Millis> parse_duration(std::string_view text)
+{
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  constexpr uint64_t max_ms = uint64_t{1} << 52; // about 142 000 years: far beyond any use
+  uint64_t total = 0;
+  bool bare = true;
+  std::string_view s = text;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && is_digit(s[i])) {
+      ++i;
+    }
+    if (i == 0 || i > 15) {
+      return std::nullopt;
+    }
+    uint64_t n = 0;
+    std::from_chars(s.data(), s.data() + i, n);
+    s.remove_prefix(i);
+    uint64_t unit_ms = 0;
+    if (s.empty()) {
+      if (!bare) {
+        return std::nullopt; // "1h30" is ambiguous: refuse it
+      }
+      unit_ms = 1000;
+    } else if (s.starts_with("ms")) {
+      unit_ms = 1;
+      s.remove_prefix(2);
+    } else {
+      switch (s[0]) {
+      case 's':
+        unit_ms = 1000;
+        break;
+      case 'm':
+        unit_ms = 60'000;
+        break;
+      case 'h':
+        unit_ms = 3'600'000;
+        break;
+      case 'd':
+        unit_ms = 86'400'000;
+        break;
+      default:
+        return std::nullopt;
+      }
+      s.remove_prefix(1);
+    }
+    bare = false;
+    if (n > max_ms / unit_ms || total + n * unit_ms > max_ms) {
+      return std::nullopt;
+    }
+    total += n * unit_ms;
+  }
+  return Millis(static_cast<Millis::rep>(total));
+}
+
+std::string format_duration(Millis d)
+{
+  auto ms = d.count();
+  if (ms == 0) {
+    return "0s";
+  }
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  const struct {
+    long long size;
+    const char* unit;
+  } units[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& u : units) {
+    if (ms >= u.size) {
+      out += std::to_string(ms / u.size) + u.unit;
+      ms %= u.size;
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text)
+{
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  uint64_t mult = 1;
+  char last = text.back();
+  if (last == 'K' || last == 'k') {
+    mult = uint64_t{1} << 10;
+  } else if (last == 'M' || last == 'm') {
+    mult = uint64_t{1} << 20;
+  } else if (last == 'G' || last == 'g') {
+    mult = uint64_t{1} << 30;
+  }
+  if (mult != 1 || last == 'B' || last == 'b') {
+    text.remove_suffix(1);
+  }
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  if (n > std::numeric_limits<uint64_t>::max() / mult) {
+    return std::nullopt;
+  }
+  return n * mult;
+}
+
+bool valid_env_key(std::string_view key)
+{
+  if (key.empty() || is_digit(key[0])) {
+    return false;
+  }
+  for (char c : key) {
+    if (!is_alnum(c) && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+EnvFileResult parse_env_file(std::string_view text)
+{
+  EnvFileResult result;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    line = trim(line);
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    if (line.starts_with("export ") || line.starts_with("export\t")) {
+      line = trim(line.substr(7));
+    }
+    size_t eq = line.find('=');
+    auto fail = [&](const std::string& why) {
+      result.vars.clear();
+      result.error = "line " + std::to_string(line_no) + ": " + why;
+      return result;
+    };
+    if (eq == std::string_view::npos) {
+      return fail("expected KEY=VALUE");
+    }
+    std::string_view key = trim(line.substr(0, eq));
+    std::string_view value = trim(line.substr(eq + 1));
+    if (!valid_env_key(key)) {
+      return fail("'" + std::string(key) + "' is not a valid variable name");
+    }
+    if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
+      char q = value[0];
+      if (value.size() < 2 || value.back() != q) {
+        return fail("unterminated quoted value");
+      }
+      value = value.substr(1, value.size() - 2);
+      if (value.find(q) != std::string_view::npos) {
+        return fail("stray quote inside a quoted value");
+      }
+    }
+    result.vars.emplace_back(std::string(key), std::string(value));
+  }
+  return result;
+}
+
+} // namespace pg

@@ -1,0 +1,40 @@
+// Pure parsers for what users type: job names, durations, sizes, env files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pg {
+
+using Millis = std::chrono::milliseconds;
+
+// Empty when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63}; otherwise why it does not.
+std::string name_problem(std::string_view name);
+
+// "250ms", "90s", "30m", "8h", "2d", "1h30m"; a bare number is seconds. nullopt when malformed.
+std::optional<Millis> parse_duration(std::string_view text);
+
+// The shortest exact rendering: "1h30m", "250ms", "0s".
+std::string format_duration(Millis d);
+
+// "512", "10K", "10M", "1G" (powers of 1024). nullopt when malformed or out of range.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// One KEY=VALUE line of an env file, or the reason it is malformed.
+struct EnvFileResult {
+  std::vector<std::pair<std::string, std::string>> vars;
+  std::string error; // "line 3: ..." when malformed
+};
+
+// Lines KEY=VALUE, optional "export ", # comments, blank lines, values in '' or "" unexpanded.
+EnvFileResult parse_env_file(std::string_view text);
+
+// True when key is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*).
+bool valid_env_key(std::string_view key);
+
+} // namespace pg

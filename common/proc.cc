@@ -1,0 +1,183 @@
+#include "proc.h"
+
+#include "syscalls.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+namespace pg {
+
+namespace {
+
+std::vector<pid_t> all_pids()
+{
+  std::vector<pid_t> pids;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) {
+    return pids;
+  }
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long v = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && v > 0) {
+      pids.push_back(static_cast<pid_t>(v));
+    }
+  }
+  ::closedir(d);
+  return pids;
+}
+
+} // namespace
+
+std::optional<ProcStat> read_proc_stat(pid_t pid)
+{
+  std::string text;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text)) {
+    return std::nullopt;
+  }
+  size_t open = text.find('(');
+  size_t close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= text.size()) {
+    return std::nullopt;
+  }
+  ProcStat st;
+  st.pid = pid;
+  st.comm = text.substr(open + 1, close - open - 1);
+  // Fields after the comm, numbered from 3 (state).
+  std::vector<std::string_view> fields;
+  std::string_view rest(text);
+  rest.remove_prefix(close + 2);
+  while (!rest.empty()) {
+    size_t sp = rest.find(' ');
+    fields.push_back(rest.substr(0, sp));
+    if (sp == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(sp + 1);
+  }
+  if (fields.size() < 22) {
+    return std::nullopt;
+  }
+  auto num = [&](size_t field) {
+    return std::strtoull(std::string(fields[field - 3]).c_str(), nullptr, 10);
+  };
+  st.state = fields[0].empty() ? '?' : fields[0][0];
+  st.ppid = static_cast<pid_t>(num(4));
+  st.pgid = static_cast<pid_t>(num(5));
+  st.start_time = num(22);
+  st.rss_pages = num(24);
+  return st;
+}
+
+const std::string& boot_id()
+{
+  static const std::string id = [] {
+    std::string text;
+    read_file("/proc/sys/kernel/random/boot_id", text);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+      text.pop_back();
+    }
+    return text;
+  }();
+  return id;
+}
+
+ProcessIdentity ProcessIdentity::self()
+{
+  ProcessIdentity id;
+  id.pid = ::getpid();
+  if (auto st = read_proc_stat(id.pid)) {
+    id.start_time = st->start_time;
+  }
+  id.boot_id = pg::boot_id();
+  return id;
+}
+
+bool ProcessIdentity::alive() const
+{
+  if (pid <= 0 || boot_id != pg::boot_id()) {
+    return false;
+  }
+  auto st = read_proc_stat(pid);
+  return st && st->start_time == start_time && st->state != 'Z' && st->state != 'X';
+}
+
+std::string process_command(pid_t pid)
+{
+  std::string text;
+  if (read_file("/proc/" + std::to_string(pid) + "/cmdline", text) && !text.empty()) {
+    while (!text.empty() && text.back() == '\0') {
+      text.pop_back();
+    }
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    if (text.size() > 200) {
+      text.resize(200);
+    }
+    return text;
+  }
+  if (auto st = read_proc_stat(pid)) {
+    return st->comm;
+  }
+  return {};
+}
+
+std::vector<pid_t> descendants(pid_t root)
+{
+  std::multimap<pid_t, ProcStat> by_parent;
+  for (pid_t p : all_pids()) {
+    if (auto st = read_proc_stat(p)) {
+      by_parent.emplace(st->ppid, *st);
+    }
+  }
+  std::vector<ProcStat> found;
+  std::vector<pid_t> frontier{root};
+  while (!frontier.empty()) {
+    pid_t parent = frontier.back();
+    frontier.pop_back();
+    auto [lo, hi] = by_parent.equal_range(parent);
+    for (auto it = lo; it != hi; ++it) {
+      found.push_back(it->second);
+      frontier.push_back(it->second.pid);
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const ProcStat& a, const ProcStat& b) {
+    return a.start_time != b.start_time ? a.start_time < b.start_time : a.pid < b.pid;
+  });
+  std::vector<pid_t> out;
+  out.reserve(found.size());
+  for (const auto& st : found) {
+    out.push_back(st.pid);
+  }
+  return out;
+}
+
+std::vector<pid_t> processes_with_env(const std::string& key, const std::string& value)
+{
+  const std::string needle = key + "=" + value;
+  std::vector<pid_t> out;
+  for (pid_t p : all_pids()) {
+    std::string env;
+    if (!read_file("/proc/" + std::to_string(p) + "/environ", env)) {
+      continue;
+    }
+    size_t pos = 0;
+    while (pos < env.size()) {
+      size_t end = env.find('\0', pos);
+      if (end == std::string::npos) {
+        end = env.size();
+      }
+      if (std::string_view(env).substr(pos, end - pos) == needle) {
+        out.push_back(p);
+        break;
+      }
+      pos = end + 1;
+    }
+  }
+  return out;
+}
+
+} // namespace pg

@@ -1,0 +1,50 @@
+// What /proc says about processes: identity (boot id, pid, start time), parents, environment.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pg {
+
+struct ProcStat {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t pgid = 0;
+  char state = '?';
+  uint64_t start_time = 0; // clock ticks after boot (field 22)
+  uint64_t rss_pages = 0;
+  std::string comm;
+};
+
+// /proc/PID/stat parsed (comm may hold spaces and parentheses); nullopt when gone.
+std::optional<ProcStat> read_proc_stat(pid_t pid);
+
+// This boot's id (/proc/sys/kernel/random/boot_id), read once.
+const std::string& boot_id();
+
+// Who a process is, beyond its recyclable pid.
+struct ProcessIdentity {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::string boot_id;
+
+  // This process, now.
+  static ProcessIdentity self();
+  // True when pid still names the same process (same boot, same start time) and it is not a zombie.
+  bool alive() const;
+};
+
+// The command line of pid for humans ("python3 bot.py"), or its comm; "" when gone.
+std::string process_command(pid_t pid);
+
+// Every live process whose ancestry leads to root (root excluded), oldest first.
+std::vector<pid_t> descendants(pid_t root);
+
+// Every process of this user whose environment holds KEY=VALUE exactly (e.g. PG_RUN_ID=...).
+std::vector<pid_t> processes_with_env(const std::string& key, const std::string& value);
+
+} // namespace pg

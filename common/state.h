@@ -1,0 +1,113 @@
+// A job's recorded state (state.json) and exit records, and their JSON forms.
+#pragma once
+
+#include "clock.h"
+#include "parse.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pg {
+
+inline constexpr int k_schema_version = 1;
+
+enum class RunState { Starting, Running, Backoff, Stopping, Stopped, Completed, Failed, Lost };
+enum class Outcome { Completed, Failed, Restarted, Stopped };
+enum class RestartPolicy { OnFailure, Always, Never };
+
+std::string to_string(RunState s);
+std::string to_string(Outcome o);
+std::string to_string(RestartPolicy p);
+std::optional<RunState> run_state_from(std::string_view s);
+std::optional<Outcome> outcome_from(std::string_view s);
+std::optional<RestartPolicy> restart_policy_from(std::string_view s);
+
+// True for the states in which a live supervisor should hold the lock.
+bool is_live(RunState s);
+
+// Everything needed to start the job again as it was (pg-ctl revive), never the ambient env.
+struct JobDefinition {
+  std::vector<std::string> argv; // as given; argv[0] as typed
+  std::string command;           // argv[0] resolved to an absolute path
+  std::string cwd;
+  unsigned umask = 022;
+  std::string path;                                     // the PATH the command was resolved against
+  std::vector<std::pair<std::string, std::string>> env; // explicit --env, in order
+  std::string env_file; // re-read on revive; its values are not copied here
+  bool oneshot = false;
+  Millis duration{0}; // 0 = indefinite
+  RestartPolicy restart = RestartPolicy::OnFailure;
+  std::optional<unsigned> max_restarts = 5; // nullopt = unlimited
+  Millis restart_window{3'600'000};
+  Millis restart_delay{1000};
+  Millis restart_delay_max{60'000};
+  int stop_signal = 15;
+  Millis stop_timeout{10'000};
+  std::string log; // absolute path of the output log
+
+  bool operator==(const JobDefinition&) const = default;
+};
+
+// One run's end, exactly.
+struct ExitRecord {
+  pid_t pid = 0;
+  std::optional<int> code;   // exit code, or nullopt when a signal ended it
+  std::optional<int> signal; // signal number, or nullopt
+  bool core_dumped = false;
+  double runtime_s = 0;
+  Outcome outcome = Outcome::Failed;
+  std::string cause; // starts with a stable keyword: "exit", "signal", "premature", ...
+  WallTime at{};
+
+  bool operator==(const ExitRecord&) const = default;
+};
+
+struct SupervisorRecord {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::string boot_id;
+  pid_t parent_pid = 0;
+  std::string parent_command;
+  std::string cgroup;
+
+  bool operator==(const SupervisorRecord&) const = default;
+};
+
+struct JobState {
+  std::string name;
+  RunState state = RunState::Starting;
+  SupervisorRecord supervisor;
+  std::optional<pid_t> pid;           // the main process, or the oldest survivor once it exited 0
+  std::string run_id;                 // PG_RUN_ID of the current (or last) run
+  std::optional<WallTime> started_at; // the job's first start
+  std::optional<WallTime> run_started_at; // the current run's start
+  int64_t run_started_boot_ns = 0;        // CLOCK_BOOTTIME at the current run's start
+  std::optional<WallTime> deadline_at;    // first start + duration, when a duration is set
+  std::optional<WallTime> next_start_at;  // in backoff: when the next run starts
+  unsigned restarts = 0;
+  std::string status_text;
+  std::optional<ExitRecord> last_exit;
+  JobDefinition definition;
+  WallTime updated_at{};
+
+  bool operator==(const JobState&) const = default;
+};
+
+nlohmann::json to_json(const JobDefinition& d);
+nlohmann::json to_json(const ExitRecord& e);
+nlohmann::json to_json(const JobState& s);
+// Throw std::runtime_error naming the field when the JSON does not describe a valid object.
+JobDefinition definition_from_json(const nlohmann::json& j);
+ExitRecord exit_record_from_json(const nlohmann::json& j);
+JobState job_state_from_json(const nlohmann::json& j);
+
+// One line of JSON; invalid UTF-8 becomes U+FFFD instead of throwing.
+std::string dump_line(const nlohmann::json& j);
+
+} // namespace pg

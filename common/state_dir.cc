@@ -1,0 +1,291 @@
+#include "state_dir.h"
+
+#include "parse.h"
+#include "state.h"
+#include "syscalls.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace pg {
+
+namespace {
+
+std::string home_dir()
+{
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return h;
+  }
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  throw StateDirError("cannot find a home directory: set HOME or use --state-dir");
+}
+
+// Refuses what another user could have planted or may change under us.
+void check_owned(const struct stat& st, const std::string& path, const char* what)
+{
+  if (st.st_uid != ::geteuid()) {
+    throw StateDirError(std::string(what) + " " + path + " belongs to uid " +
+                        std::to_string(st.st_uid) + ", not to uid " + std::to_string(::geteuid()) +
+                        " (sudo keeping HOME?); use --state-dir");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw StateDirError(std::string(what) + " " + path +
+                        " is writable by group or others; chmod go-w it");
+  }
+}
+
+void mkdir_parents(const std::string& path)
+{
+  for (size_t pos = 1; pos < path.size(); ++pos) {
+    if (path[pos] == '/') {
+      std::string prefix = path.substr(0, pos);
+      if (::mkdir(prefix.c_str(), 0755) < 0 && errno != EEXIST) {
+        throw StateDirError("mkdir " + prefix + ": " + std::strerror(errno));
+      }
+    }
+  }
+}
+
+} // namespace
+
+std::string resolve_state_dir(const std::string& from_cli)
+{
+  std::string dir;
+  if (!from_cli.empty()) {
+    dir = from_cli;
+  } else if (const char* e = std::getenv("PG_STATE_DIR"); e != nullptr && *e != '\0') {
+    dir = e;
+  } else if (const char* x = std::getenv("XDG_STATE_HOME"); x != nullptr && *x == '/') {
+    dir = std::string(x) + "/pg";
+  } else {
+    dir = home_dir() + "/.local/state/pg";
+  }
+  if (dir[0] != '/') {
+    char* cwd = ::getcwd(nullptr, 0);
+    if (cwd == nullptr) {
+      throw StateDirError("getcwd: " + std::string(std::strerror(errno)));
+    }
+    dir = std::string(cwd) + "/" + dir;
+    std::free(cwd);
+  }
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.pop_back();
+  }
+  return dir;
+}
+
+StateDir StateDir::open(const std::string& path, bool create)
+{
+  if (create) {
+    mkdir_parents(path);
+    if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) {
+      throw StateDirError("mkdir " + path + ": " + std::strerror(errno));
+    }
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    int err = errno;
+    struct stat lst {};
+    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      throw StateDirError("state directory " + path + " is a symlink; refusing to follow it");
+    }
+    throw StateDirError("state directory " + path + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) {
+    throw StateDirError("fstat " + path + ": " + std::strerror(errno));
+  }
+  check_owned(st, path, "state directory");
+  return StateDir(path, std::move(fd));
+}
+
+std::vector<std::string> StateDir::job_names() const
+{
+  std::vector<std::string> names;
+  int dup = ::fcntl(m_fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) {
+    throw StateDirError("dup: " + std::string(std::strerror(errno)));
+  }
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    ::close(dup);
+    throw StateDirError("opendir " + m_path + ": " + std::strerror(errno));
+  }
+  ::rewinddir(d);
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (name_problem(n).empty() && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)) {
+      names.push_back(n);
+    }
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::optional<JobDir> StateDir::job(const std::string& name, bool create) const
+{
+  std::string path = m_path + "/" + name;
+  if (create && ::mkdirat(m_fd.get(), name.c_str(), 0700) < 0 && errno != EEXIST) {
+    throw StateDirError("mkdir " + path + ": " + std::strerror(errno));
+  }
+  UniqueFd fd(::openat(m_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    if (errno == ELOOP || errno == ENOTDIR) {
+      throw StateDirError("job directory " + path +
+                          " is a symlink or not a directory; refusing it");
+    }
+    throw StateDirError("open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) {
+    throw StateDirError("fstat " + path + ": " + std::strerror(errno));
+  }
+  check_owned(st, path, "job directory");
+  return JobDir(name, path, std::move(fd));
+}
+
+void JobDir::write_state(const nlohmann::json& state) const
+{
+  const std::string tmp = "state.json.tmp." + std::to_string(::getpid());
+  const std::string text = dump_line(state) + "\n";
+  UniqueFd fd(retry_eintr([&] {
+    return ::openat(m_fd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+  }));
+  if (!fd) {
+    throw_errno("open " + m_path + "/" + tmp);
+  }
+  if (!write_all(fd.get(), text)) {
+    int err = errno;
+    ::unlinkat(m_fd.get(), tmp.c_str(), 0);
+    throw_errno("write " + m_path + "/" + tmp, err);
+  }
+  fd.reset();
+  if (::renameat(m_fd.get(), tmp.c_str(), m_fd.get(), "state.json") < 0) {
+    int err = errno;
+    ::unlinkat(m_fd.get(), tmp.c_str(), 0);
+    throw_errno("rename " + m_path + "/state.json", err);
+  }
+}
+
+bool JobDir::read(const std::string& file, std::string& out) const
+{
+  out.clear();
+  UniqueFd fd(retry_eintr(
+      [&] { return ::openat(m_fd.get(), file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  if (!fd) {
+    return false;
+  }
+  char buf[16384];
+  for (;;) {
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+    if (n <= 0) {
+      return n == 0;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+UniqueFd JobDir::open_lock() const
+{
+  UniqueFd fd(retry_eintr([&] {
+    return ::openat(m_fd.get(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }));
+  if (!fd) {
+    throw StateDirError("open " + m_path + "/lock: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
+    throw StateDirError(m_path + "/lock is not a regular file");
+  }
+  check_owned(st, m_path + "/lock", "lock file");
+  return fd;
+}
+
+bool JobDir::lock_held() const
+{
+  UniqueFd fd(
+      retry_eintr([&] { return ::openat(m_fd.get(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  if (!fd) {
+    return false;
+  }
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_GETLK, &fl) < 0) {
+    return false;
+  }
+  return fl.l_type != F_UNLCK;
+}
+
+bool try_lock(int fd)
+{
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+    return true;
+  }
+  if (errno == EAGAIN || errno == EACCES) {
+    return false;
+  }
+  throw_errno("fcntl F_OFD_SETLK");
+}
+
+void EventLog::open_file()
+{
+  m_fd.reset(retry_eintr([&] {
+    return ::openat(m_dirfd, "events.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+  }));
+  if (!m_fd) {
+    throw_errno("open events.jsonl");
+  }
+  struct stat st {};
+  m_size = ::fstat(m_fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+void EventLog::rotate()
+{
+  // Oldest first, so each rename lands on a name just freed; .keep is dropped by the overwrite.
+  for (int i = m_keep - 1; i >= 1; --i) {
+    std::string from = "events.jsonl." + std::to_string(i);
+    std::string to = "events.jsonl." + std::to_string(i + 1);
+    ::renameat(m_dirfd, from.c_str(), m_dirfd, to.c_str());
+  }
+  ::renameat(m_dirfd, "events.jsonl", m_dirfd, "events.jsonl.1");
+  m_fd.reset();
+}
+
+void EventLog::append(const nlohmann::json& event)
+{
+  std::string line = dump_line(event) + "\n";
+  if (!m_fd) {
+    open_file();
+  }
+  if (m_size > 0 && m_size + line.size() > m_max) {
+    rotate();
+    open_file();
+  }
+  if (!write_all(m_fd.get(), line)) {
+    int err = errno;
+    m_fd.reset(); // reopen next time: the fault may clear
+    throw_errno("append events.jsonl", err);
+  }
+  m_size += line.size();
+}
+
+} // namespace pg

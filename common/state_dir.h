@@ -1,0 +1,98 @@
+// The state directory: where it is, whether it is safe, and the files of each job in it.
+#pragma once
+
+#include "fd.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pg {
+
+// An unusable or unsafe state directory (a symlink, another user's, writable by others...).
+class StateDirError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// --state-dir, else $PG_STATE_DIR, else $XDG_STATE_HOME/pg, else ~/.local/state/pg.
+std::string resolve_state_dir(const std::string& from_cli);
+
+// A job's directory, STATE/NAME, opened without following links.
+class JobDir {
+public:
+  JobDir(std::string name, std::string path, UniqueFd fd)
+      : m_name(std::move(name)), m_path(std::move(path)), m_fd(std::move(fd))
+  {
+  }
+  const std::string& name() const { return m_name; }
+  const std::string& path() const { return m_path; }
+  int fd() const { return m_fd.get(); }
+
+  // Replaces state.json atomically (temp file + rename); throws std::system_error.
+  void write_state(const nlohmann::json& state) const;
+  // Reads a file of this directory (state.json, ...), refusing links; false when absent.
+  bool read(const std::string& file, std::string& out) const;
+  // Opens (creating, 0600) the lock file; refuses a link or another user's file.
+  UniqueFd open_lock() const;
+  // True when a live supervisor holds the lock (tested with F_OFD_GETLK, never taken).
+  bool lock_held() const;
+
+private:
+  std::string m_name;
+  std::string m_path;
+  UniqueFd m_fd;
+};
+
+class StateDir {
+public:
+  // Opens STATE, creating it (0700, with parents) when create is set. Throws StateDirError
+  // when it is a symlink, not a directory, owned by someone else or writable by others.
+  static StateDir open(const std::string& path, bool create);
+
+  const std::string& path() const { return m_path; }
+  int fd() const { return m_fd.get(); }
+
+  // Names of the job directories here, sorted.
+  std::vector<std::string> job_names() const;
+  // Opens STATE/NAME (creating it 0700 when create); nullopt when it does not exist.
+  // Throws StateDirError when it is a symlink, not ours, or writable by others.
+  std::optional<JobDir> job(const std::string& name, bool create) const;
+
+private:
+  StateDir(std::string path, UniqueFd fd) : m_path(std::move(path)), m_fd(std::move(fd)) {}
+  std::string m_path;
+  UniqueFd m_fd;
+};
+
+// Takes the exclusive OFD lock on an open lock file; false when another holder has it.
+bool try_lock(int fd);
+
+// events.jsonl: one JSON object a line, appended, rotated past max_bytes into .1 ... .keep.
+class EventLog {
+public:
+  static constexpr uint64_t k_default_max = 10 * 1024 * 1024;
+  static constexpr int k_default_keep = 9;
+
+  explicit EventLog(int dirfd, uint64_t max_bytes = k_default_max, int keep = k_default_keep)
+      : m_dirfd(dirfd), m_max(max_bytes), m_keep(keep)
+  {
+  }
+  // Appends one line with a single write(2); throws std::system_error when that fails.
+  void append(const nlohmann::json& event);
+
+private:
+  void open_file();
+  void rotate();
+  int m_dirfd;
+  uint64_t m_max;
+  int m_keep;
+  UniqueFd m_fd;
+  uint64_t m_size = 0;
+};
+
+} // namespace pg

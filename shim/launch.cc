@@ -1,0 +1,290 @@
+#include "launch.h"
+
+#include "control.h"
+#include "proc.h"
+#include "signals.h"
+#include "state_dir.h"
+#include "supervisor.h"
+#include "syscalls.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace pg {
+
+namespace {
+
+void say_error(const std::string& msg)
+{
+  fmt::print(stderr, "pg-run: error: {}\n", msg);
+}
+
+std::optional<JobState> read_state(const JobDir& job)
+{
+  std::string text;
+  if (!job.read("state.json", text)) {
+    return std::nullopt;
+  }
+  try {
+    return job_state_from_json(nlohmann::json::parse(text));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Kills every process still carrying the run id, and waits until none is left.
+bool kill_leftovers(const std::string& run_id)
+{
+  const auto deadline = monotonic_now() + std::chrono::seconds(5);
+  for (;;) {
+    auto pids = processes_with_env("PG_RUN_ID", run_id);
+    if (pids.empty()) {
+      return true;
+    }
+    if (monotonic_now() > deadline) {
+      return false;
+    }
+    for (pid_t p : pids) {
+      ::kill(p, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// --replace: stop the running supervisor of this name through a request, and wait for it.
+bool stop_running(const JobDir& job, const Options& opt)
+{
+  auto st = read_state(job);
+  if (st) {
+    UniqueFd sup = open_supervisor(st->supervisor);
+    if (sup) {
+      const Millis timeout = st->definition.stop_timeout;
+      if (send_request(sup.get(), Request{Verb::Stop, 0}) &&
+          !wait_exit(sup.get(), timeout + Millis(5000))) {
+        pidfd_send_signal(sup.get(), SIGKILL, nullptr);
+        wait_exit(sup.get(), Millis(5000));
+      }
+    }
+  }
+  (void)opt;
+  return true;
+}
+
+void close_inherited_fds(const std::vector<int>& keep)
+{
+  std::vector<int> to_close;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    const int own = ::dirfd(d);
+    while (dirent* e = ::readdir(d)) {
+      int fd = std::atoi(e->d_name);
+      if (e->d_name[0] == '.' || fd < 3 || fd == own) {
+        continue;
+      }
+      if (std::find(keep.begin(), keep.end(), fd) == keep.end()) {
+        to_close.push_back(fd);
+      }
+    }
+    ::closedir(d);
+  }
+  for (int fd : to_close) {
+    ::close(fd);
+  }
+}
+
+void point_stdio_at_devnull()
+{
+  int fd = ::open("/dev/null", O_RDWR);
+  if (fd >= 0) {
+    ::dup2(fd, 0);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    if (fd > 2) {
+      ::close(fd);
+    }
+  }
+}
+
+void print_receipt(const Options& opt, const JobState& st)
+{
+  if (opt.quiet) {
+    return;
+  }
+  if (opt.json) {
+    nlohmann::json j = {
+        {"name", st.name},
+        {"state", to_string(st.state)},
+        {"pid", st.pid ? nlohmann::json(*st.pid) : nlohmann::json(nullptr)},
+        {"supervisor_pid", st.supervisor.pid},
+        {"log", st.definition.log},
+        {"state_dir", opt.state_dir},
+        {"supervisor_parent",
+         {{"pid", st.supervisor.parent_pid}, {"command", st.supervisor.parent_command}}},
+        {"cgroup", st.supervisor.cgroup},
+    };
+    fmt::print("{}\n", dump_line(j));
+  } else {
+    fmt::print("{}: running, pid {} (supervisor {}), log {}\n", st.name, st.pid.value_or(0),
+               st.supervisor.pid, st.definition.log);
+  }
+  std::fflush(stdout);
+}
+
+} // namespace
+
+int launch(const Options& opt)
+{
+  std::optional<StateDir> sd;
+  std::optional<JobDir> job;
+  UniqueFd lock;
+  try {
+    sd.emplace(StateDir::open(opt.state_dir, true));
+    job = sd->job(opt.name, true);
+    lock = job->open_lock();
+  } catch (const StateDirError& e) {
+    say_error(e.what());
+    return k_exit_env;
+  }
+  if (!try_lock(lock.get())) {
+    auto st = read_state(*job);
+    if (!opt.replace) {
+      say_error(
+          fmt::format("{} is already running (supervisor {}); use --replace, or pg-ctl stop {}",
+                      opt.name, st ? st->supervisor.pid : 0, opt.name));
+      return k_exit_busy;
+    }
+    stop_running(*job, opt);
+    const auto deadline = monotonic_now() + std::chrono::seconds(5);
+    while (!try_lock(lock.get())) {
+      if (monotonic_now() > deadline) {
+        say_error(fmt::format("{}: the running supervisor did not let go of its lock", opt.name));
+        return k_exit_busy;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // We hold the lock. A state that still says alive belonged to a supervisor that died (lost):
+  // never start a second copy while processes of that run live.
+  if (auto prev = read_state(*job); prev && is_live(prev->state) && !prev->run_id.empty()) {
+    auto left = processes_with_env("PG_RUN_ID", prev->run_id);
+    if (!left.empty()) {
+      if (!opt.replace) {
+        say_error(fmt::format("{} is lost but {} of its processes still live (pid {}); use "
+                              "--replace to end them first",
+                              opt.name, left.size(), left[0]));
+        return k_exit_busy;
+      }
+      if (!kill_leftovers(prev->run_id)) {
+        say_error(fmt::format("{}: leftovers of the lost job would not die", opt.name));
+        return k_exit_busy;
+      }
+    }
+  }
+  UniqueFd log(::open(opt.def.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!log) {
+    say_error(fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
+    return k_exit_env;
+  }
+
+  const bool foreground = opt.foreground || ::getpid() == 1;
+  if (foreground) {
+    Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), true);
+    if (auto err = sup.start()) {
+      say_error(fmt::format("{}: {}", opt.name, err->second));
+      return err->first;
+    }
+    return sup.loop();
+  }
+
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) < 0) {
+    say_error(std::string("pipe: ") + std::strerror(errno));
+    return k_exit_env;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t mid = ::fork();
+  if (mid < 0) {
+    say_error(std::string("fork: ") + std::strerror(errno));
+    return k_exit_env;
+  }
+  if (mid == 0) {
+    // A new session, then a second fork so the supervisor is no session leader and can never
+    // acquire a terminal again.
+    ::setsid();
+    pid_t sup_pid = ::fork();
+    if (sup_pid != 0) {
+      ::_exit(sup_pid < 0 ? 1 : 0);
+    }
+    ::close(report[0]);
+    point_stdio_at_devnull();
+    close_inherited_fds({sd->fd(), job->fd(), lock.get(), log.get(), report[1]});
+    if (::chdir("/") < 0) {
+      ::_exit(1);
+    }
+    std::string msg;
+    int status = 0;
+    Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), false);
+    try {
+      if (auto err = sup.start()) {
+        msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
+        status = -1;
+      } else {
+        msg = "ok\n";
+      }
+    } catch (const std::exception& e) {
+      msg = fmt::format("fail\t1\t{}\n", e.what());
+      status = -1;
+    }
+    write_all(report[1], msg);
+    ::close(report[1]);
+    if (status != 0) {
+      return 0;
+    }
+    sup.loop();
+    return 0;
+  }
+  ::close(report[1]);
+  int ws = 0;
+  while (::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = retry_eintr([&] { return ::read(report[0], buf, sizeof buf); });
+    if (n <= 0) {
+      break;
+    }
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(report[0]);
+  if (reply.starts_with("ok")) {
+    auto st = read_state(*job);
+    if (!st) {
+      say_error(fmt::format("{}: started, but its state file cannot be read", opt.name));
+      return k_exit_env;
+    }
+    print_receipt(opt, *st);
+    return k_exit_ok;
+  }
+  if (reply.starts_with("fail\t")) {
+    size_t tab = reply.find('\t', 5);
+    int status = std::atoi(reply.substr(5, tab - 5).c_str());
+    std::string why = tab == std::string::npos ? "" : reply.substr(tab + 1);
+    while (!why.empty() && why.back() == '\n') {
+      why.pop_back();
+    }
+    say_error(fmt::format("{}: {}", opt.name, why));
+    return status > 0 ? status : k_exit_env;
+  }
+  say_error(fmt::format("{}: the supervisor died before the job started", opt.name));
+  return k_exit_env;
+}
+
+} // namespace pg

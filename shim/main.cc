@@ -1,0 +1,234 @@
+// pg-run: start and babysit one job. Parses the command line into Options; launch() does the rest.
+#include "launch.h"
+#include "options.h"
+#include "parse.h"
+#include "signals.h"
+#include "spawn.h"
+#include "state_dir.h"
+#include "syscalls.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace {
+
+using pg::Millis;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct EnvError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Millis duration_arg(const std::string& opt, const std::string& text)
+{
+  auto d = pg::parse_duration(text);
+  if (!d) {
+    throw UsageError(
+        fmt::format("{}: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 2d, 1h30m)", opt, text));
+  }
+  return *d;
+}
+
+std::string absolute(const std::string& p, const std::string& base)
+{
+  std::filesystem::path path(p);
+  if (path.is_relative()) {
+    path = std::filesystem::path(base) / path;
+  }
+  std::string s = path.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') {
+    s.pop_back();
+  }
+  return s;
+}
+
+std::string current_dir()
+{
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  if (ec) {
+    throw EnvError("cannot read the current directory: " + ec.message());
+  }
+  return p.string();
+}
+
+const char* k_footer =
+    R"(Exit status: 0 the job runs; 1 environment error (bad --cwd, unreadable --env-file,
+unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
+126/127 the command is not executable / not found. With --foreground: the job's last exit status
+(its code, or 128+N for signal N).
+Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-run(1).)";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"Start a job detached from this session and babysit it for its whole life.",
+               "pg-run"};
+  app.footer(k_footer);
+  app.prefix_command();
+  app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
+
+  pg::Options opt;
+  std::string duration = "0", restart, max_restarts = "5", window = "1h", delay = "1s",
+              delay_max = "60s", stop_signal = "TERM", stop_timeout = "10s", cwd, env_file, log,
+              state_dir;
+  std::vector<std::string> envs;
+  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
+  app.add_flag("--oneshot", opt.def.oneshot, "a task meant to finish: exit 0 completes it");
+  app.add_option("--duration", duration, "planned length of the whole job (0 = indefinite) [0]");
+  app.add_option("--restart", restart,
+                 "on-failure|always|never [on-failure; never with --oneshot]");
+  app.add_option("--max-restarts", max_restarts,
+                 "restarts after failures allowed inside --restart-window, or unlimited [5]");
+  app.add_option("--restart-window", window, "window for --max-restarts [1h]");
+  app.add_option("--restart-delay", delay, "first backoff, doubled per consecutive failure [1s]");
+  app.add_option("--restart-delay-max", delay_max, "longest backoff [60s]");
+  app.add_option("--stop-signal", stop_signal, "graceful stop signal [TERM]");
+  app.add_option("--stop-timeout", stop_timeout, "time before SIGKILL on stop [10s]");
+  app.add_option("--cwd", cwd, "the job's working directory [current]");
+  app.add_option("--env", envs, "K=V for the job's environment (repeatable)");
+  app.add_option("--env-file", env_file, "file of KEY=VALUE lines for the job's environment");
+  app.add_option("--log", log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
+  app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
+  app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
+  app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
+  app.add_flag("--json", opt.json, "print the launch receipt as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("pg-run {}\n", PG_VERSION);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "pg-run: error: {}\nTry 'pg-run --help'.\n", e.what());
+    return pg::k_exit_usage;
+  }
+
+  try {
+    std::vector<std::string> command = app.remaining();
+    if (!command.empty() && command.front() == "--") {
+      command.erase(command.begin());
+    }
+    if (command.empty()) {
+      throw UsageError("no command given: pg-run --name NAME [--] COMMAND [ARG...]");
+    }
+    if (auto why = pg::name_problem(opt.name); !why.empty()) {
+      throw UsageError(fmt::format("--name '{}': {}", opt.name, why));
+    }
+    pg::JobDefinition& def = opt.def;
+    def.argv = command;
+    def.duration = duration_arg("--duration", duration);
+    def.restart_window = duration_arg("--restart-window", window);
+    def.restart_delay = duration_arg("--restart-delay", delay);
+    def.restart_delay_max = duration_arg("--restart-delay-max", delay_max);
+    def.stop_timeout = duration_arg("--stop-timeout", stop_timeout);
+    if (def.restart_delay_max < def.restart_delay) {
+      def.restart_delay_max = def.restart_delay;
+    }
+    if (restart.empty()) {
+      def.restart = def.oneshot ? pg::RestartPolicy::Never : pg::RestartPolicy::OnFailure;
+    } else if (auto p = pg::restart_policy_from(restart)) {
+      def.restart = *p;
+    } else {
+      throw UsageError(fmt::format("--restart: '{}' is not on-failure, always or never", restart));
+    }
+    if (max_restarts == "unlimited") {
+      def.max_restarts = std::nullopt;
+    } else {
+      char* end = nullptr;
+      unsigned long n = std::strtoul(max_restarts.c_str(), &end, 10);
+      if (max_restarts.empty() || *end != '\0' || max_restarts[0] == '-' || n > 1'000'000'000) {
+        throw UsageError(
+            fmt::format("--max-restarts: '{}' is not a number or 'unlimited'", max_restarts));
+      }
+      def.max_restarts = static_cast<unsigned>(n);
+    }
+    auto sig = pg::parse_signal(stop_signal);
+    if (!sig || *sig == SIGKILL || *sig == SIGSTOP) {
+      throw UsageError(fmt::format("--stop-signal: '{}' is not a catchable signal", stop_signal));
+    }
+    def.stop_signal = *sig;
+    for (const auto& kv : envs) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || !pg::valid_env_key(kv.substr(0, eq))) {
+        throw UsageError(fmt::format("--env: '{}' is not KEY=VALUE", kv));
+      }
+      def.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+
+    const std::string here = current_dir();
+    opt.state_dir = pg::resolve_state_dir(state_dir);
+    def.cwd = cwd.empty() ? here : absolute(cwd, here);
+    struct stat st {};
+    if (::stat(def.cwd.c_str(), &st) < 0 || !S_ISDIR(st.st_mode) ||
+        ::access(def.cwd.c_str(), X_OK) < 0) {
+      throw EnvError(fmt::format("--cwd {}: {}", def.cwd,
+                                 errno != 0 ? std::strerror(errno) : "not a directory"));
+    }
+    if (!env_file.empty()) {
+      def.env_file = absolute(env_file, here);
+      std::string text;
+      if (!pg::read_file(def.env_file, text)) {
+        throw EnvError(fmt::format("--env-file {}: {}", def.env_file, std::strerror(errno)));
+      }
+      auto parsed = pg::parse_env_file(text);
+      if (!parsed.error.empty()) {
+        throw EnvError(fmt::format("--env-file {}: {}", def.env_file, parsed.error));
+      }
+      opt.file_env = std::move(parsed.vars);
+    }
+    // The job's PATH: --env wins over --env-file, which wins over ours.
+    const char* ambient = std::getenv("PATH");
+    def.path = ambient != nullptr ? ambient : "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& [k, v] : opt.file_env) {
+      if (k == "PATH") {
+        def.path = v;
+      }
+    }
+    for (const auto& [k, v] : def.env) {
+      if (k == "PATH") {
+        def.path = v;
+      }
+    }
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    def.umask = mask;
+    def.log = log.empty() ? opt.state_dir + "/" + opt.name + "/output.log" : absolute(log, here);
+
+    // Decided before detaching, against the job's PATH and cwd: 127 not found, 126 not runnable.
+    pg::Resolved r = pg::resolve_command(command[0], def.path, def.cwd);
+    if (r.error != 0) {
+      fmt::print(stderr, "pg-run: error: {}: {}: {}\n", opt.name, command[0],
+                 r.error == ENOENT ? "command not found" : std::strerror(r.error));
+      return r.error == ENOENT ? 127 : 126;
+    }
+    def.command = absolute(r.path, def.cwd);
+    return pg::launch(opt);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "pg-run: error: {}\n", e.what());
+    return pg::k_exit_usage;
+  } catch (const EnvError& e) {
+    fmt::print(stderr, "pg-run: error: {}\n", e.what());
+    return pg::k_exit_env;
+  } catch (const pg::StateDirError& e) {
+    fmt::print(stderr, "pg-run: error: {}\n", e.what());
+    return pg::k_exit_env;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pg-run: error: {}\n", e.what());
+    return pg::k_exit_env;
+  }
+}

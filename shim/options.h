@@ -1,0 +1,29 @@
+// What pg-run was asked to do: the job's definition plus how to launch it.
+#pragma once
+
+#include "state.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pg {
+
+struct Options {
+  std::string name;
+  JobDefinition def;
+  std::string state_dir; // resolved, absolute
+  bool foreground = false;
+  bool quiet = false;
+  bool json = false;
+  bool replace = false;
+  // --env-file's variables, read by the launcher (and again on revive): never recorded.
+  std::vector<std::pair<std::string, std::string>> file_env;
+  // Revive: keep the job's first start and deadline from its earlier life.
+  std::optional<WallTime> keep_started_at;
+  std::optional<WallTime> keep_deadline_at;
+  unsigned keep_restarts = 0;
+};
+
+} // namespace pg

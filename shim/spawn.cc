@@ -1,0 +1,183 @@
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace pg {
+
+namespace {
+
+struct ChildError {
+  int error;
+  int step; // 0 chdir, 1 execve, 2 setup
+};
+
+[[noreturn]] void child_fail(int pipe_fd, int step)
+{
+  ChildError e{errno, step};
+  // Best effort: the parent treats a short read as a failed setup too.
+  ssize_t ignored = ::write(pipe_fd, &e, sizeof e);
+  (void)ignored;
+  ::_exit(127);
+}
+
+} // namespace
+
+int SpawnResult::shell_status() const
+{
+  return error == ENOENT ? 127 : 126;
+}
+
+std::string SpawnResult::message() const
+{
+  return what + ": " + std::strerror(error);
+}
+
+SpawnResult spawn(const SpawnRequest& req)
+{
+  // Everything the child needs is built before fork: only async-signal-safe calls follow.
+  std::vector<char*> argv;
+  for (const auto& a : req.argv) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : req.env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) < 0) {
+    return {-1, errno, "pipe"};
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return {-1, e, "fork"};
+  }
+  if (pid == 0) {
+    const int ep = err_pipe[1];
+    // Default dispositions and an empty mask, whatever pg-run inherited (nohup, &).
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; ++s) {
+      if (s != SIGKILL && s != SIGSTOP) {
+        ::sigaction(s, &dfl, nullptr);
+      }
+    }
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::setpgid(0, 0) < 0) {
+      child_fail(ep, 2);
+    }
+    if (req.pdeath_signal != 0) {
+      // PR_SET_PDEATHSIG follows the thread that forked us; the supervisor has one thread.
+      ::prctl(PR_SET_PDEATHSIG, req.pdeath_signal);
+      if (::getppid() != parent) {
+        ::_exit(128 + req.pdeath_signal); // the supervisor is already gone
+      }
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(req.stdout_fd, 1) < 0 ||
+        ::dup2(req.stderr_fd, 2) < 0) {
+      child_fail(ep, 2);
+    }
+    // No descriptor of pg-run's beyond 0-2 (ep is close-on-exec and reports failures).
+    if (ep > 3) {
+      ::close_range(3, static_cast<unsigned>(ep - 1), 0);
+    }
+    ::close_range(static_cast<unsigned>(ep + 1), ~0U, 0);
+    ::umask(static_cast<mode_t>(req.umask));
+    if (::chdir(req.cwd.c_str()) < 0) {
+      child_fail(ep, 0);
+    }
+    ::execve(req.command.c_str(), argv.data(), envp.data());
+    child_fail(ep, 1);
+  }
+  ::close(err_pipe[1]);
+  ChildError e{};
+  ssize_t n;
+  do {
+    n = ::read(err_pipe[0], &e, sizeof e);
+  } while (n < 0 && errno == EINTR);
+  ::close(err_pipe[0]);
+  if (n == 0) {
+    return {pid, 0, ""};
+  }
+  // The child failed before exec: reap it here, so the event loop never sees it.
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  SpawnResult r{-1, n == sizeof e ? e.error : EIO, ""};
+  switch (n == sizeof e ? e.step : 2) {
+  case 0:
+    r.what = "chdir " + req.cwd;
+    break;
+  case 1:
+    r.what = "execve " + req.command;
+    break;
+  default:
+    r.what = "setting up the child";
+    break;
+  }
+  return r;
+}
+
+Resolved resolve_command(const std::string& argv0, const std::string& path_var,
+                         const std::string& cwd)
+{
+  auto absolute = [&](const std::string& p) { return p[0] == '/' ? p : cwd + "/" + p; };
+  auto check = [](const std::string& p) -> int {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) < 0) {
+      return errno == ENOENT || errno == ENOTDIR ? ENOENT : errno;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      return EISDIR;
+    }
+    if (::faccessat(AT_FDCWD, p.c_str(), X_OK, AT_EACCESS) < 0) {
+      return EACCES;
+    }
+    return 0;
+  };
+  if (argv0.empty()) {
+    return {"", ENOENT};
+  }
+  if (argv0.find('/') != std::string::npos) {
+    std::string p = absolute(argv0);
+    return {p, check(p)};
+  }
+  // As execvp: the first executable match wins; a non-executable match is remembered (126).
+  Resolved found{"", ENOENT};
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path_var.find(':', start);
+    std::string dir = path_var.substr(start, colon == std::string::npos ? colon : colon - start);
+    std::string p = absolute((dir.empty() ? "." : dir) + "/" + argv0);
+    int e = check(p);
+    if (e == 0) {
+      return {p, 0};
+    }
+    if (e != ENOENT && found.error == ENOENT) {
+      found = {p, e};
+    }
+    if (colon == std::string::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  return found;
+}
+
+} // namespace pg

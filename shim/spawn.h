@@ -1,0 +1,44 @@
+// Starting one run of the job: fork, reset what the child inherited, exec; errors come back
+// through a close-on-exec pipe, so "started" means the exec succeeded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace pg {
+
+struct SpawnRequest {
+  std::string command; // absolute path to exec
+  std::vector<std::string> argv;
+  std::vector<std::string> env; // KEY=VALUE, complete
+  std::string cwd;
+  unsigned umask = 022;
+  int stdout_fd = -1;    // becomes the child's fd 1
+  int stderr_fd = -1;    // becomes the child's fd 2
+  int pdeath_signal = 0; // sent to the child when the supervisor dies
+};
+
+struct SpawnResult {
+  pid_t pid = -1;   // the running job, or -1 when it could not be started
+  int error = 0;    // errno of the failed step
+  std::string what; // the failed step ("chdir /x", "execve /usr/bin/y")
+  // 126 or 127, the shell's status for a command that cannot be run.
+  int shell_status() const;
+  std::string message() const;
+};
+
+// Starts the child in its own process group with default signal dispositions, an empty mask,
+// stdin from /dev/null and no descriptor beyond 0-2. Never throws between fork and exec.
+SpawnResult spawn(const SpawnRequest& req);
+
+// Resolves argv0 as execvp would against path and cwd; errno-style error when it cannot be run.
+struct Resolved {
+  std::string path; // absolute
+  int error = 0;    // ENOENT (127) or EACCES/ENOEXEC/EISDIR (126)
+};
+Resolved resolve_command(const std::string& argv0, const std::string& path_var,
+                         const std::string& cwd);
+
+} // namespace pg

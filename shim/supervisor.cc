@@ -1,0 +1,707 @@
+#include "supervisor.h"
+
+#include "clock.h"
+#include "control.h"
+#include "signals.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+extern char** environ;
+
+namespace pg {
+
+namespace {
+
+constexpr std::array<int, 8> k_handled{SIGTERM, SIGINT,  SIGQUIT,  SIGHUP,
+                                       SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+
+enum Tag : uint64_t { TagSignals = 1, TagBootTimer, TagMonoTimer, TagOutput0 };
+
+sigset_t handled_set()
+{
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int s : k_handled) {
+    ::sigaddset(&set, s);
+  }
+  ::sigaddset(&set, control_signal());
+  return set;
+}
+
+std::string random_run_id()
+{
+  uint64_t v[2] = {0, 0};
+  if (::getrandom(v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
+    v[0] = static_cast<uint64_t>(monotonic_now().count()) ^ static_cast<uint64_t>(::getpid());
+  }
+  return fmt::format("{:016x}{:08x}", v[0], static_cast<uint32_t>(v[1]));
+}
+
+std::string read_cgroup()
+{
+  std::string text;
+  read_file("/proc/self/cgroup", text);
+  // cgroup v2: "0::/user.slice/..."; keep the path of the unified hierarchy when present.
+  size_t pos = text.find("0::");
+  std::string line = pos == std::string::npos ? text : text.substr(pos + 3);
+  line = line.substr(0, line.find('\n'));
+  return line;
+}
+
+double seconds(Nanos n)
+{
+  return static_cast<double>(n.count()) / 1e9;
+}
+
+void arm(int fd, Nanos at)
+{
+  itimerspec its{};
+  if (at.count() > 0) {
+    its.it_value.tv_sec = static_cast<time_t>(at.count() / 1'000'000'000);
+    its.it_value.tv_nsec = static_cast<long>(at.count() % 1'000'000'000);
+  }
+  ::timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+} // namespace
+
+Supervisor::Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground)
+    : m_opt(std::move(opt)), m_job(std::move(job)), m_lock(std::move(lock)), m_log(std::move(log)),
+      m_foreground(foreground), m_events(m_job.fd())
+{
+}
+
+void Supervisor::setup()
+{
+  // Adopted orphans of the job become our children, so the whole tree is ours to reap.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    throw_errno("prctl PR_SET_CHILD_SUBREAPER");
+  }
+  sigset_t set = handled_set();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) {
+    throw_errno("sigprocmask");
+  }
+  ::signal(SIGPIPE, SIG_IGN); // a closed mirror (pg-run -f | head) must not kill us
+  m_sigfd.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  m_epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
+  m_boot_timer.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  m_mono_timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!m_sigfd || !m_epoll || !m_boot_timer || !m_mono_timer) {
+    throw_errno("creating the event loop");
+  }
+  auto watch = [&](int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) < 0) {
+      throw_errno("epoll_ctl");
+    }
+  };
+  watch(m_sigfd.get(), TagSignals);
+  watch(m_boot_timer.get(), TagBootTimer);
+  watch(m_mono_timer.get(), TagMonoTimer);
+
+  // One pipe for stdout and stderr (order kept) when detached; two in the foreground, so each
+  // stream is mirrored to our own. We keep the write ends: one pipe serves every run.
+  const int streams = m_foreground ? 2 : 1;
+  for (int i = 0; i < streams; ++i) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) {
+      throw_errno("pipe");
+    }
+    ::fcntl(p[0], F_SETPIPE_SZ, 1 << 20); // fewer wake-ups for chatty jobs; best effort
+    Output out{UniqueFd(p[0]), UniqueFd(p[1]), m_foreground ? 1 + i : -1};
+    set_nonblock(out.read.get());
+    m_outputs.push_back(std::move(out));
+  }
+  for (size_t i = 0; i < m_outputs.size(); ++i) {
+    watch(m_outputs[i].read.get(), TagOutput0 + i);
+  }
+
+  // The job's environment: ours, less what must not leak, plus the definition's.
+  const JobDefinition& def = m_opt.def;
+  auto overridden = [&](std::string_view entry) {
+    std::string_view key = entry.substr(0, entry.find('='));
+    if (key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID" || key == "PATH") {
+      return true;
+    }
+    for (const auto& [k, v] : m_opt.file_env) {
+      if (k == key) {
+        return true;
+      }
+    }
+    for (const auto& [k, v] : def.env) {
+      if (k == key) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!overridden(*e)) {
+      m_base_env.emplace_back(*e);
+    }
+  }
+  m_base_env.push_back("PATH=" + def.path);
+  for (const auto& [k, v] : m_opt.file_env) {
+    m_base_env.push_back(k + "=" + v);
+  }
+  for (const auto& [k, v] : def.env) {
+    m_base_env.push_back(k + "=" + v);
+  }
+  m_base_env.push_back("PG_NAME=" + m_opt.name);
+
+  // Who we are, and what could still kill us (our parent, our cgroup).
+  ProcessIdentity self = ProcessIdentity::self();
+  m_pub.name = m_opt.name;
+  m_pub.definition = def;
+  m_pub.supervisor.pid = self.pid;
+  m_pub.supervisor.start_time = self.start_time;
+  m_pub.supervisor.boot_id = self.boot_id;
+  m_pub.supervisor.parent_pid = ::getppid();
+  m_pub.supervisor.parent_command = process_command(m_pub.supervisor.parent_pid);
+  m_pub.supervisor.cgroup = read_cgroup();
+  m_pub.restarts = m_opt.keep_restarts;
+}
+
+std::optional<std::pair<int, std::string>> Supervisor::start()
+{
+  setup();
+  event({{"event", "launch"},
+         {"supervisor_pid", m_pub.supervisor.pid},
+         {"supervisor_parent", m_pub.supervisor.parent_pid},
+         {"supervisor_parent_command", m_pub.supervisor.parent_command},
+         {"cgroup", m_pub.supervisor.cgroup},
+         {"command", m_opt.def.argv},
+         {"revived", m_opt.keep_started_at.has_value()}});
+  if (!start_run(true)) {
+    return std::make_pair(m_last_status, m_pub.last_exit ? m_pub.last_exit->cause : "");
+  }
+  return std::nullopt;
+}
+
+bool Supervisor::start_run(bool first)
+{
+  m_restart_now = false;
+  m_restart_at_boot = Nanos(0);
+  m_pub.next_start_at.reset();
+  const JobDefinition& def = m_opt.def;
+  std::string run_id = random_run_id();
+  std::vector<std::string> env = m_base_env;
+  env.push_back("PG_RUN_ID=" + run_id);
+  SpawnRequest req{def.command,
+                   def.argv,
+                   std::move(env),
+                   def.cwd,
+                   def.umask,
+                   m_outputs.front().write.get(),
+                   m_outputs.back().write.get(),
+                   def.stop_signal};
+  SpawnResult r = spawn(req);
+  const Nanos now_boot = boottime_now();
+  const WallTime now_wall = wall_now();
+  if (first) {
+    m_first_start_boot = now_boot;
+    m_pub.started_at = m_opt.keep_started_at.value_or(now_wall);
+    m_prior_job_time = std::chrono::duration_cast<Millis>(now_wall - *m_pub.started_at);
+    if (m_prior_job_time.count() < 0) {
+      m_prior_job_time = Millis(0);
+    }
+    if (m_opt.keep_deadline_at) {
+      m_pub.deadline_at = m_opt.keep_deadline_at;
+      m_deadline_boot = now_boot + (*m_opt.keep_deadline_at - now_wall);
+      if (m_deadline_boot.count() <= 0) {
+        m_deadline_boot = Nanos(1);
+      }
+    } else if (def.duration.count() > 0) {
+      m_deadline_boot = now_boot + def.duration;
+      m_pub.deadline_at = now_wall + def.duration;
+    }
+  } else {
+    ++m_pub.restarts;
+  }
+  m_pub.run_id = run_id;
+  m_run_start_boot = now_boot;
+  m_pub.run_started_at = now_wall;
+  m_pub.run_started_boot_ns = now_boot.count();
+  ++m_runs;
+  if (r.pid < 0) {
+    m_last_status = r.shell_status();
+    m_main_pid = 0;
+    m_pgid = 0;
+    m_run_active = true;
+    m_main_exited = true;
+    m_classify_status = ExitStatus::exited(r.shell_status());
+    m_classify_pid = 0;
+    if (first) {
+      // Nothing ran: the launcher reports 126/127 and the job ends failed.
+      m_pub.last_exit = ExitRecord{0,   r.shell_status(), std::nullopt,           false,
+                                   0.0, Outcome::Failed,  "exec: " + r.message(), now_wall};
+      nlohmann::json ev = to_json(*m_pub.last_exit);
+      ev["event"] = "exit";
+      event(std::move(ev));
+      finish(RunState::Failed, "the command could not be started");
+      return false;
+    }
+    end_run(r.message());
+    return true;
+  }
+  m_run_active = true;
+  m_main_pid = r.pid;
+  m_pgid = r.pid;
+  m_main_exited = false;
+  m_classify_status = ExitStatus{};
+  m_classify_pid = r.pid;
+  m_forwarded_signal = 0;
+  m_pub.pid = r.pid;
+  m_pub.state = RunState::Running;
+  event({{"event", "start"},
+         {"pid", r.pid},
+         {"run_id", run_id},
+         {"run", m_pub.restarts + 1},
+         {"command", def.argv}});
+  publish();
+  return true;
+}
+
+int Supervisor::loop()
+{
+  std::array<epoll_event, 8> evs{};
+  while (!m_done) {
+    rearm_timers();
+    int n = ::epoll_wait(m_epoll.get(), evs.data(), static_cast<int>(evs.size()),
+                         m_restart_now ? 0 : -1);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("epoll_wait");
+    }
+    bool signals = false;
+    bool timers = false;
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = evs[static_cast<size_t>(i)].data.u64;
+      if (tag == TagSignals) {
+        signals = true;
+      } else if (tag == TagBootTimer || tag == TagMonoTimer) {
+        timers = true;
+      } else {
+        pump(m_outputs[tag - TagOutput0]);
+      }
+    }
+    // Signals first: a stop request and the job's exit often arrive in the same wake-up.
+    if (signals) {
+      on_signals();
+    }
+    if (timers) {
+      on_timers();
+    }
+    if (m_restart_now && !m_done) {
+      start_run(false);
+    }
+  }
+  return m_last_status;
+}
+
+void Supervisor::on_signals()
+{
+  bool child = false;
+  signalfd_siginfo si{};
+  while (::read(m_sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    const int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGCHLD) {
+      child = true;
+    } else if (sig == control_signal()) {
+      on_control(si);
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+      begin_stop(StopKind::Outside, sender(si), m_opt.def.stop_timeout);
+    } else if (sig == SIGHUP) {
+      planned_restart(sender(si));
+    } else {
+      forward(sig, sender(si));
+    }
+  }
+  // SIGCHLD coalesces: one notice may stand for many exits, so reap until none is left.
+  if (child) {
+    reap();
+  }
+}
+
+void Supervisor::on_control(const signalfd_siginfo& si)
+{
+  auto req = si.ssi_code == SI_QUEUE ? decode_request(si.ssi_int) : std::nullopt;
+  if (!req) {
+    return; // not a request of pg-ctl's: ignore rather than guess
+  }
+  std::string who = fmt::format("pg-ctl (pid {})", si.ssi_pid);
+  switch (req->verb) {
+  case Verb::Stop:
+    begin_stop(StopKind::Requested, "stop by " + who,
+               req->arg == 0 ? m_opt.def.stop_timeout : Millis(req->arg - 1));
+    break;
+  case Verb::Restart:
+    planned_restart("restart by " + who);
+    break;
+  case Verb::Signal:
+    forward(static_cast<int>(req->arg), "signal by " + who);
+    break;
+  }
+}
+
+std::string Supervisor::sender(const signalfd_siginfo& si) const
+{
+  const std::string name = signal_name(static_cast<int>(si.ssi_signo));
+  if (si.ssi_code == SI_KERNEL || si.ssi_pid == 0) {
+    return name + " from the kernel or terminal";
+  }
+  std::string cmd = process_command(static_cast<pid_t>(si.ssi_pid));
+  return fmt::format("{} from pid {} ({}, uid {})", name, si.ssi_pid,
+                     cmd.empty() ? "already gone" : cmd, si.ssi_uid);
+}
+
+void Supervisor::on_timers()
+{
+  uint64_t ticks = 0;
+  ssize_t ignored = ::read(m_boot_timer.get(), &ticks, sizeof ticks);
+  ignored = ::read(m_mono_timer.get(), &ticks, sizeof ticks);
+  (void)ignored;
+  const Nanos boot = boottime_now();
+  if (m_kill_at_mono.count() > 0 && monotonic_now() >= m_kill_at_mono) {
+    m_kill_at_mono = Nanos(0);
+    if (m_run_active) {
+      m_stop.killed = true;
+      event({{"event", "kill"},
+             {"reason", "stop timeout " + format_duration(m_opt.def.stop_timeout) + " passed"}});
+      signal_tree(SIGKILL);
+    }
+  }
+  if (m_deadline_boot.count() > 0 && boot >= m_deadline_boot && m_stop.kind != StopKind::Duration) {
+    if (m_run_active) {
+      begin_stop(StopKind::Duration, "duration", m_opt.def.stop_timeout);
+    } else if (!m_done) {
+      finish(m_opt.def.oneshot ? RunState::Failed : RunState::Completed,
+             "planned duration " + format_duration(m_opt.def.duration) + " reached");
+    }
+  }
+  if (!m_done && !m_run_active && m_restart_at_boot.count() > 0 && boot >= m_restart_at_boot) {
+    m_restart_now = true;
+  }
+}
+
+void Supervisor::reap()
+{
+  for (;;) {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      m_children_left = false; // ECHILD: nothing of the tree is left
+      break;
+    }
+    if (info.si_pid == 0) {
+      m_children_left = true;
+      break;
+    }
+    on_reaped(info.si_pid, ExitStatus::from_siginfo(info));
+  }
+  if (!m_run_active || !m_main_exited) {
+    return;
+  }
+  if (!m_children_left) {
+    end_run();
+    return;
+  }
+  if (m_stop.killed) {
+    signal_tree(SIGKILL); // orphans that were reparented to us since the last round
+  } else if (m_stop.kind == StopKind::None && !m_classify_status.success()) {
+    // The main process failed: what it left behind goes down with it.
+    m_stop.kind = StopKind::Cleanup;
+    m_pub.state = RunState::Stopping;
+    signal_tree(m_opt.def.stop_signal);
+    m_kill_at_mono = monotonic_now() + m_opt.def.stop_timeout;
+    publish();
+  } else if (m_stop.kind == StopKind::None) {
+    // Exit 0 with descendants alive (a start script that backgrounded a daemon): the run goes on.
+    auto alive = descendants(::getpid());
+    std::optional<pid_t> oldest = alive.empty() ? std::nullopt : std::optional<pid_t>(alive[0]);
+    if (oldest != m_pub.pid) {
+      m_pub.pid = oldest;
+      publish();
+    }
+  }
+}
+
+void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
+{
+  if (!m_run_active) {
+    return;
+  }
+  if (pid == m_main_pid) {
+    m_main_pid = 0;
+    m_main_exited = true;
+    m_classify_status = status;
+    m_classify_pid = pid;
+  } else if (m_main_exited && m_classify_status.success() && m_classify_pid != 0) {
+    // After the main process exited 0, the last descendant reaped classifies the run.
+    m_classify_status = status;
+    m_classify_pid = pid;
+  }
+}
+
+void Supervisor::end_run(const std::string& exec_error)
+{
+  drain_outputs();
+  const Nanos now_boot = boottime_now();
+  RunEnd end;
+  end.status = m_classify_status;
+  end.runtime = std::chrono::duration_cast<Millis>(now_boot - m_run_start_boot);
+  end.job_time = job_time();
+  end.stop = m_stop.kind;
+  end.stop_detail = m_stop.detail;
+  end.forwarded_signal = m_forwarded_signal;
+  end.forwarded_detail = m_forwarded_detail;
+  end.exec_error = exec_error;
+  Classification c = classify(end, m_opt.def);
+  const bool deadline_passed = m_deadline_boot.count() > 0 && now_boot >= m_deadline_boot;
+  Next next = decide(c, end, m_opt.def, m_budget, now_boot, deadline_passed);
+  if (next.gave_up) {
+    c.cause = gave_up_cause(c.cause, m_opt.def);
+  }
+  ExitRecord rec;
+  rec.pid = m_classify_pid;
+  if (end.status.signal != 0) {
+    rec.signal = end.status.signal;
+  } else {
+    rec.code = end.status.code;
+  }
+  rec.core_dumped = end.status.core_dumped;
+  rec.runtime_s = seconds(now_boot - m_run_start_boot);
+  rec.outcome = c.outcome;
+  rec.cause = c.cause;
+  rec.at = wall_now();
+  m_pub.last_exit = rec;
+  m_last_status = end.status.shell_status();
+  nlohmann::json ev = to_json(rec);
+  ev["event"] = "exit";
+  event(std::move(ev));
+  if (m_foreground) {
+    spdlog::info("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
+  }
+
+  m_run_active = false;
+  m_main_pid = 0;
+  m_pgid = 0;
+  m_stop = Stop{};
+  m_kill_at_mono = Nanos(0);
+  m_pub.pid.reset();
+
+  if (next.gave_up) {
+    event({{"event", "gave-up"}, {"cause", c.cause}});
+  }
+  if (!next.restart) {
+    finish(next.final_state, c.cause);
+    return;
+  }
+  const char* reason = c.outcome == Outcome::Restarted ? "planned"
+                       : c.outcome == Outcome::Failed  ? "failure"
+                                                       : "always";
+  event({{"event", "restart"},
+         {"reason", reason},
+         {"delay_s", static_cast<double>(next.delay.count()) / 1000.0}});
+  if (next.delay.count() == 0) {
+    m_restart_now = true; // through the loop once, so signals are seen between runs
+    return;
+  }
+  m_pub.state = RunState::Backoff;
+  m_restart_at_boot = now_boot + next.delay;
+  m_pub.next_start_at = wall_now() + next.delay;
+  publish();
+}
+
+void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis timeout)
+{
+  const bool request = kind == StopKind::Requested || kind == StopKind::Outside;
+  event({{"event", "stop"},
+         {"kind", kind == StopKind::Requested  ? "requested"
+                  : kind == StopKind::Outside  ? "outside-signal"
+                  : kind == StopKind::Duration ? "duration"
+                                               : "planned"},
+         {"by", detail}});
+  if (!m_run_active) {
+    // Between runs (backoff): the stop takes effect at once.
+    if (kind == StopKind::Planned) {
+      m_restart_now = true;
+      return;
+    }
+    finish(kind == StopKind::Duration ? (m_opt.def.oneshot ? RunState::Failed : RunState::Completed)
+                                      : RunState::Stopped,
+           detail);
+    return;
+  }
+  if (m_stop.kind != StopKind::None) {
+    const bool was_request = m_stop.kind == StopKind::Requested || m_stop.kind == StopKind::Outside;
+    if (request && was_request) {
+      // A second stop request: no more patience.
+      m_stop.killed = true;
+      signal_tree(SIGKILL);
+      return;
+    }
+    if (request) {
+      m_stop.kind = kind;
+      m_stop.detail = detail;
+      publish();
+    }
+    return;
+  }
+  m_stop.kind = kind;
+  m_stop.detail = detail;
+  m_pub.state = RunState::Stopping;
+  signal_tree(m_opt.def.stop_signal);
+  m_kill_at_mono = monotonic_now() + timeout;
+  publish();
+}
+
+void Supervisor::planned_restart(const std::string& detail)
+{
+  begin_stop(StopKind::Planned, detail, m_opt.def.stop_timeout);
+}
+
+void Supervisor::forward(int sig, const std::string& detail)
+{
+  pid_t target = m_main_pid != 0 ? m_main_pid : m_pub.pid.value_or(0);
+  event({{"event", "signal"}, {"signal", signal_name(sig)}, {"pid", target}, {"by", detail}});
+  if (!m_run_active || target == 0) {
+    return;
+  }
+  m_forwarded_signal = sig;
+  m_forwarded_detail = detail;
+  ::kill(target, sig);
+}
+
+void Supervisor::finish(RunState final_state, const std::string& why)
+{
+  m_done = true;
+  m_pub.state = final_state;
+  m_pub.pid.reset();
+  m_pub.next_start_at.reset();
+  event({{"event", "end"}, {"state", to_string(final_state)}, {"why", why}});
+  publish();
+  if (m_foreground) {
+    spdlog::info("{}: {} ({})", m_opt.name, to_string(final_state), why);
+  }
+}
+
+void Supervisor::signal_tree(int sig)
+{
+  if (m_pgid > 0) {
+    ::kill(-m_pgid, sig);
+  }
+  // Processes that left the job's process group are still ours: we are their subreaper.
+  for (pid_t p : descendants(::getpid())) {
+    ::kill(p, sig);
+  }
+}
+
+void Supervisor::pump(Output& out)
+{
+  static char buf[1 << 16];
+  for (int i = 0; i < 64; ++i) { // bounded, so signals get their turn with a chatty job
+    ssize_t n = ::read(out.read.get(), buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    std::string_view data(buf, static_cast<size_t>(n));
+    if (m_log && !write_all(m_log.get(), data)) {
+      // Keep draining: a job blocked on a full pipe would look hung. Issue #3 reports this.
+    }
+    if (out.mirror >= 0 && !write_all(out.mirror, data)) {
+      out.mirror = -1; // our own stdout went away (pg-run -f | head): keep the log going
+    }
+  }
+}
+
+void Supervisor::drain_outputs()
+{
+  for (auto& out : m_outputs) {
+    pump(out);
+  }
+}
+
+void Supervisor::rearm_timers()
+{
+  Nanos boot{0};
+  auto consider = [&](Nanos t) {
+    if (t.count() > 0 && (boot.count() == 0 || t < boot)) {
+      boot = t;
+    }
+  };
+  if (!m_done) {
+    if (!m_run_active) {
+      consider(m_restart_at_boot);
+    }
+    if (m_stop.kind != StopKind::Duration) {
+      consider(m_deadline_boot);
+    }
+  }
+  if (boot != m_armed_boot) {
+    arm(m_boot_timer.get(), boot);
+    m_armed_boot = boot;
+  }
+  if (m_kill_at_mono != m_armed_mono) {
+    arm(m_mono_timer.get(), m_kill_at_mono);
+    m_armed_mono = m_kill_at_mono;
+  }
+}
+
+void Supervisor::publish()
+{
+  m_pub.updated_at = wall_now();
+  try {
+    m_job.write_state(to_json(m_pub));
+    m_storage_error = false;
+  } catch (const std::exception& e) {
+    // The job matters more than our bookkeeping: keep supervising, say so once.
+    if (!m_storage_error && m_foreground) {
+      spdlog::error("{}: cannot write state: {}", m_opt.name, e.what());
+    }
+    m_storage_error = true;
+  }
+}
+
+void Supervisor::event(nlohmann::json ev)
+{
+  nlohmann::json line = {{"event", ev["event"]}, {"at", format_rfc3339(wall_now())}};
+  line.update(ev);
+  try {
+    m_events.append(line);
+  } catch (const std::exception& e) {
+    if (!m_storage_error && m_foreground) {
+      spdlog::error("{}: cannot append event: {}", m_opt.name, e.what());
+    }
+    m_storage_error = true;
+  }
+}
+
+Millis Supervisor::job_time() const
+{
+  return m_prior_job_time + std::chrono::duration_cast<Millis>(boottime_now() - m_first_start_boot);
+}
+
+} // namespace pg

@@ -1,0 +1,112 @@
+// The supervisor: one job, one thread, one epoll loop over a signalfd, the output pipe(s) and
+// two timerfds (CLOCK_BOOTTIME for the duration and backoff, CLOCK_MONOTONIC for stop timeouts).
+// Every transition publishes state.json atomically and appends to events.jsonl.
+#pragma once
+
+#include "fd.h"
+#include "options.h"
+#include "policy.h"
+#include "proc.h"
+#include "spawn.h"
+#include "state_dir.h"
+
+#include <sys/signalfd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pg {
+
+class Supervisor {
+public:
+  Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground);
+
+  // Sets up signals and pipes and starts the first run. Returns nullopt when the job runs, or
+  // the launch status (126/127) with a message when it could not be started.
+  std::optional<std::pair<int, std::string>> start();
+  // Supervises until the job is over; returns the last run's shell status (code or 128+N).
+  int loop();
+
+  const JobState& state() const { return m_pub; }
+
+private:
+  struct Output {
+    UniqueFd read;
+    UniqueFd write;
+    int mirror = -1; // foreground: our own stdout or stderr
+  };
+  struct Stop {
+    StopKind kind = StopKind::None;
+    std::string detail;
+    bool killed = false;
+  };
+
+  void setup();
+  bool start_run(bool first);
+  void on_signals();
+  void on_control(const struct signalfd_siginfo& si);
+  void on_timers();
+  void reap();
+  void on_reaped(pid_t pid, const ExitStatus& status);
+  void end_run(const std::string& exec_error = {});
+  void begin_stop(StopKind kind, const std::string& detail, Millis timeout);
+  void planned_restart(const std::string& detail);
+  void forward(int sig, const std::string& detail);
+  void finish(RunState final_state, const std::string& why);
+  void signal_tree(int sig);
+  void pump(Output& out);
+  void drain_outputs();
+  void rearm_timers();
+  void publish();
+  void event(nlohmann::json ev);
+  std::string sender(const struct signalfd_siginfo& si) const;
+  Millis job_time() const;
+
+  Options m_opt;
+  JobDir m_job;
+  UniqueFd m_lock;
+  UniqueFd m_log;
+  bool m_foreground;
+  EventLog m_events;
+
+  UniqueFd m_sigfd;
+  UniqueFd m_epoll;
+  UniqueFd m_boot_timer;
+  UniqueFd m_mono_timer;
+  std::vector<Output> m_outputs;
+  std::vector<std::string> m_base_env;
+
+  JobState m_pub; // what state.json says
+  RestartBudget m_budget;
+  Stop m_stop;
+
+  // The current run.
+  bool m_run_active = false;
+  pid_t m_main_pid = 0;
+  pid_t m_pgid = 0;
+  bool m_main_exited = false;
+  ExitStatus m_classify_status;
+  pid_t m_classify_pid = 0;
+  bool m_children_left = false;
+  Nanos m_run_start_boot{0};
+  int m_forwarded_signal = 0;
+  std::string m_forwarded_detail;
+  unsigned m_runs = 0;
+
+  // Deadlines; zero = unset.
+  Nanos m_first_start_boot{0};
+  Millis m_prior_job_time{0}; // a revived job's time before this supervisor
+  Nanos m_deadline_boot{0};
+  Nanos m_restart_at_boot{0};
+  Nanos m_kill_at_mono{0};
+  Nanos m_armed_boot{-1};
+  Nanos m_armed_mono{-1};
+  bool m_restart_now = false;
+
+  bool m_done = false;
+  int m_last_status = 0;
+  bool m_storage_error = false;
+};
+
+} // namespace pg
