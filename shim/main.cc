@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,7 @@ int main(int argc, char** argv)
   app.prefix_command();
   app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
 
+  spdlog::set_pattern("pg-run: %v");
   pg::Options opt;
   std::string duration = "0", restart, max_restarts = "5", window = "1h", delay = "1s",
               delay_max = "60s", stop_signal = "TERM", stop_timeout = "10s", cwd, env_file, log,

@@ -1,0 +1,109 @@
+#include "job_view.h"
+
+#include "proc.h"
+
+#include <algorithm>
+
+namespace pg {
+
+namespace {
+
+bool read_state(const JobDir& dir, JobView& v)
+{
+  std::string text;
+  if (!dir.read("state.json", text)) {
+    v.error = "no state.json (never started, or being created)";
+    return false;
+  }
+  try {
+    v.state = job_state_from_json(nlohmann::json::parse(text));
+    v.error.clear();
+    return true;
+  } catch (const std::exception& e) {
+    v.state.reset();
+    v.error = std::string("state.json is damaged: ") + e.what();
+    return false;
+  }
+}
+
+} // namespace
+
+JobView view_job(const JobDir& dir)
+{
+  JobView v;
+  v.name = dir.name();
+  read_state(dir, v);
+  v.supervisor_alive = dir.lock_held();
+  if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
+    // The supervisor may have written its final state and exited between our two looks:
+    // the final state is on disk before the lock is released, so one more read settles it.
+    read_state(dir, v);
+  }
+  if (!v.state) {
+    v.shown = v.supervisor_alive ? RunState::Starting : RunState::Lost;
+    if (!v.supervisor_alive) {
+      v.lost_reason = v.error;
+    }
+    return v;
+  }
+  v.shown = v.state->state;
+  if (is_live(v.state->state) && !v.supervisor_alive) {
+    v.shown = RunState::Lost;
+    if (v.state->supervisor.boot_id != boot_id()) {
+      v.lost_reason = "the machine rebooted since it last ran";
+    } else {
+      v.lost_reason = "its supervisor (pid " + std::to_string(v.state->supervisor.pid) +
+                      ") died without recording an end";
+    }
+  }
+  return v;
+}
+
+std::vector<JobView> view_all(const StateDir& sd)
+{
+  std::vector<JobView> out;
+  for (const auto& name : sd.job_names()) {
+    try {
+      if (auto dir = sd.job(name, false)) {
+        out.push_back(view_job(*dir));
+      }
+    } catch (const StateDirError& e) {
+      JobView v;
+      v.name = name;
+      v.error = e.what();
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+std::optional<std::chrono::seconds> JobView::uptime() const
+{
+  if (!state || !state->run_started_at ||
+      (shown != RunState::Running && shown != RunState::Stopping)) {
+    return std::nullopt;
+  }
+  Nanos age{0};
+  if (state->supervisor.boot_id == boot_id() && state->run_started_boot_ns > 0) {
+    age = boottime_now() - Nanos(state->run_started_boot_ns);
+  } else {
+    age = wall_now() - *state->run_started_at;
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(age);
+}
+
+std::optional<double> JobView::duration_done() const
+{
+  if (!state || state->definition.duration.count() == 0 || !state->started_at) {
+    return std::nullopt;
+  }
+  WallTime end = wall_now();
+  if (!is_live(state->state) && state->last_exit) {
+    end = state->last_exit->at;
+  }
+  double done = std::chrono::duration<double>(end - *state->started_at).count() /
+                (static_cast<double>(state->definition.duration.count()) / 1000.0);
+  return std::clamp(done, 0.0, 1.0);
+}
+
+} // namespace pg

@@ -1,0 +1,33 @@
+// What readers (pg-ls, pg-ctl) see of a job: its recorded state, plus what only the lock can
+// tell: whether its supervisor still lives. A state that says alive with a free lock is lost.
+#pragma once
+
+#include "state.h"
+#include "state_dir.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pg {
+
+struct JobView {
+  std::string name;
+  std::optional<JobState> state; // nullopt when state.json is missing or unreadable
+  std::string error;             // why it could not be read
+  RunState shown = RunState::Lost;
+  bool supervisor_alive = false; // the lock is held
+  std::string lost_reason;       // set when shown == Lost
+
+  // Age of the current run, when one is running.
+  std::optional<std::chrono::seconds> uptime() const;
+  // Fraction of --duration done (0..1), when a duration is set.
+  std::optional<double> duration_done() const;
+};
+
+// Reads one job; never throws for a damaged job (the damage is in error).
+JobView view_job(const JobDir& dir);
+// Every job of the state directory, sorted by name.
+std::vector<JobView> view_all(const StateDir& sd);
+
+} // namespace pg

@@ -1,0 +1,1 @@
+#include "ls_format.h"
