@@ -111,27 +111,17 @@ void point_stdio_at_devnull()
   }
 }
 
-void print_receipt(const Options& opt, const JobState& st)
+// The launch receipt: one line, or one JSON object with --json.
+void print_receipt(const Options& opt, const nlohmann::json& r)
 {
   if (opt.quiet) {
     return;
   }
   if (opt.json) {
-    nlohmann::json j = {
-        {"name", st.name},
-        {"state", to_string(st.state)},
-        {"pid", st.pid ? nlohmann::json(*st.pid) : nlohmann::json(nullptr)},
-        {"supervisor_pid", st.supervisor.pid},
-        {"log", st.definition.log},
-        {"state_dir", opt.state_dir},
-        {"supervisor_parent",
-         {{"pid", st.supervisor.parent_pid}, {"command", st.supervisor.parent_command}}},
-        {"cgroup", st.supervisor.cgroup},
-    };
-    fmt::print("{}\n", dump_line(j));
+    fmt::print("{}\n", dump_line(r));
   } else {
-    fmt::print("{}: running, pid {} (supervisor {}), log {}\n", st.name, st.pid.value_or(0),
-               st.supervisor.pid, st.definition.log);
+    fmt::print("{}: running, pid {} (supervisor {}), log {}\n", opt.name, r.value("pid", 0),
+               r.value("supervisor_pid", 0), opt.def.log);
   }
   std::fflush(stdout);
 }
@@ -199,6 +189,11 @@ int launch(const Options& opt)
       say_error(fmt::format("{}: {}", opt.name, err->second));
       return err->first;
     }
+    if (!opt.quiet) {
+      // Our stdout carries the job's output: the receipt goes to stderr.
+      fmt::print(stderr, "pg-run: {}: running, pid {} (supervisor {}), log {}\n", opt.name,
+                 sup.state().pid.value_or(0), ::getpid(), opt.def.log);
+    }
     return sup.loop();
   }
 
@@ -236,7 +231,9 @@ int launch(const Options& opt)
         msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
         status = -1;
       } else {
-        msg = "ok\n";
+        nlohmann::json r = sup.receipt();
+        r["state_dir"] = opt.state_dir;
+        msg = "ok\t" + dump_line(r) + "\n";
       }
     } catch (const std::exception& e) {
       msg = fmt::format("fail\t1\t{}\n", e.what());
@@ -264,13 +261,13 @@ int launch(const Options& opt)
     reply.append(buf, static_cast<size_t>(n));
   }
   ::close(report[0]);
-  if (reply.starts_with("ok")) {
-    auto st = read_state(*job);
-    if (!st) {
-      say_error(fmt::format("{}: started, but its state file cannot be read", opt.name));
+  if (reply.starts_with("ok\t")) {
+    try {
+      print_receipt(opt, nlohmann::json::parse(reply.substr(3)));
+    } catch (const nlohmann::json::exception&) {
+      say_error(fmt::format("{}: started, but its receipt was garbled", opt.name));
       return k_exit_env;
     }
-    print_receipt(opt, *st);
     return k_exit_ok;
   }
   if (reply.starts_with("fail\t")) {

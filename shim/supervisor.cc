@@ -192,6 +192,20 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
   return std::nullopt;
 }
 
+nlohmann::json Supervisor::receipt() const
+{
+  return {
+      {"name", m_pub.name},
+      {"state", to_string(m_pub.state)},
+      {"pid", m_pub.pid ? nlohmann::json(*m_pub.pid) : nlohmann::json(nullptr)},
+      {"supervisor_pid", m_pub.supervisor.pid},
+      {"log", m_pub.definition.log},
+      {"supervisor_parent",
+       {{"pid", m_pub.supervisor.parent_pid}, {"command", m_pub.supervisor.parent_command}}},
+      {"cgroup", m_pub.supervisor.cgroup},
+  };
+}
+
 bool Supervisor::start_run(bool first)
 {
   m_restart_now = false;

@@ -29,6 +29,8 @@ public:
   int loop();
 
   const JobState& state() const { return m_pub; }
+  // The launch receipt: name, state, pid, supervisor_pid, log, supervisor_parent, cgroup.
+  nlohmann::json receipt() const;
 
 private:
   struct Output {

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages process-guardian needs to build and test, when missing.
+set -euo pipefail
+
+packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
