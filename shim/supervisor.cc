@@ -93,6 +93,13 @@ void Supervisor::setup()
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) {
     throw_errno("sigprocmask");
   }
+  // Under nohup or a shell's &, HUP, INT and QUIT arrive ignored, and an ignored signal is
+  // discarded even while blocked: back to the default (never run: they stay blocked), so the
+  // signalfd sees them. An inherited SIGCHLD SIG_IGN would even make the kernel reap for us.
+  for (int s : k_handled) {
+    ::signal(s, SIG_DFL);
+  }
+  ::signal(control_signal(), SIG_DFL);
   ::signal(SIGPIPE, SIG_IGN); // a closed mirror (pg-run -f | head) must not kill us
   m_sigfd.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   m_epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -359,7 +366,9 @@ void Supervisor::on_control(const signalfd_siginfo& si)
   if (!req) {
     return; // not a request of pg-ctl's: ignore rather than guess
   }
-  std::string who = fmt::format("pg-ctl (pid {})", si.ssi_pid);
+  // The requester's own command line says who it was: "pg-ctl stop bot", "pg-run --replace ...".
+  std::string cmd = process_command(static_cast<pid_t>(si.ssi_pid));
+  std::string who = fmt::format("{} (pid {})", cmd.empty() ? "pg-ctl" : cmd, si.ssi_pid);
   switch (req->verb) {
   case Verb::Stop:
     begin_stop(StopKind::Requested, "stop by " + who,
