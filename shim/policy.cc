@@ -82,6 +82,9 @@ Next decide(const Classification& c, const RunEnd& end, const JobDefinition& def
             RestartBudget& budget, Nanos now_boot, bool deadline_passed)
 {
   Next next;
+  if (end.runtime >= k_stable_run) {
+    budget.consecutive_failures = 0; // any run that stayed up resets the backoff
+  }
   if (c.outcome == Outcome::Stopped) {
     next.final_state = RunState::Stopped;
     return next;
@@ -110,9 +113,6 @@ Next decide(const Classification& c, const RunEnd& end, const JobDefinition& def
   if (def.restart == RestartPolicy::Never) {
     next.final_state = RunState::Failed;
     return next;
-  }
-  if (end.runtime >= k_stable_run) {
-    budget.consecutive_failures = 0;
   }
   while (!budget.failure_restarts.empty() &&
          now_boot - budget.failure_restarts.front() >= def.restart_window) {

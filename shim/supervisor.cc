@@ -406,7 +406,7 @@ void Supervisor::on_timers()
     if (m_run_active) {
       m_stop.killed = true;
       event({{"event", "kill"},
-             {"reason", "stop timeout " + format_duration(m_opt.def.stop_timeout) + " passed"}});
+             {"reason", "stop timeout " + format_duration(m_stop.timeout) + " passed"}});
       signal_tree(SIGKILL);
     }
   }
@@ -453,9 +453,10 @@ void Supervisor::reap()
   } else if (m_stop.kind == StopKind::None && !m_classify_status.success()) {
     // The main process failed: what it left behind goes down with it.
     m_stop.kind = StopKind::Cleanup;
+    m_stop.timeout = m_opt.def.stop_timeout;
     m_pub.state = RunState::Stopping;
     signal_tree(m_opt.def.stop_signal);
-    m_kill_at_mono = monotonic_now() + m_opt.def.stop_timeout;
+    m_kill_at_mono = monotonic_now() + m_stop.timeout;
     publish();
   } else if (m_stop.kind == StopKind::None) {
     // Exit 0 with descendants alive (a start script that backgrounded a daemon): the run goes on.
@@ -501,6 +502,11 @@ void Supervisor::end_run(const std::string& exec_error)
   Classification c = classify(end, m_opt.def);
   const bool deadline_passed = m_deadline_boot.count() > 0 && now_boot >= m_deadline_boot;
   Next next = decide(c, end, m_opt.def, m_budget, now_boot, deadline_passed);
+  if (m_stop.restart_after && !deadline_passed) {
+    // A planned restart was asked for while a failed run's leftovers were being stopped: the
+    // failure stays recorded as it was, and the restart happens now.
+    next = Next{true, Millis(0), RunState::Failed, false};
+  }
   if (next.gave_up) {
     c.cause = gave_up_cause(c.cause, m_opt.def);
   }
@@ -584,14 +590,24 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
       return;
     }
     if (request) {
+      // A stop takes over a planned restart, a duration end or a cleanup; its timeout too,
+      // when it is the shorter one.
       m_stop.kind = kind;
       m_stop.detail = detail;
+      const Nanos kill_at = monotonic_now() + timeout;
+      if (!m_stop.killed && kill_at < m_kill_at_mono) {
+        m_kill_at_mono = kill_at;
+        m_stop.timeout = timeout;
+      }
       publish();
+    } else if (kind == StopKind::Planned && m_stop.kind == StopKind::Cleanup) {
+      m_stop.restart_after = true; // honoured once the leftovers are gone
     }
     return;
   }
   m_stop.kind = kind;
   m_stop.detail = detail;
+  m_stop.timeout = timeout;
   m_pub.state = RunState::Stopping;
   signal_tree(m_opt.def.stop_signal);
   m_kill_at_mono = monotonic_now() + timeout;

@@ -41,7 +41,9 @@ private:
   struct Stop {
     StopKind kind = StopKind::None;
     std::string detail;
+    Millis timeout{0}; // the one in force: the job's own, or pg-ctl's --timeout
     bool killed = false;
+    bool restart_after = false; // a planned restart asked for while leftovers were stopped
   };
 
   void setup();
