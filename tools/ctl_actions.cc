@@ -1,1 +1,497 @@
 #include "ctl_actions.h"
+
+#include "clock.h"
+#include "control.h"
+#include "exit_status.h"
+#include "job_view.h"
+#include "signals.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+
+namespace pg {
+
+namespace {
+
+// How long a job may take to settle when its lock and its state.json disagree for a moment: a
+// supervisor between its final publish and its exit, or a launch that has not published yet.
+constexpr Millis k_settle{2000};
+// Time allowed, beyond the stop timeout, for a planned restart to start the new run.
+constexpr Millis k_restart_allowance{5000};
+
+Nanos deadline_after(Millis d)
+{
+  return monotonic_now() + d;
+}
+
+// Milliseconds until deadline, for poll(2): never negative, rounded up.
+int poll_timeout(Nanos deadline)
+{
+  const Nanos left = deadline - monotonic_now();
+  if (left.count() <= 0) {
+    return 0;
+  }
+  const auto ms = std::chrono::ceil<Millis>(left).count();
+  return static_cast<int>(std::min<long long>(ms, 1 << 30));
+}
+
+// Polls fds until one is readable or deadline passes; revents tell which. EINTR counts as a
+// wake-up: callers re-check their conditions anyway.
+void poll_until(std::vector<pollfd>& fds, Nanos deadline)
+{
+  for (auto& p : fds) {
+    p.revents = 0;
+  }
+  ::poll(fds.data(), fds.size(), poll_timeout(deadline));
+}
+
+// Wakes when a file of a watched job directory is replaced (state.json is renamed into place).
+// Without inotify (a full watch table), wait() degrades to a short sleep, so callers re-read.
+class DirWatch {
+public:
+  DirWatch() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+
+  // Watches dir through its open fd, so a renamed or replaced path cannot redirect the watch.
+  void add(const JobDir& dir)
+  {
+    if (!m_fd) {
+      return;
+    }
+    const std::string at = fmt::format("/proc/self/fd/{}", dir.fd());
+    if (::inotify_add_watch(m_fd.get(), at.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) <
+        0) {
+      m_fd.reset(); // fall back to sleeping: every caller re-reads after a wake-up
+    }
+  }
+
+  // A pollfd for the watch, or for nothing (fd -1 is ignored by poll) without one.
+  pollfd poll_entry() const { return pollfd{m_fd ? m_fd.get() : -1, POLLIN, 0}; }
+
+  // The latest moment to wake up when there is no watch: the deadline, or 50 ms from now.
+  Nanos cap(Nanos deadline) const
+  {
+    return m_fd ? deadline : std::min(deadline, monotonic_now() + Millis(50));
+  }
+
+  // Consumes pending events.
+  void drain() const
+  {
+    if (!m_fd) {
+      return;
+    }
+    alignas(inotify_event) char buf[4096];
+    while (::read(m_fd.get(), buf, sizeof buf) > 0) {
+    }
+  }
+
+  // Waits for a change or the deadline.
+  void wait(Nanos deadline) const
+  {
+    std::vector<pollfd> fds{poll_entry()};
+    poll_until(fds, cap(deadline));
+    drain();
+  }
+
+private:
+  UniqueFd m_fd;
+};
+
+// A job reached through its verified supervisor, or the result saying why it could not be.
+struct Target {
+  CtlResult result;
+  std::optional<JobDir> dir;
+  JobState state; // as recorded when reached
+  UniqueFd pidfd; // valid when reached
+};
+
+std::string not_running(const JobView& v)
+{
+  std::string msg = fmt::format("not running (state {}", to_string(v.shown));
+  if (v.shown == RunState::Lost && !v.lost_reason.empty()) {
+    msg += ": " + v.lost_reason;
+  }
+  return msg + ")";
+}
+
+// Fills what the job looks like now: its state, its main pid, and for a stop its last exit.
+void fill_after(CtlResult& r, const JobView& v)
+{
+  r.state = v.shown;
+  if (v.state) {
+    r.pid = v.shown == RunState::Lost ? std::nullopt : v.state->pid;
+    if (r.action == "stop") {
+      r.last_exit = v.state->last_exit;
+    }
+  }
+}
+
+// Finds the job and opens a pidfd for its supervisor once its identity (boot id, pid, start
+// time) is checked. A job whose lock and state disagree is given k_settle to agree.
+Target reach(const JobsAt& jobs, const std::string& name, const char* action)
+{
+  Target t;
+  t.result.name = name;
+  t.result.action = action;
+  try {
+    if (jobs.dir) {
+      t.dir = jobs.dir->job(name, false);
+    }
+  } catch (const StateDirError& e) {
+    t.result.unreadable = true;
+    t.result.message = e.what();
+    return t;
+  }
+  if (!t.dir) {
+    t.result.message = fmt::format("no such job in {}", jobs.path);
+    return t;
+  }
+  const Nanos give_up = deadline_after(k_settle);
+  std::optional<DirWatch> watch;
+  for (;;) {
+    JobView v = view_job(*t.dir);
+    fill_after(t.result, v);
+    if (!v.supervisor_alive) {
+      t.result.message = not_running(v);
+      return t;
+    }
+    if (v.state && is_live(v.state->state)) {
+      t.pidfd = open_supervisor(v.state->supervisor);
+      if (t.pidfd) {
+        t.state = *v.state;
+        return t;
+      }
+    }
+    if (monotonic_now() >= give_up) {
+      if (!v.state) {
+        t.result.message = "cannot read its state: " + v.error;
+      } else if (!is_live(v.state->state)) {
+        t.result.message = not_running(v);
+      } else {
+        t.result.message =
+            fmt::format("supervisor pid {} is not the recorded process; refusing to signal",
+                        v.state->supervisor.pid);
+      }
+      return t;
+    }
+    if (!watch) {
+      // Watch first, then look again, so a change between the two looks is not missed.
+      watch.emplace();
+      watch->add(*t.dir);
+      continue;
+    }
+    watch->wait(give_up);
+  }
+}
+
+// Sends r through the verified pidfd; on failure, fills the result and returns false.
+bool send(Target& t, const Request& r)
+{
+  if (send_request(t.pidfd.get(), r)) {
+    return true;
+  }
+  const int err = errno;
+  if (err == ESRCH) {
+    // It exited between the identity check and the request: say how it ended.
+    JobView v = view_job(*t.dir);
+    fill_after(t.result, v);
+    t.result.message = not_running(v);
+  } else {
+    t.result.message = fmt::format("cannot signal supervisor pid {}: {}", t.state.supervisor.pid,
+                                   std::strerror(err));
+  }
+  return false;
+}
+
+std::string seconds_text(double s)
+{
+  if (s < 60) {
+    return fmt::format("{:.1f}s", s);
+  }
+  return format_age(std::chrono::seconds(std::llround(s)));
+}
+
+} // namespace
+
+JobsAt open_jobs(const std::string& path)
+{
+  JobsAt jobs;
+  jobs.path = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0 && errno == ENOENT) {
+    return jobs; // nothing was ever started here: every named job is unknown
+  }
+  jobs.dir = StateDir::open(path, false);
+  return jobs;
+}
+
+std::optional<uint32_t> stop_request_arg(std::optional<Millis> timeout)
+{
+  if (!timeout) {
+    return 0;
+  }
+  if (timeout->count() < 0 || *timeout > k_max_stop_timeout) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(timeout->count()) + 1;
+}
+
+std::string describe_end(const ExitRecord& e)
+{
+  const ExitStatus st = e.signal ? ExitStatus::killed(*e.signal, e.core_dumped)
+                                 : ExitStatus::exited(e.code.value_or(-1));
+  return st.describe() + " after " + seconds_text(e.runtime_s);
+}
+
+StopOutcome stopped_message(const JobState& final_state, std::optional<Millis> outlived)
+{
+  if (is_live(final_state.state)) {
+    return {false, "its supervisor exited without recording an end (state lost)"};
+  }
+  const auto& last = final_state.last_exit;
+  if (final_state.state != RunState::Stopped) {
+    return {true, to_string(final_state.state) + (last ? " (" + last->cause + ")" : "")};
+  }
+  if (!last) {
+    return {true, "stopped"};
+  }
+  if (last->outcome != Outcome::Stopped) {
+    // Stopped between runs: the last exit is the run that ended before the backoff.
+    return {true, "stopped during backoff (its last run: " + describe_end(*last) + ")"};
+  }
+  std::string note;
+  if (outlived && last->signal == SIGKILL && final_state.definition.stop_signal != SIGKILL) {
+    note = fmt::format("; it outlived the {} stop timeout", format_duration(*outlived));
+  }
+  return {true, "stopped (" + describe_end(*last) + note + ")"};
+}
+
+std::vector<CtlResult> stop_jobs(const JobsAt& jobs, const std::vector<std::string>& names,
+                                 std::optional<Millis> timeout)
+{
+  const auto arg = stop_request_arg(timeout);
+  if (!arg) {
+    throw CtlUsageError(fmt::format("--timeout: at most {}", format_duration(k_max_stop_timeout)));
+  }
+  struct Pending {
+    Target target;
+    Millis allowed{0}; // the stop timeout in effect
+    Nanos sent{0};
+    Nanos deadline{0};
+    bool exited = false;
+  };
+  std::vector<Pending> all;
+  for (const auto& name : names) {
+    Pending p{reach(jobs, name, "stop")};
+    if (p.target.pidfd && send(p.target, Request{Verb::Stop, *arg})) {
+      p.allowed = timeout.value_or(p.target.state.definition.stop_timeout);
+      p.sent = monotonic_now();
+      p.deadline = p.sent + p.allowed + k_ctl_margin;
+    } else {
+      p.target.pidfd.reset();
+    }
+    all.push_back(std::move(p));
+  }
+
+  // Every request is out: now wait for every supervisor, each until its own deadline.
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<Pending*> waiting;
+    Nanos next{0};
+    for (auto& p : all) {
+      if (p.target.pidfd && !p.exited && monotonic_now() < p.deadline) {
+        fds.push_back(pollfd{p.target.pidfd.get(), POLLIN, 0});
+        waiting.push_back(&p);
+        next = next.count() == 0 ? p.deadline : std::min(next, p.deadline);
+      }
+    }
+    if (fds.empty()) {
+      break;
+    }
+    poll_until(fds, next);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) {
+        waiting[i]->exited = true;
+      }
+    }
+  }
+
+  std::vector<CtlResult> results;
+  for (auto& p : all) {
+    CtlResult& r = p.target.result;
+    if (p.target.pidfd) {
+      JobView v = view_job(*p.target.dir);
+      fill_after(r, v);
+      if (!p.exited) {
+        r.message =
+            fmt::format("did not end within {} (state {}); its supervisor (pid {}) still runs",
+                        format_duration(p.allowed + k_ctl_margin), to_string(v.shown),
+                        p.target.state.supervisor.pid);
+      } else if (v.state) {
+        // Waited at least the stop timeout: a SIGKILL end then came from the timeout.
+        const bool outlived = monotonic_now() - p.sent >= p.allowed;
+        StopOutcome o =
+            stopped_message(*v.state, outlived ? std::optional(p.allowed) : std::nullopt);
+        r.ok = o.ok;
+        r.message = std::move(o.message);
+      } else {
+        r.message = "its supervisor exited, but its final state cannot be read: " + v.error;
+      }
+    }
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+std::vector<CtlResult> restart_jobs(const JobsAt& jobs, const std::vector<std::string>& names)
+{
+  struct Pending {
+    Target target;
+    Millis allowed{0};
+    Nanos deadline{0};
+    bool exited = false;
+    bool done = true;
+  };
+  std::vector<Pending> all;
+  DirWatch watch;
+  for (const auto& name : names) {
+    Pending p{reach(jobs, name, "restart")};
+    if (p.target.pidfd) {
+      // Watched before the request, so the new run's state.json cannot slip by unseen.
+      watch.add(*p.target.dir);
+      if (send(p.target, Request{Verb::Restart, 0})) {
+        p.allowed = p.target.state.definition.stop_timeout + k_restart_allowance + k_ctl_margin;
+        p.deadline = deadline_after(p.allowed);
+        p.done = false;
+      }
+    }
+    all.push_back(std::move(p));
+  }
+
+  // Settles p from what its state.json says now; true when there is nothing more to wait for.
+  auto settle = [](Pending& p) {
+    CtlResult& r = p.target.result;
+    JobView v = view_job(*p.target.dir);
+    fill_after(r, v);
+    const bool new_run = v.state && v.state->run_id != p.target.state.run_id;
+    if (new_run && v.shown == RunState::Running) {
+      r.ok = true;
+      r.message = fmt::format("restarted, pid {}", v.state->pid.value_or(0));
+      return true;
+    }
+    if (new_run && v.shown == RunState::Backoff) {
+      r.message = fmt::format("restarted, but the new run ended at once ({}); now in backoff",
+                              v.state->last_exit ? v.state->last_exit->cause : "no exit recorded");
+      return true;
+    }
+    if (p.exited || (v.state && !is_live(v.state->state))) {
+      r.message = fmt::format("ended instead of restarting (state {}{})", to_string(v.shown),
+                              v.state && v.state->last_exit ? ": " + v.state->last_exit->cause
+                                                            : std::string());
+      return true;
+    }
+    if (monotonic_now() >= p.deadline) {
+      r.message = fmt::format("did not restart within {} (state {})", format_duration(p.allowed),
+                              to_string(v.shown));
+      return true;
+    }
+    return false;
+  };
+
+  for (;;) {
+    std::vector<pollfd> fds{watch.poll_entry()};
+    std::vector<Pending*> waiting;
+    Nanos next{0};
+    for (auto& p : all) {
+      if (!p.done) {
+        p.done = settle(p);
+      }
+      if (!p.done) {
+        fds.push_back(pollfd{p.target.pidfd.get(), POLLIN, 0});
+        waiting.push_back(&p);
+        next = next.count() == 0 ? p.deadline : std::min(next, p.deadline);
+      }
+    }
+    if (waiting.empty()) {
+      break;
+    }
+    poll_until(fds, watch.cap(next));
+    watch.drain();
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) {
+        waiting[i - 1]->exited = true;
+      }
+    }
+  }
+
+  std::vector<CtlResult> results;
+  for (auto& p : all) {
+    results.push_back(std::move(p.target.result));
+  }
+  return results;
+}
+
+CtlResult signal_job(const JobsAt& jobs, const std::string& name, int sig)
+{
+  Target t = reach(jobs, name, "signal");
+  CtlResult& r = t.result;
+  if (!t.pidfd) {
+    return r;
+  }
+  if (t.state.state == RunState::Backoff || !t.state.pid) {
+    r.message = fmt::format("no process to signal (state {})", to_string(t.state.state));
+    return r;
+  }
+  if (send(t, Request{Verb::Signal, static_cast<uint32_t>(sig)})) {
+    r.ok = true;
+    r.message = fmt::format("{} sent to pid {}", signal_name(sig), *t.state.pid);
+  }
+  return r;
+}
+
+nlohmann::json to_json(const CtlResult& r)
+{
+  nlohmann::json j{
+      {"name", r.name},
+      {"action", r.action},
+      {"ok", r.ok},
+      {"message", r.message},
+      {"state", r.state ? nlohmann::json(to_string(*r.state)) : nlohmann::json(nullptr)},
+      {"pid", r.pid ? nlohmann::json(*r.pid) : nlohmann::json(nullptr)},
+  };
+  if (r.action == "stop") {
+    j["last_exit"] = r.last_exit ? to_json(*r.last_exit) : nlohmann::json(nullptr);
+  }
+  return j;
+}
+
+int ctl_exit_status(const std::vector<CtlResult>& results)
+{
+  if (std::any_of(results.begin(), results.end(), [](const auto& r) { return r.unreadable; })) {
+    return k_ctl_exit_state_dir;
+  }
+  if (std::any_of(results.begin(), results.end(), [](const auto& r) { return !r.ok; })) {
+    return k_ctl_exit_failed;
+  }
+  return k_ctl_exit_ok;
+}
+
+std::vector<std::string> unique_names(const std::vector<std::string>& names)
+{
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) {
+      out.push_back(n);
+    }
+  }
+  return out;
+}
+
+} // namespace pg

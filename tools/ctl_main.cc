@@ -1,1 +1,161 @@
-int main() { return 0; }
+// pg-ctl: act on jobs through their supervisors. Parses the command line, runs one verb of
+// ctl_actions and prints its results; nothing else.
+#include "ctl_actions.h"
+#include "parse.h"
+#include "signals.h"
+#include "state_dir.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* k_footer =
+    R"(Verbs:
+  stop NAME... [--timeout D]  graceful stop (SIGKILL after D, default the job's --stop-timeout);
+                              waits for the end
+  restart NAME...             planned restart; waits for the new run
+  signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+Every action checks the supervisor's identity (boot id, pid, start time) before it signals.
+Exit status: 0 done for every named job; 1 a job was not running, unknown, or the action failed
+or timed out (said on stderr); 2 usage; 4 the state directory cannot be read.
+Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-ctl(1).)";
+
+std::vector<std::string> checked_names(const std::vector<std::string>& names)
+{
+  for (const auto& n : names) {
+    if (auto why = pg::name_problem(n); !why.empty()) {
+      throw pg::CtlUsageError(fmt::format("'{}' is not a job name: {}", n, why));
+    }
+  }
+  return pg::unique_names(names);
+}
+
+// The first argument that is neither an option nor --state-dir's value: the verb as typed.
+std::optional<std::string> first_word(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--state-dir") {
+      ++i;
+    } else if (a.empty() || a[0] != '-') {
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+void print(const std::vector<pg::CtlResult>& results, bool json)
+{
+  for (const auto& r : results) {
+    if (!r.ok) {
+      fmt::print(stderr, "pg-ctl: {}: {}\n", r.name, r.message);
+    } else if (!json) {
+      fmt::print("{}: {}\n", r.name, r.message);
+    }
+  }
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : results) {
+      out.push_back(pg::to_json(r));
+    }
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"Act on jobs started by pg-run, through their supervisors.", "pg-ctl"};
+  app.set_version_flag("--version", std::string("pg-ctl ") + PG_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(); // --state-dir and --json are accepted after the verb as well
+  std::string state_dir;
+  bool json = false;
+  app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_flag("--json", json, "print one JSON object per named job, in an array");
+
+  std::vector<std::string> stop_names, restart_names;
+  std::string timeout_text, signal_name_arg, signal_text;
+  CLI::App* stop = app.add_subcommand("stop", "stop jobs gracefully and wait for their end");
+  stop->add_option("NAME", stop_names, "job names")->required();
+  stop->add_option("--timeout", timeout_text, "time before SIGKILL [the job's --stop-timeout]");
+  CLI::App* restart = app.add_subcommand("restart", "planned restart; waits for the new run");
+  restart->add_option("NAME", restart_names, "job names")->required();
+  CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
+  signal->add_option("NAME", signal_name_arg, "job name")->required();
+  signal->add_option("SIG", signal_text, "signal: USR1, SIGUSR1 or 10")->required();
+  app.footer(k_footer);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return pg::k_ctl_exit_ok;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("pg-ctl {}\n", PG_VERSION);
+    return pg::k_ctl_exit_ok;
+  } catch (const CLI::ParseError& e) {
+    std::string why = e.what();
+    if (app.get_subcommands().empty()) {
+      if (auto verb = first_word(argc, argv)) {
+        why = fmt::format("unknown verb '{}' (stop, restart, signal)", *verb);
+      }
+    }
+    fmt::print(stderr, "pg-ctl: error: {}\nTry 'pg-ctl --help'.\n", why);
+    return pg::k_ctl_exit_usage;
+  }
+
+  try {
+    std::optional<pg::Millis> timeout;
+    if (!timeout_text.empty()) {
+      timeout = pg::parse_duration(timeout_text);
+      if (!timeout) {
+        throw pg::CtlUsageError(fmt::format(
+            "--timeout: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 1h30m)", timeout_text));
+      }
+      if (!pg::stop_request_arg(timeout)) {
+        throw pg::CtlUsageError(
+            fmt::format("--timeout: at most {}", pg::format_duration(pg::k_max_stop_timeout)));
+      }
+    }
+    std::optional<int> sig;
+    if (signal->parsed()) {
+      sig = pg::parse_signal(signal_text);
+      if (!sig) {
+        throw pg::CtlUsageError(
+            fmt::format("'{}' is not a signal (use USR1, SIGUSR1 or 10)", signal_text));
+      }
+    }
+    std::vector<std::string> names =
+        checked_names(stop->parsed()      ? stop_names
+                      : restart->parsed() ? restart_names
+                                          : std::vector<std::string>{signal_name_arg});
+
+    const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(state_dir));
+    std::vector<pg::CtlResult> results;
+    if (stop->parsed()) {
+      results = pg::stop_jobs(jobs, names, timeout);
+    } else if (restart->parsed()) {
+      results = pg::restart_jobs(jobs, names);
+    } else {
+      results.push_back(pg::signal_job(jobs, names.front(), *sig));
+    }
+    print(results, json);
+    return pg::ctl_exit_status(results);
+  } catch (const pg::CtlUsageError& e) {
+    fmt::print(stderr, "pg-ctl: error: {}\n", e.what());
+    return pg::k_ctl_exit_usage;
+  } catch (const pg::StateDirError& e) {
+    fmt::print(stderr, "pg-ctl: error: {}\n", e.what());
+    return pg::k_ctl_exit_state_dir;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pg-ctl: error: {}\n", e.what());
+    return pg::k_ctl_exit_failed;
+  }
+}
