@@ -1,1 +1,622 @@
 #include "ls_format.h"
+
+#include "parse.h"
+#include "signals.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace pg {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+constexpr std::string_view k_reset = "\x1b[0m";
+constexpr size_t k_max_line = 512; // bytes of one output line shown before it is cut
+
+std::string_view state_colour(RunState s)
+{
+  switch (s) {
+  case RunState::Running:
+    return "\x1b[32m";
+  case RunState::Failed:
+  case RunState::Lost:
+    return "\x1b[31m";
+  case RunState::Backoff:
+  case RunState::Stopping:
+  case RunState::Starting:
+    return "\x1b[33m";
+  case RunState::Stopped:
+  case RunState::Completed:
+    break;
+  }
+  return "";
+}
+
+// text in the colour of state s, when colours are on.
+std::string paint(std::string_view text, RunState s, bool colour)
+{
+  std::string_view c = state_colour(s);
+  if (!colour || c.empty()) {
+    return std::string(text);
+  }
+  return fmt::format("{}{}{}", c, text, k_reset);
+}
+
+std::string opt_local(const std::optional<WallTime>& t)
+{
+  return t ? format_local(*t) : std::string("-");
+}
+
+ordered_json opt_rfc3339(const std::optional<WallTime>& t)
+{
+  return t ? ordered_json(format_rfc3339(*t)) : ordered_json(nullptr);
+}
+
+// The age of t at now, never negative.
+std::chrono::seconds age(WallTime t, WallTime now)
+{
+  return std::max(std::chrono::seconds(0), std::chrono::floor<std::chrono::seconds>(now - t));
+}
+
+// Control characters (ESC, BEL, a bare \r...) would act on the reader's terminal: escape them.
+std::string terminal_safe(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto b = static_cast<unsigned char>(ch);
+    if ((b < 0x20 && b != '\t') || b == 0x7f) {
+      out += fmt::format("\\x{:02x}", b);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Whether a live supervisor's records about the running process can be trusted.
+bool has_live_process(const ListedJob& job)
+{
+  const RunState s = job.view.shown;
+  return s == RunState::Starting || s == RunState::Running || s == RunState::Stopping ||
+         s == RunState::Backoff;
+}
+
+std::optional<pid_t> live_pid(const ListedJob& job)
+{
+  if (!job.view.state || !has_live_process(job)) {
+    return std::nullopt;
+  }
+  return job.view.state->pid;
+}
+
+// Why a job is lost or unreadable, in one phrase.
+std::string lost_why(const JobView& v)
+{
+  if (!v.lost_reason.empty()) {
+    return v.lost_reason;
+  }
+  if (!v.error.empty()) {
+    return v.error;
+  }
+  return "its supervisor is gone";
+}
+
+// Left-aligned columns separated by two spaces, the last one not padded. The cell of column
+// `painted` takes the colour of its row's entry in row_states (none for nullopt).
+std::string render_columns(const std::vector<std::vector<std::string>>& rows,
+                           const std::vector<std::optional<RunState>>& row_states, size_t painted,
+                           bool colour, std::string_view indent)
+{
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line(indent);
+    const auto& row = rows[r];
+    for (size_t i = 0; i < row.size(); ++i) {
+      const bool last = i + 1 == row.size();
+      if (i == painted && r < row_states.size() && row_states[r]) {
+        line += paint(row[i], *row_states[r], colour);
+      } else {
+        line += row[i];
+      }
+      if (!last) {
+        line.append(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+// "exit 3", "SIGTERM", "SIGSEGV+core": the status alone, compactly.
+std::string short_status(const ExitRecord& e)
+{
+  if (e.signal) {
+    return signal_name(*e.signal) + (e.core_dumped ? "+core" : "");
+  }
+  if (e.code) {
+    return fmt::format("exit {}", *e.code);
+  }
+  return "?";
+}
+
+std::string restart_summary(const JobDefinition& d)
+{
+  std::string s = d.oneshot ? "task (--oneshot)" : "service";
+  s += "; restart " + to_string(d.restart);
+  if (d.restart != RestartPolicy::Never) {
+    s += d.max_restarts ? fmt::format("; at most {} restarts after failures in {}", *d.max_restarts,
+                                      format_duration(d.restart_window))
+                        : std::string("; unlimited restarts after failures");
+    s += fmt::format("; backoff {} up to {}", format_duration(d.restart_delay),
+                     format_duration(d.restart_delay_max));
+  }
+  return s;
+}
+
+void field(std::string& out, std::string_view label, std::string_view value)
+{
+  out += fmt::format("{:>12}: {}\n", label, value);
+}
+
+void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
+{
+  const JobView& v = job.view;
+  const JobState& st = *v.state;
+  const JobDefinition& d = st.definition;
+  if (v.shown != st.state) {
+    field(out, "Recorded",
+          fmt::format("{} (last update {})", to_string(st.state), format_local(st.updated_at)));
+  }
+  field(out, "Command", terminal_safe(shell_join(d.argv)));
+  field(out, "Resolved", terminal_safe(d.command));
+  field(out, "Cwd", terminal_safe(d.cwd));
+  field(out, "Policy", restart_summary(d));
+  field(out, "Stop",
+        fmt::format("{}, then SIGKILL after {}", signal_name(d.stop_signal),
+                    format_duration(d.stop_timeout)));
+  if (d.duration.count() == 0) {
+    field(out, "Duration", "indefinite (no --duration)");
+  } else {
+    std::string s = format_duration(d.duration);
+    if (job.duration_done) {
+      s += "  " + duration_bar(*job.duration_done);
+    }
+    if (st.deadline_at) {
+      const bool ahead = has_live_process(job) && *st.deadline_at > style.now;
+      s += fmt::format(", {} {}", ahead ? "ends" : "deadline", format_local(*st.deadline_at));
+    }
+    field(out, "Duration", s);
+  }
+  const SupervisorRecord& sup = st.supervisor;
+  field(out, "Supervisor",
+        fmt::format("pid {}{}; parent pid {} ({}); cgroup {}", sup.pid,
+                    v.supervisor_alive ? "" : " (gone)", sup.parent_pid,
+                    sup.parent_command.empty() ? "?" : terminal_safe(sup.parent_command),
+                    sup.cgroup.empty() ? "?" : terminal_safe(sup.cgroup)));
+  if (auto pid = live_pid(job)) {
+    field(out, "Main PID", std::to_string(*pid));
+  } else if (v.shown == RunState::Lost && st.pid) {
+    field(out, "Main PID", fmt::format("{} (as last recorded; unwatched since)", *st.pid));
+  } else {
+    field(out, "Main PID", "-");
+  }
+  if (st.started_at) {
+    field(out, "Started",
+          fmt::format("{} ({} ago, first start)", format_local(*st.started_at),
+                      format_age(age(*st.started_at, style.now))));
+  } else {
+    field(out, "Started", "-");
+  }
+  if (job.uptime) {
+    field(out, "Uptime",
+          fmt::format("{} (this run since {})", format_age(*job.uptime),
+                      opt_local(st.run_started_at)));
+  }
+  field(out, "Restarts", std::to_string(st.restarts));
+  if (v.shown == RunState::Backoff && st.next_start_at) {
+    std::string when =
+        *st.next_start_at > style.now
+            ? fmt::format("in {}", format_age(std::chrono::ceil<std::chrono::seconds>(
+                                       *st.next_start_at - style.now)))
+            : std::string("due now");
+    field(out, "Next start", fmt::format("{} ({})", format_local(*st.next_start_at), when));
+  }
+  if (!st.status_text.empty()) {
+    field(out, "Status", terminal_safe(st.status_text));
+  }
+  field(out, "Log", terminal_safe(d.log));
+}
+
+void detail_exits(std::string& out, const std::vector<ExitRecord>& exits)
+{
+  if (exits.empty()) {
+    out += "\nLast exits: none recorded\n";
+    return;
+  }
+  out += "\nLast exits (newest last):\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : exits) {
+    rows.push_back({format_local(e.at), e.pid > 0 ? fmt::format("pid {}", e.pid) : "no pid",
+                    describe_exit(e), "ran " + format_runtime(e.runtime_s), to_string(e.outcome),
+                    terminal_safe(e.cause)});
+  }
+  out += render_columns(rows, {}, 0, false, "  ");
+}
+
+void detail_log(std::string& out, const ListedJob& job, const JobHistory& history)
+{
+  if (!history.log_note.empty()) {
+    out += "\nLast output: " + terminal_safe(history.log_note) + "\n";
+    return;
+  }
+  if (history.log_lines.empty()) {
+    out += "\nLast output: none\n";
+    return;
+  }
+  out += job.view.state ? "\nLast output:\n" : "\nLast output (output.log):\n";
+  for (const auto& line : history.log_lines) {
+    out += "  " + line + "\n";
+  }
+}
+
+} // namespace
+
+ListedJob listed_job(JobView view)
+{
+  ListedJob job;
+  job.uptime = view.uptime();
+  job.duration_done = view.duration_done();
+  job.view = std::move(view);
+  return job;
+}
+
+std::string duration_bar(double done, int width)
+{
+  if (!std::isfinite(done)) {
+    done = 0;
+  }
+  done = std::clamp(done, 0.0, 1.0);
+  width = std::max(width, 1);
+  // Floor, so a bar is full and says 100% only once the duration is really over.
+  const int filled = static_cast<int>(std::floor(done * width));
+  const int percent = static_cast<int>(std::floor(done * 100.0));
+  return fmt::format("[{}{}] {}%", std::string(static_cast<size_t>(filled), '#'),
+                     std::string(static_cast<size_t>(width - filled), '-'), percent);
+}
+
+std::string shell_join(const std::vector<std::string>& argv)
+{
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+    });
+    if (plain) {
+      out += word;
+      continue;
+    }
+    out += '\'';
+    for (char c : word) {
+      if (c == '\'') {
+        out += "'\\''";
+      } else {
+        out += c;
+      }
+    }
+    out += '\'';
+  }
+  return out;
+}
+
+std::string describe_exit(const ExitRecord& e)
+{
+  if (e.signal) {
+    return "signal " + signal_name(*e.signal) + (e.core_dumped ? " (core dumped)" : "");
+  }
+  if (e.code) {
+    return fmt::format("exit code {}", *e.code);
+  }
+  return "unknown status";
+}
+
+std::string cause_keyword(std::string_view cause)
+{
+  size_t n = 0;
+  while (n < cause.size() && ((cause[n] >= 'a' && cause[n] <= 'z') || cause[n] == '-')) {
+    ++n;
+  }
+  return std::string(cause.substr(0, n));
+}
+
+std::string last_exit_summary(const ExitRecord& e, WallTime now)
+{
+  std::string kw = cause_keyword(e.cause);
+  std::string why = kw.empty() || kw == "exit" || kw == "signal" ? "" : " (" + kw + ")";
+  return fmt::format("{}: {}{}, {} ago", to_string(e.outcome), short_status(e), why,
+                     format_age(age(e.at, now)));
+}
+
+std::string format_runtime(double seconds)
+{
+  if (!std::isfinite(seconds) || seconds < 0) {
+    seconds = 0;
+  }
+  if (seconds < 60) {
+    return fmt::format("{:.1f}s", seconds);
+  }
+  return format_age(std::chrono::seconds(static_cast<long long>(seconds)));
+}
+
+std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style)
+{
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "DURATION"}};
+  std::vector<std::optional<RunState>> states{std::nullopt};
+  std::string notes;
+  for (const auto& job : jobs) {
+    const JobView& v = job.view;
+    const JobState* st = v.state ? &*v.state : nullptr;
+    auto pid = live_pid(job);
+    rows.push_back({
+        v.name,
+        to_string(v.shown),
+        pid ? std::to_string(*pid) : "-",
+        job.uptime ? format_age(*job.uptime) : "-",
+        st ? std::to_string(st->restarts) : "-",
+        st && st->last_exit ? last_exit_summary(*st->last_exit, style.now) : "-",
+        job.duration_done ? duration_bar(*job.duration_done) : "-",
+    });
+    states.push_back(v.shown);
+    if (v.shown == RunState::Lost) {
+      notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
+    }
+  }
+  std::string out = render_columns(rows, states, 1, style.colour, "");
+  if (!notes.empty()) {
+    out += "\n" + notes;
+  }
+  return out;
+}
+
+std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style)
+{
+  const JobView& v = job.view;
+  std::string out = v.name + ": " + paint(to_string(v.shown), v.shown, style.colour);
+  if (v.shown == RunState::Lost) {
+    out += ": " + terminal_safe(lost_why(v));
+  }
+  out += "\n";
+  if (!v.error.empty() && v.error != lost_why(v)) {
+    field(out, "Error", terminal_safe(v.error));
+  }
+  if (v.state) {
+    detail_fields(out, job, style);
+  }
+  if (history.readable) {
+    detail_exits(out, history.exits);
+    detail_log(out, job, history);
+  }
+  return out;
+}
+
+ordered_json exit_json(const ExitRecord& e)
+{
+  return ordered_json{
+      {"code", e.code ? ordered_json(*e.code) : ordered_json(nullptr)},
+      {"signal", e.signal ? ordered_json(signal_name(*e.signal)) : ordered_json(nullptr)},
+      {"core_dumped", e.core_dumped},
+      {"runtime_s", e.runtime_s},
+      {"outcome", to_string(e.outcome)},
+      {"cause", e.cause},
+      {"at", format_rfc3339(e.at)},
+      {"pid", e.pid > 0 ? ordered_json(e.pid) : ordered_json(nullptr)},
+  };
+}
+
+ordered_json job_json(const ListedJob& job)
+{
+  const JobView& v = job.view;
+  ordered_json j = {
+      {"name", v.name},
+      {"state", to_string(v.shown)},
+      {"lost_reason",
+       v.shown == RunState::Lost ? ordered_json(lost_why(v)) : ordered_json(nullptr)},
+      {"error", v.error.empty() ? ordered_json(nullptr) : ordered_json(v.error)},
+      {"supervisor_pid", nullptr},
+      {"pid", nullptr},
+      {"command", nullptr},
+      {"resolved_command", nullptr},
+      {"cwd", nullptr},
+      {"started_at", nullptr},
+      {"run_started_at", nullptr},
+      {"uptime_s", job.uptime ? ordered_json(job.uptime->count()) : ordered_json(nullptr)},
+      {"duration_s", nullptr},
+      {"duration_done",
+       job.duration_done ? ordered_json(*job.duration_done) : ordered_json(nullptr)},
+      {"deadline_at", nullptr},
+      {"next_start_at", nullptr},
+      {"restarts", nullptr},
+      {"restart_policy", nullptr},
+      {"max_restarts", nullptr},
+      {"oneshot", nullptr},
+      {"status_text", nullptr},
+      {"log", nullptr},
+      {"last_exit", nullptr},
+      {"supervisor", nullptr},
+      {"updated_at", nullptr},
+  };
+  if (!v.state) {
+    return j;
+  }
+  const JobState& st = *v.state;
+  const JobDefinition& d = st.definition;
+  if (v.supervisor_alive) {
+    j["supervisor_pid"] = st.supervisor.pid;
+  }
+  if (auto pid = live_pid(job)) {
+    j["pid"] = *pid;
+  }
+  j["command"] = d.argv;
+  j["resolved_command"] = d.command;
+  j["cwd"] = d.cwd;
+  j["started_at"] = opt_rfc3339(st.started_at);
+  if (job.uptime) {
+    j["run_started_at"] = opt_rfc3339(st.run_started_at);
+  }
+  j["duration_s"] = static_cast<double>(d.duration.count()) / 1000.0;
+  j["deadline_at"] = opt_rfc3339(st.deadline_at);
+  if (v.shown == RunState::Backoff) {
+    j["next_start_at"] = opt_rfc3339(st.next_start_at);
+  }
+  j["restarts"] = st.restarts;
+  j["restart_policy"] = to_string(d.restart);
+  j["max_restarts"] = d.max_restarts ? ordered_json(*d.max_restarts) : ordered_json("unlimited");
+  j["oneshot"] = d.oneshot;
+  j["status_text"] = st.status_text;
+  j["log"] = d.log;
+  if (st.last_exit) {
+    j["last_exit"] = exit_json(*st.last_exit);
+  }
+  j["supervisor"] = {{"pid", st.supervisor.pid},
+                     {"alive", v.supervisor_alive},
+                     {"parent_pid", st.supervisor.parent_pid},
+                     {"parent_command", st.supervisor.parent_command},
+                     {"cgroup", st.supervisor.cgroup}};
+  j["updated_at"] = format_rfc3339(st.updated_at);
+  return j;
+}
+
+std::optional<std::string> check_problem(const ListedJob& job)
+{
+  const JobView& v = job.view;
+  if (v.shown == RunState::Lost) {
+    return fmt::format("{}: lost: {}", v.name, terminal_safe(lost_why(v)));
+  }
+  if (!v.state) {
+    return std::nullopt;
+  }
+  const std::optional<ExitRecord>& last = v.state->last_exit;
+  if (v.shown == RunState::Failed) {
+    if (!last) {
+      return fmt::format("{}: failed (no exit recorded)", v.name);
+    }
+    return fmt::format("{}: failed: {} at {}; {}", v.name, describe_exit(*last),
+                       format_rfc3339(last->at), terminal_safe(last->cause));
+  }
+  // A stop nobody asked pg-ctl for: a shutdown, a session cleanup, an agent's kill.
+  if (v.shown == RunState::Stopped && last && last->outcome == Outcome::Stopped &&
+      cause_keyword(last->cause) == "outside-signal") {
+    return fmt::format("{}: stopped by an outside signal: {} at {}; {}", v.name,
+                       describe_exit(*last), format_rfc3339(last->at), terminal_safe(last->cause));
+  }
+  return std::nullopt;
+}
+
+std::vector<ExitRecord> exits_from_events(std::string_view tail, bool starts_mid_line, size_t max)
+{
+  std::vector<ExitRecord> out;
+  size_t pos = 0;
+  if (starts_mid_line) {
+    pos = tail.find('\n');
+    pos = pos == std::string_view::npos ? tail.size() : pos + 1;
+  }
+  while (pos < tail.size()) {
+    size_t end = tail.find('\n', pos);
+    if (end == std::string_view::npos) {
+      end = tail.size(); // a line being written: it parses only once complete
+    }
+    std::string_view line = tail.substr(pos, end - pos);
+    pos = end + 1;
+    // Cheap filter first: most lines of a busy history are not exits.
+    if (line.find("\"exit\"") == std::string_view::npos) {
+      continue;
+    }
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || j.value("event", json()) != "exit") {
+      continue;
+    }
+    try {
+      out.push_back(exit_record_from_json(j));
+    } catch (const std::exception&) {
+      continue; // a damaged line says nothing reliable
+    }
+  }
+  if (out.size() > max) {
+    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(max));
+  }
+  return out;
+}
+
+std::vector<std::string> last_log_lines(std::string_view tail, bool starts_mid_line, size_t max)
+{
+  if (starts_mid_line) {
+    // The first line is cut; with no newline at all the tail is the end of one long line
+    // (a progress bar redrawn with \r, say), which is still worth showing.
+    size_t nl = tail.find('\n');
+    if (nl != std::string_view::npos) {
+      tail = tail.substr(nl + 1);
+    }
+  }
+  if (!tail.empty() && tail.back() == '\n') {
+    tail.remove_suffix(1);
+  }
+  std::vector<std::string_view> lines;
+  if (!tail.empty()) {
+    size_t pos = 0;
+    for (;;) {
+      size_t nl = tail.find('\n', pos);
+      lines.push_back(tail.substr(pos, nl == std::string_view::npos ? nl : nl - pos));
+      if (nl == std::string_view::npos) {
+        break;
+      }
+      pos = nl + 1;
+    }
+  }
+  if (lines.size() > max) {
+    lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(max));
+  }
+  std::vector<std::string> out;
+  for (std::string_view line : lines) {
+    while (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    // A terminal shows only what follows the last carriage return.
+    if (size_t cr = line.rfind('\r'); cr != std::string_view::npos) {
+      line.remove_prefix(cr + 1);
+    }
+    std::string cut;
+    if (line.size() > k_max_line) {
+      size_t keep = k_max_line;
+      // Cut before a UTF-8 sequence, not inside it.
+      while (keep > 0 && (static_cast<unsigned char>(line[keep]) & 0xC0) == 0x80) {
+        --keep;
+      }
+      cut = fmt::format(" [... {} more bytes]", line.size() - keep);
+      line = line.substr(0, keep);
+    }
+    out.push_back(terminal_safe(line) + cut);
+  }
+  return out;
+}
+
+} // namespace pg

@@ -1,1 +1,92 @@
+// What pg-ls prints: the table, the one-job detail view, the JSON objects and the --check
+// problem lines. Pure functions of values (the job, "now", colour on/off): no I/O here.
 #pragma once
+
+#include "clock.h"
+#include "job_view.h"
+#include "state.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg {
+
+// How to render: the moment "now" is, and whether to use ANSI colours.
+struct LsStyle {
+  WallTime now{};
+  bool colour = false;
+};
+
+// One job as pg-ls lists it: its view plus the clock-derived values (given by tests).
+struct ListedJob {
+  JobView view;
+  std::optional<std::chrono::seconds> uptime; // age of the current run, when one runs
+  std::optional<double> duration_done;        // 0..1 of --duration, when one is set
+};
+
+// A view with uptime and duration_done measured on this machine's clocks now.
+ListedJob listed_job(JobView view);
+
+// What only the job's files tell, for the detail view (read by the caller, tails only).
+struct JobHistory {
+  std::vector<ExitRecord> exits;      // the last exits, oldest first
+  std::vector<std::string> log_lines; // the last output lines, oldest first
+  std::string log_note;               // why the log could not be shown, or "" when it could
+  bool readable = true;               // false: the job's directory could not be opened at all
+};
+
+// How many exits and output lines the detail view shows.
+inline constexpr size_t k_detail_exits = 5;
+inline constexpr size_t k_detail_log_lines = 10;
+
+// "[######----] 62%": done (0..1) as a bar of width cells.
+std::string duration_bar(double done, int width = 10);
+
+// argv joined with spaces, each word single-quoted when the shell would need it.
+std::string shell_join(const std::vector<std::string>& argv);
+
+// The exact end of one run: "exit code 3", "signal SIGSEGV (core dumped)".
+std::string describe_exit(const ExitRecord& e);
+
+// The stable keyword a cause starts with ("exit", "outside-signal", ...).
+std::string cause_keyword(std::string_view cause);
+
+// "failed: exit 3, 2m00s ago" / "stopped: SIGTERM (outside-signal), 5s ago": for tables.
+std::string last_exit_summary(const ExitRecord& e, WallTime now);
+
+// A run's length for people: "0.4s", "12.0s", "4m10s", "2h05m".
+std::string format_runtime(double seconds);
+
+// The job table (NAME STATE PID UPTIME RESTARTS LAST EXIT DURATION), one row per job, with
+// a note under it for every lost or unreadable job; widths fit the content.
+std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style);
+
+// The systemctl-status-like view of one job.
+std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style);
+
+// The --json object of one job (times RFC 3339 UTC, durations in seconds, null when unknown),
+// its keys in a reading order: name and state first.
+nlohmann::ordered_json job_json(const ListedJob& job);
+
+// The last_exit object of --json: {code, signal, core_dumped, runtime_s, outcome, cause, at, pid}.
+nlohmann::ordered_json exit_json(const ExitRecord& e);
+
+// The --check line for a job that needs attention (failed, lost, or stopped by a signal that
+// pg-ctl did not send), or nullopt when it is healthy.
+std::optional<std::string> check_problem(const ListedJob& job);
+
+// The exit records among the lines of an events.jsonl tail (oldest first, at most max, the
+// newest kept). A first line cut by the tail and lines that do not parse are skipped.
+std::vector<ExitRecord> exits_from_events(std::string_view tail, bool starts_mid_line, size_t max);
+
+// The last max lines of a log tail (a first line cut by the tail is dropped), each made safe
+// for a terminal: control characters escaped, a trailing \r removed, very long lines cut.
+std::vector<std::string> last_log_lines(std::string_view tail, bool starts_mid_line, size_t max);
+
+} // namespace pg

@@ -1,1 +1,353 @@
-int main() { return 0; }
+// pg-ls: lists jobs (table, one job's detail, JSON, health check). The command line, the
+// reading of files and the exit statuses; what is printed is decided in ls_format.
+#include "job_view.h"
+#include "ls_format.h"
+#include "parse.h"
+#include "state_dir.h"
+#include "syscalls.h"
+
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_problem = 1;
+constexpr int k_exit_usage = 2;
+constexpr int k_exit_state_dir = 4;
+
+// How much of the end of events.jsonl and of the log is read: never the whole file (both
+// can be 10 MB and more). The events tail grows once when exits are sparse in it.
+constexpr size_t k_tail_bytes = 64 * 1024;
+constexpr size_t k_events_tail_max = 1024 * 1024;
+
+const char* k_footer =
+    R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
+Exit status: 0 listed (with --check: every job healthy); 1 --check found a failed or lost job,
+or one stopped by a signal that pg-ctl did not send, or a named job does not exist; 2 usage;
+4 the state directory cannot be read. Colour only on a terminal, never with NO_COLOR.
+See pg-ls(1).)";
+
+struct LsOptions {
+  std::string state_dir;
+  bool json = false;
+  bool check = false;
+  std::vector<std::string> names;
+};
+
+// The end of a file, read with pread from the end.
+struct Tail {
+  std::string text;
+  bool starts_mid_line = false; // the first line of text is cut
+  bool whole_file = false;      // text starts at the file's first byte
+};
+
+// Reads at most max bytes from the end of fd; nullopt when fd is not a regular file.
+std::optional<Tail> read_tail(int fd, size_t max)
+{
+  struct stat st {};
+  if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  // One byte more than asked, to learn whether the tail starts on a line boundary.
+  const uint64_t start = size > max ? size - max - 1 : 0;
+  Tail tail;
+  tail.text.resize(static_cast<size_t>(size - start));
+  size_t got = 0;
+  while (got < tail.text.size()) {
+    ssize_t n = pg::retry_eintr([&] {
+      return ::pread(fd, tail.text.data() + got, tail.text.size() - got,
+                     static_cast<off_t>(start + got));
+    });
+    if (n <= 0) {
+      break; // truncated (rotated) under us, or unreadable: show what we have
+    }
+    got += static_cast<size_t>(n);
+  }
+  tail.text.resize(got);
+  tail.whole_file = start == 0;
+  if (start > 0 && !tail.text.empty()) {
+    tail.starts_mid_line = tail.text.front() != '\n';
+    tail.text.erase(0, 1);
+  }
+  return tail;
+}
+
+// Opens a file of the job's directory for reading, never following a link.
+pg::UniqueFd open_in_job(const pg::JobDir& dir, const std::string& file)
+{
+  return pg::UniqueFd(pg::retry_eintr([&] {
+    return ::openat(dir.fd(), file.c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  }));
+}
+
+// The last exits, from the tail of events.jsonl (and of events.jsonl.1 just after rotation).
+std::vector<pg::ExitRecord> recent_exits(const pg::JobDir& dir)
+{
+  std::vector<pg::ExitRecord> exits;
+  for (const char* file : {"events.jsonl", "events.jsonl.1"}) {
+    pg::UniqueFd fd = open_in_job(dir, file);
+    if (!fd) {
+      break;
+    }
+    std::vector<pg::ExitRecord> found;
+    bool whole = false;
+    for (size_t bytes : {k_tail_bytes, k_events_tail_max}) {
+      auto tail = read_tail(fd.get(), bytes);
+      if (!tail) {
+        break;
+      }
+      found = pg::exits_from_events(tail->text, tail->starts_mid_line, pg::k_detail_exits);
+      whole = tail->whole_file;
+      if (found.size() >= pg::k_detail_exits || whole) {
+        break;
+      }
+    }
+    exits.insert(exits.begin(), found.begin(), found.end());
+    if (exits.size() >= pg::k_detail_exits || !whole) {
+      break;
+    }
+  }
+  if (exits.size() > pg::k_detail_exits) {
+    exits.erase(exits.begin(), exits.end() - static_cast<std::ptrdiff_t>(pg::k_detail_exits));
+  }
+  return exits;
+}
+
+// Opens the output log: inside the job's directory without following links; elsewhere (a
+// --log FILE of the user's choosing) as the path says. Sets note when it cannot.
+pg::UniqueFd open_log(const pg::JobDir& dir, const std::string& path, std::string& note)
+{
+  const std::string prefix = dir.path() + "/";
+  pg::UniqueFd fd;
+  if (path.starts_with(prefix) && path.find('/', prefix.size()) == std::string::npos) {
+    fd = open_in_job(dir, path.substr(prefix.size()));
+  } else {
+    fd = pg::UniqueFd(pg::retry_eintr(
+        [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); }));
+  }
+  if (!fd) {
+    note = errno == ENOENT ? path + " does not exist (yet)"
+                           : "cannot open " + path + ": " + std::strerror(errno);
+  }
+  return fd;
+}
+
+// The last output lines, from the tail of the log (and of LOG.1 just after rotation).
+void recent_output(const pg::JobDir& dir, const std::string& log, pg::JobHistory& history)
+{
+  pg::UniqueFd fd = open_log(dir, log, history.log_note);
+  if (!fd) {
+    return;
+  }
+  auto tail = read_tail(fd.get(), k_tail_bytes);
+  if (!tail) {
+    history.log_note = log + " is not a regular file";
+    return;
+  }
+  history.log_lines = pg::last_log_lines(tail->text, tail->starts_mid_line, pg::k_detail_log_lines);
+  if (history.log_lines.size() >= pg::k_detail_log_lines || !tail->whole_file) {
+    return;
+  }
+  std::string ignored;
+  pg::UniqueFd old = open_log(dir, log + ".1", ignored);
+  auto old_tail = old ? read_tail(old.get(), k_tail_bytes) : std::nullopt;
+  if (!old_tail) {
+    return;
+  }
+  auto older = pg::last_log_lines(old_tail->text, old_tail->starts_mid_line,
+                                  pg::k_detail_log_lines - history.log_lines.size());
+  history.log_lines.insert(history.log_lines.begin(), older.begin(), older.end());
+}
+
+pg::JobHistory read_history(const pg::JobDir& dir, const pg::JobView& view)
+{
+  pg::JobHistory history;
+  history.exits = recent_exits(dir);
+  recent_output(dir, view.state ? view.state->definition.log : dir.path() + "/output.log", history);
+  return history;
+}
+
+bool use_colour()
+{
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') {
+    return false;
+  }
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") {
+    return false;
+  }
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+// A named job that could be opened, with its directory kept for the detail view.
+struct Found {
+  pg::ListedJob job;
+  std::optional<pg::JobDir> dir;
+};
+
+pg::JobView unreadable_job(const std::string& name, const std::string& error)
+{
+  pg::JobView v;
+  v.name = name;
+  v.error = error;
+  v.shown = pg::RunState::Lost;
+  return v;
+}
+
+int run(const LsOptions& opt)
+{
+  const std::string path = pg::resolve_state_dir(opt.state_dir);
+  std::optional<pg::StateDir> sd;
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
+    sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  }
+
+  std::vector<Found> found;
+  std::vector<std::string> missing;
+  if (opt.names.empty()) {
+    if (sd) {
+      for (auto& view : pg::view_all(*sd)) {
+        found.push_back({pg::listed_job(std::move(view)), std::nullopt});
+      }
+    }
+  } else {
+    for (const auto& name : opt.names) {
+      try {
+        auto dir = sd ? sd->job(name, false) : std::nullopt;
+        if (!dir) {
+          missing.push_back(name);
+          continue;
+        }
+        found.push_back({pg::listed_job(pg::view_job(*dir)), std::move(dir)});
+      } catch (const pg::StateDirError& e) {
+        found.push_back({pg::listed_job(unreadable_job(name, e.what())), std::nullopt});
+      }
+    }
+  }
+  for (const auto& name : missing) {
+    fmt::print(stderr, "pg-ls: no job named '{}' in {}\n", name, path);
+  }
+  int status = missing.empty() ? k_exit_ok : k_exit_problem;
+
+  const pg::LsStyle style{pg::wall_now(), use_colour()};
+  if (opt.check) {
+    nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+    for (const auto& f : found) {
+      if (auto line = pg::check_problem(f.job)) {
+        status = k_exit_problem;
+        if (opt.json) {
+          nlohmann::ordered_json j = pg::job_json(f.job);
+          j["problem"] = *line;
+          problems.push_back(std::move(j));
+        } else {
+          fmt::print("{}\n", *line);
+        }
+      }
+    }
+    if (opt.json) {
+      fmt::print("{}\n",
+                 problems.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    }
+    return status;
+  }
+  if (opt.json) {
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& f : found) {
+      all.push_back(pg::job_json(f.job));
+    }
+    fmt::print("{}\n", all.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    return status;
+  }
+  if (opt.names.size() == 1 && found.size() == 1) {
+    const Found& f = found.front();
+    pg::JobHistory history;
+    if (f.dir) {
+      history = read_history(*f.dir, f.job.view);
+    } else {
+      history.readable = false;
+    }
+    fmt::print("{}", pg::render_detail(f.job, history, style));
+    return status;
+  }
+  if (found.empty()) {
+    if (opt.names.empty()) {
+      fmt::print("no jobs in {}\n", path);
+    }
+    return status;
+  }
+  std::vector<pg::ListedJob> jobs;
+  for (auto& f : found) {
+    jobs.push_back(std::move(f.job));
+  }
+  fmt::print("{}", pg::render_table(jobs, style));
+  return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"List process-guardian jobs: a table, one job's detail, JSON, or a health check.",
+               "pg-ls"};
+  app.footer(k_footer);
+  app.set_version_flag("--version", std::string("pg-ls ") + PG_VERSION);
+
+  LsOptions opt;
+  app.add_option("--state-dir", opt.state_dir,
+                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]");
+  app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
+  app.add_flag("--check", opt.check,
+               "print only problems, one line each; exit 1 if there is any (for cron, heartbeats)");
+  app.add_option("NAME", opt.names, "jobs to show [all]");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return k_exit_ok;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("pg-ls {}\n", PG_VERSION);
+    return k_exit_ok;
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "pg-ls: error: {}\nTry 'pg-ls --help'.\n", e.what());
+    return k_exit_usage;
+  }
+
+  // Duplicates would be listed twice; keep each name once, in the order given.
+  std::vector<std::string> unique;
+  for (const auto& name : opt.names) {
+    if (std::string why = pg::name_problem(name); !why.empty()) {
+      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", name, why);
+      return k_exit_usage;
+    }
+    if (std::find(unique.begin(), unique.end(), name) == unique.end()) {
+      unique.push_back(name);
+    }
+  }
+  opt.names = std::move(unique);
+
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    // StateDirError and any other failure to read: the state directory cannot be read.
+    fmt::print(stderr, "pg-ls: error: {}\n", e.what());
+    return k_exit_state_dir;
+  }
+}
