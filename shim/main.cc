@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +80,8 @@ int main(int argc, char** argv)
   app.prefix_command();
   app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
 
+  // Our own lines go to stderr: in the foreground, stdout carries the job's output.
+  spdlog::set_default_logger(spdlog::stderr_logger_st("pg-run"));
   spdlog::set_pattern("pg-run: %v");
   pg::Options opt;
   std::string duration = "0", restart, max_restarts = "5", window = "1h", delay = "1s",
@@ -98,7 +101,8 @@ int main(int argc, char** argv)
   app.add_option("--stop-signal", stop_signal, "graceful stop signal [TERM]");
   app.add_option("--stop-timeout", stop_timeout, "time before SIGKILL on stop [10s]");
   app.add_option("--cwd", cwd, "the job's working directory [current]");
-  app.add_option("--env", envs, "K=V for the job's environment (repeatable)");
+  app.add_option("--env", envs, "K=V for the job's environment (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--env-file", env_file, "file of KEY=VALUE lines for the job's environment");
   app.add_option("--log", log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
@@ -124,6 +128,12 @@ int main(int argc, char** argv)
     std::vector<std::string> command = app.remaining();
     if (!command.empty() && command.front() == "--") {
       command.erase(command.begin());
+    } else if (!command.empty() && command.front().size() > 1 && command.front()[0] == '-') {
+      // prefix_command() takes any unknown argument as the command's start: an option-like
+      // one is far more likely a typo (or an option of a newer pg-run) than a command.
+      throw UsageError(fmt::format("unknown option '{}' (put -- before a command that starts "
+                                   "with '-')",
+                                   command.front()));
     }
     if (command.empty()) {
       throw UsageError("no command given: pg-run --name NAME [--] COMMAND [ARG...]");

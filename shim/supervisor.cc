@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -141,32 +142,30 @@ void Supervisor::setup()
   const JobDefinition& def = m_opt.def;
   auto overridden = [&](std::string_view entry) {
     std::string_view key = entry.substr(0, entry.find('='));
-    if (key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID" || key == "PATH") {
-      return true;
-    }
-    for (const auto& [k, v] : m_opt.file_env) {
-      if (k == key) {
-        return true;
-      }
-    }
-    for (const auto& [k, v] : def.env) {
-      if (k == key) {
-        return true;
-      }
-    }
-    return false;
+    return key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID";
   };
   for (char** e = environ; *e != nullptr; ++e) {
     if (!overridden(*e)) {
       m_base_env.emplace_back(*e);
     }
   }
-  m_base_env.push_back("PATH=" + def.path);
+  // Later settings win: PATH, then --env-file, then --env; one entry per key.
+  auto set_var = [&](const std::string& key, const std::string& value) {
+    const std::string prefix = key + "=";
+    auto it = std::find_if(m_base_env.begin(), m_base_env.end(),
+                           [&](const std::string& e) { return e.starts_with(prefix); });
+    if (it != m_base_env.end()) {
+      *it = prefix + value;
+    } else {
+      m_base_env.push_back(prefix + value);
+    }
+  };
+  set_var("PATH", def.path);
   for (const auto& [k, v] : m_opt.file_env) {
-    m_base_env.push_back(k + "=" + v);
+    set_var(k, v);
   }
   for (const auto& [k, v] : def.env) {
-    m_base_env.push_back(k + "=" + v);
+    set_var(k, v);
   }
   m_base_env.push_back("PG_NAME=" + m_opt.name);
 
