@@ -11,6 +11,17 @@ std::string status_detail(const ExitStatus& s)
   return s.describe();
 }
 
+Classification with_forwarded(Classification c, const RunEnd& end)
+{
+  // A run that exited after a forwarded signal: say what it was answering (a SIGTERM handler
+  // that exits 0 is the seeds' story).
+  if (end.forwarded_signal != 0 && end.status.signal == 0) {
+    c.cause += " (after " + signal_name(end.forwarded_signal) + " forwarded on request of " +
+               end.forwarded_detail + ")";
+  }
+  return c;
+}
+
 Classification natural_end(const RunEnd& end, const JobDefinition& def)
 {
   const ExitStatus& s = end.status;
@@ -66,7 +77,7 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
   case StopKind::None:
     break;
   }
-  return natural_end(end, def);
+  return with_forwarded(natural_end(end, def), end);
 }
 
 Millis backoff_delay(const JobDefinition& def, unsigned consecutive_failures)
