@@ -15,6 +15,19 @@ Nanos read_clock(clockid_t id)
   return std::chrono::seconds(ts.tv_sec) + Nanos(ts.tv_nsec);
 }
 
+// True when the fields name a real instant (a leap second :60 included); timegm() would
+// silently normalise "2026-13-45T99:99:99" into some other time.
+bool valid_fields(int year, int month, int day, int hour, int minute, int second)
+{
+  static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60) {
+    return false;
+  }
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= k_days[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
 } // namespace
 
 Nanos boottime_now()
@@ -58,6 +71,9 @@ std::optional<WallTime> parse_rfc3339(std::string_view text)
                   &t.tm_hour, &t.tm_min, &t.tm_sec, &consumed) != 6) {
     return std::nullopt;
   }
+  if (!valid_fields(t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)) {
+    return std::nullopt;
+  }
   t.tm_year -= 1900;
   t.tm_mon -= 1;
   std::string_view rest = std::string_view(s).substr(static_cast<size_t>(consumed));
@@ -82,17 +98,16 @@ std::optional<WallTime> parse_rfc3339(std::string_view text)
   } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
     int hh = 0;
     int mm = 0;
-    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hh, &mm) != 2) {
+    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hh, &mm) != 2 || hh < 0 ||
+        hh > 23 || mm < 0 || mm > 59) {
       return std::nullopt;
     }
     offset = (hh * 3600 + mm * 60) * (rest[0] == '+' ? 1 : -1);
   } else {
     return std::nullopt;
   }
+  // The fields were checked above, so -1 is 1969-12-31T23:59:59, not an error.
   time_t secs = ::timegm(&t);
-  if (secs == static_cast<time_t>(-1)) {
-    return std::nullopt;
-  }
   return WallTime(std::chrono::seconds(secs - offset) + std::chrono::milliseconds(ms));
 }
 

@@ -25,7 +25,7 @@ std::optional<WallTime> parse_rfc3339(std::string_view text);
 // "2026-11-21 23:09:19" in local time, for tables.
 std::string format_local(WallTime t);
 
-// "3d4h", "2h05m", "4m10s", "12s": a compact age for tables.
+// "3d04h", "2h05m", "4m10s", "12s": a compact age for tables.
 std::string format_age(std::chrono::seconds s);
 
 } // namespace pg

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 namespace pg {
@@ -21,10 +22,20 @@ std::optional<Request> decode_request(int value)
 {
   auto v = static_cast<uint32_t>(value);
   uint32_t verb = v & 0xF;
+  const uint32_t arg = v >> 4;
   if (verb < 1 || verb > 3) {
     return std::nullopt;
   }
-  return Request{static_cast<Verb>(verb), v >> 4};
+  // What encode_request() never writes is not a request: a signal number out of range (0 would
+  // "forward" nothing), or an argument to restart.
+  if (verb == static_cast<uint32_t>(Verb::Signal) &&
+      (arg == 0 || arg > static_cast<uint32_t>(SIGRTMAX))) {
+    return std::nullopt;
+  }
+  if (verb == static_cast<uint32_t>(Verb::Restart) && arg != 0) {
+    return std::nullopt;
+  }
+  return Request{static_cast<Verb>(verb), arg};
 }
 
 UniqueFd open_supervisor(const SupervisorRecord& rec)

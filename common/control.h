@@ -20,7 +20,9 @@ struct Request {
   bool operator==(const Request&) const = default;
 };
 
+// The sigqueue(3) value carrying r: the verb in the low 4 bits, arg (28 bits at most) above.
 int encode_request(const Request& r);
+// nullopt for a value encode_request() cannot have written (unknown verb, bad signal number).
 std::optional<Request> decode_request(int value);
 
 // A pidfd for the recorded supervisor if it is still that process; invalid fd otherwise.

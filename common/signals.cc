@@ -75,6 +75,10 @@ std::optional<int> parse_signal(std::string_view text)
   }
   if (text.size() > 3 && iequals(text.substr(0, 3), "SIG")) {
     text.remove_prefix(3);
+    // "SIG32": how signal_name() writes a signal without a name, so records read back.
+    if (auto n = parse_int(text)) {
+      return *n > 0 && *n <= SIGRTMAX ? n : std::nullopt;
+    }
   }
   for (const auto& s : k_signals) {
     if (iequals(text, s.name)) {
@@ -94,7 +98,7 @@ std::optional<int> parse_signal(std::string_view text)
       }
       off = *n;
     }
-    if (SIGRTMIN + off <= SIGRTMAX) {
+    if (off <= SIGRTMAX - SIGRTMIN) { // not SIGRTMIN + off: that overflows for a huge off
       return SIGRTMIN + off;
     }
   }

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 namespace pg {
 
@@ -32,6 +34,11 @@ json opt_time(const std::optional<WallTime>& t)
   return t ? json(format_rfc3339(*t)) : json(nullptr);
 }
 
+std::runtime_error field_error(const char* key, const std::string& what)
+{
+  return std::runtime_error(std::string("field '") + key + "' " + what);
+}
+
 // Field access that names the field when it is missing or of the wrong type.
 template <typename T> T get(const json& j, const char* key)
 {
@@ -39,10 +46,47 @@ template <typename T> T get(const json& j, const char* key)
   if (it == j.end()) {
     throw std::runtime_error(std::string("missing field '") + key + "'");
   }
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann would read 1.5 as 1 and true as 1, and wrap -1 into a huge unsigned.
+    if (!it->is_number_integer()) {
+      throw field_error(key, "has the wrong type");
+    }
+    if (it->is_number_unsigned() ? !std::in_range<T>(it->template get<uint64_t>())
+                                 : !std::in_range<T>(it->template get<int64_t>())) {
+      throw field_error(key, "is out of range");
+    }
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number()) {
+      throw field_error(key, "has the wrong type"); // nlohmann would read true as 1.0
+    }
+  }
   try {
     return it->get<T>();
   } catch (const json::exception&) {
-    throw std::runtime_error(std::string("field '") + key + "' has the wrong type");
+    throw field_error(key, "has the wrong type");
+  }
+}
+
+// A field that must hold an object.
+const json& object_field(const json& j, const char* key)
+{
+  auto it = j.find(key);
+  if (it == j.end()) {
+    throw std::runtime_error(std::string("missing field '") + key + "'");
+  }
+  if (!it->is_object()) {
+    throw field_error(key, "is not an object");
+  }
+  return *it;
+}
+
+// Runs f, prefixing what it throws with the object it was reading: "field 'supervisor': ...".
+template <typename F> auto nested(const char* key, F f)
+{
+  try {
+    return f();
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("field '") + key + "': " + e.what());
   }
 }
 
@@ -79,7 +123,13 @@ Millis millis_field(const json& j, const char* key, Millis fallback)
   if (it == j.end()) {
     return fallback;
   }
-  return Millis(static_cast<int64_t>(get<double>(j, key) * 1000.0 + 0.5));
+  // Durations are never negative, and parse_duration() accepts at most 2^52 ms; anything
+  // else is damage (and a huge double would not even convert to an integer).
+  const double ms = get<double>(j, key) * 1000.0;
+  if (!(ms >= 0 && ms <= static_cast<double>(uint64_t{1} << 52))) {
+    throw field_error(key, "is out of range");
+  }
+  return Millis(static_cast<int64_t>(ms + 0.5));
 }
 
 double seconds(Millis m)
@@ -160,6 +210,9 @@ JobDefinition definition_from_json(const json& j)
   d.command = get<std::string>(j, "command");
   d.cwd = get<std::string>(j, "cwd");
   d.umask = get_or<unsigned>(j, "umask", 022);
+  if (d.umask > 0777) {
+    throw field_error("umask", "is out of range");
+  }
   d.path = get_or<std::string>(j, "path", "");
   for (const auto& kv : get_or<std::vector<std::string>>(j, "env", {})) {
     auto eq = kv.find('=');
@@ -178,6 +231,9 @@ JobDefinition definition_from_json(const json& j)
   d.restart = *policy;
   auto mr = j.find("max_restarts");
   if (mr != j.end() && mr->is_string()) {
+    if (*mr != "unlimited") {
+      throw field_error("max_restarts", "is neither a number nor \"unlimited\"");
+    }
     d.max_restarts = std::nullopt;
   } else if (mr != j.end()) {
     d.max_restarts = get<unsigned>(j, "max_restarts");
@@ -282,13 +338,15 @@ JobState job_state_from_json(const json& j)
     throw std::runtime_error("field 'state' is not a state");
   }
   s.state = *st;
-  const json& sup = get<json>(j, "supervisor");
-  s.supervisor.pid = get<pid_t>(sup, "pid");
-  s.supervisor.start_time = get<uint64_t>(sup, "start_time");
-  s.supervisor.boot_id = get<std::string>(sup, "boot_id");
-  s.supervisor.parent_pid = get_or<pid_t>(sup, "parent_pid", 0);
-  s.supervisor.parent_command = get_or<std::string>(sup, "parent_command", "");
-  s.supervisor.cgroup = get_or<std::string>(sup, "cgroup", "");
+  const json& sup = object_field(j, "supervisor");
+  nested("supervisor", [&] {
+    s.supervisor.pid = get<pid_t>(sup, "pid");
+    s.supervisor.start_time = get<uint64_t>(sup, "start_time");
+    s.supervisor.boot_id = get<std::string>(sup, "boot_id");
+    s.supervisor.parent_pid = get_or<pid_t>(sup, "parent_pid", 0);
+    s.supervisor.parent_command = get_or<std::string>(sup, "parent_command", "");
+    s.supervisor.cgroup = get_or<std::string>(sup, "cgroup", "");
+  });
   if (auto it = j.find("pid"); it != j.end() && !it->is_null()) {
     s.pid = get<pid_t>(j, "pid");
   }
@@ -301,9 +359,10 @@ JobState job_state_from_json(const json& j)
   s.restarts = get_or<unsigned>(j, "restarts", 0);
   s.status_text = get_or<std::string>(j, "status_text", "");
   if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
-    s.last_exit = exit_record_from_json(*it);
+    s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
   }
-  s.definition = definition_from_json(get<json>(j, "definition"));
+  const json& def = object_field(j, "definition");
+  s.definition = nested("definition", [&] { return definition_from_json(def); });
   s.updated_at = time_field(j, "updated_at");
   return s;
 }

@@ -134,6 +134,11 @@ std::vector<std::string> StateDir::job_names() const
 
 std::optional<JobDir> StateDir::job(const std::string& name, bool create) const
 {
+  // Callers check names already; this layer refuses them again, since "..", "a/b" or "" would
+  // open a directory other than STATE/NAME (O_NOFOLLOW guards only the last component).
+  if (std::string why = name_problem(name); !why.empty()) {
+    throw StateDirError("job name '" + name + "': " + why);
+  }
   std::string path = m_path + "/" + name;
   if (create && ::mkdirat(m_fd.get(), name.c_str(), 0700) < 0 && errno != EEXIST) {
     throw StateDirError("mkdir " + path + ": " + std::strerror(errno));

@@ -60,7 +60,8 @@ public:
   // Names of the job directories here, sorted.
   std::vector<std::string> job_names() const;
   // Opens STATE/NAME (creating it 0700 when create); nullopt when it does not exist.
-  // Throws StateDirError when it is a symlink, not ours, or writable by others.
+  // Throws StateDirError when it is a symlink, not ours, or writable by others, or when name
+  // is not a valid job name.
   std::optional<JobDir> job(const std::string& name, bool create) const;
 
 private:
