@@ -316,6 +316,7 @@ json to_json(const JobState& s)
       {"restarts", s.restarts},
       {"status_text", s.status_text},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
+      {"end_cause", s.end_cause},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
   };
@@ -361,6 +362,7 @@ JobState job_state_from_json(const json& j)
   if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
     s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
   }
+  s.end_cause = get_or<std::string>(j, "end_cause", "");
   const json& def = object_field(j, "definition");
   s.definition = nested("definition", [&] { return definition_from_json(def); });
   s.updated_at = time_field(j, "updated_at");

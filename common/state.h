@@ -93,6 +93,9 @@ struct JobState {
   unsigned restarts = 0;
   std::string status_text;
   std::optional<ExitRecord> last_exit;
+  // Why the job ended (stopped, completed, failed), with its cause keyword; "" while alive.
+  // It differs from last_exit's cause when the end came between runs (a stop in backoff).
+  std::string end_cause;
   JobDefinition definition;
   WallTime updated_at{};
 

@@ -272,7 +272,7 @@ bool Supervisor::start_run(bool first)
       nlohmann::json ev = to_json(*m_pub.last_exit);
       ev["event"] = "exit";
       event(std::move(ev));
-      finish(RunState::Failed, "the command could not be started");
+      finish(RunState::Failed, m_pub.last_exit->cause);
       return false;
     }
     end_run(r.message());
@@ -414,7 +414,8 @@ void Supervisor::on_timers()
       begin_stop(StopKind::Duration, "duration", m_opt.def.stop_timeout);
     } else if (!m_done) {
       finish(m_opt.def.oneshot ? RunState::Failed : RunState::Completed,
-             "planned duration " + format_duration(m_opt.def.duration) + " reached");
+             "timeout: planned duration " + format_duration(m_opt.def.duration) +
+                 " reached between runs");
     }
   }
   if (!m_done && !m_run_active && m_restart_at_boot.count() > 0 && boot >= m_restart_at_boot) {
@@ -575,9 +576,14 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
       m_restart_now = true;
       return;
     }
-    finish(kind == StopKind::Duration ? (m_opt.def.oneshot ? RunState::Failed : RunState::Completed)
-                                      : RunState::Stopped,
-           detail);
+    if (kind == StopKind::Duration) {
+      finish(m_opt.def.oneshot ? RunState::Failed : RunState::Completed,
+             "timeout: planned duration " + format_duration(m_opt.def.duration) +
+                 " reached between runs");
+    } else {
+      finish(RunState::Stopped, (kind == StopKind::Requested ? "requested: " : "outside-signal: ") +
+                                    detail + " (between runs)");
+    }
     return;
   }
   if (m_stop.kind != StopKind::None) {
@@ -634,6 +640,7 @@ void Supervisor::finish(RunState final_state, const std::string& why)
 {
   m_done = true;
   m_pub.state = final_state;
+  m_pub.end_cause = why;
   m_pub.pid.reset();
   m_pub.next_start_at.reset();
   event({{"event", "end"}, {"state", to_string(final_state)}, {"why", why}});

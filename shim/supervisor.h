@@ -57,6 +57,7 @@ private:
   void begin_stop(StopKind kind, const std::string& detail, Millis timeout);
   void planned_restart(const std::string& detail);
   void forward(int sig, const std::string& detail);
+  // The job is over: publishes final_state with why (a cause with its keyword) and ends the loop.
   void finish(RunState final_state, const std::string& why);
   void signal_tree(int sig);
   void pump(Output& out);

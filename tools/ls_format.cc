@@ -240,6 +240,9 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
   if (!st.status_text.empty()) {
     field(out, "Status", terminal_safe(st.status_text));
   }
+  if (!st.end_cause.empty() && !is_live(st.state)) {
+    field(out, "Ended", terminal_safe(st.end_cause));
+  }
   field(out, "Log", terminal_safe(d.log));
 }
 
@@ -493,6 +496,7 @@ ordered_json job_json(const ListedJob& job)
   j["max_restarts"] = d.max_restarts ? ordered_json(*d.max_restarts) : ordered_json("unlimited");
   j["oneshot"] = d.oneshot;
   j["status_text"] = st.status_text;
+  j["end_cause"] = st.end_cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.end_cause);
   j["log"] = d.log;
   if (st.last_exit) {
     j["last_exit"] = exit_json(*st.last_exit);
@@ -524,10 +528,10 @@ std::optional<std::string> check_problem(const ListedJob& job)
                        format_rfc3339(last->at), terminal_safe(last->cause));
   }
   // A stop nobody asked pg-ctl for: a shutdown, a session cleanup, an agent's kill.
-  if (v.shown == RunState::Stopped && last && last->outcome == Outcome::Stopped &&
-      cause_keyword(last->cause) == "outside-signal") {
-    return fmt::format("{}: stopped by an outside signal: {} at {}; {}", v.name,
-                       describe_exit(*last), format_rfc3339(last->at), terminal_safe(last->cause));
+  // The job's end cause says who stopped it, also when the stop came between runs.
+  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
+    return fmt::format("{}: stopped by an outside signal: {}", v.name,
+                       terminal_safe(v.state->end_cause));
   }
   return std::nullopt;
 }

@@ -138,6 +138,7 @@ ListedJob stopped_job(const std::string& cause)
 {
   JobState s = base_state("web", RunState::Stopped);
   s.last_exit = exit_signal(SIGTERM, "2026-11-21T21:59:55Z", Outcome::Stopped, cause);
+  s.end_cause = cause;
   return listed(std::move(s), RunState::Stopped, false);
 }
 
@@ -440,9 +441,18 @@ TEST_F(LsFormat, CheckReportsLostAndDamagedJobs)
 TEST_F(LsFormat, CheckReportsStopFromOutsideButNotFromPgCtl)
 {
   EXPECT_EQ(check_problem(stopped_job("outside-signal: SIGTERM from pid 9 (bash)")),
-            "web: stopped by an outside signal: signal SIGTERM at 2026-11-21T21:59:55.000Z; "
-            "outside-signal: SIGTERM from pid 9 (bash)");
+            "web: stopped by an outside signal: outside-signal: SIGTERM from pid 9 (bash)");
   EXPECT_EQ(check_problem(stopped_job("requested: pg-ctl stop by pid 9")), std::nullopt);
+}
+
+TEST_F(LsFormat, CheckReportsStopFromOutsideBetweenRuns)
+{
+  // Stopped during backoff: the last exit is the earlier failure; the end cause says who.
+  ListedJob job = stopped_job("outside-signal: SIGTERM from pid 9 (bash) (between runs)");
+  job.view.state->last_exit->outcome = Outcome::Failed;
+  job.view.state->last_exit->cause = "exit: code 1";
+  EXPECT_EQ(check_problem(job), "web: stopped by an outside signal: outside-signal: SIGTERM from "
+                                "pid 9 (bash) (between runs)");
 }
 
 TEST_F(LsFormat, CheckIsSilentForHealthyStates)

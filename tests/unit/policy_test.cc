@@ -160,6 +160,19 @@ TEST(Policy, AnUnrelatedForwardedSignalIsNotBlamed)
   EXPECT_EQ(classify(e, service()).cause, "signal: SIGSEGV");
 }
 
+TEST(Policy, AnExitAfterAForwardedSignalNamesIt)
+{
+  RunEnd e = ended(ExitStatus::exited(0));
+  e.forwarded_signal = SIGTERM;
+  e.forwarded_detail = "signal by pg-ctl signal bot TERM (pid 9)";
+  Classification c = classify(e, service());
+  EXPECT_EQ(c.outcome, Outcome::Failed);
+  EXPECT_TRUE(c.cause.starts_with("premature: ")) << c.cause;
+  EXPECT_TRUE(c.cause.ends_with("(after SIGTERM forwarded on request of signal by pg-ctl signal "
+                                "bot TERM (pid 9))"))
+      << c.cause;
+}
+
 TEST(Policy, CleanupClassifiesByTheMainProcessEnd)
 {
   RunEnd e = stopped(StopKind::Cleanup, "", ExitStatus::exited(4));
