@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -15,7 +16,9 @@ namespace pg {
 
 int encode_request(const Request& r)
 {
-  return static_cast<int>((r.arg << 4) | static_cast<uint32_t>(r.verb));
+  // Callers bound arg (pg-ctl caps --timeout); clamping keeps a stray value from changing verb.
+  const uint32_t arg = std::min(r.arg, k_max_request_arg);
+  return static_cast<int>((arg << 4) | static_cast<uint32_t>(r.verb));
 }
 
 std::optional<Request> decode_request(int value)

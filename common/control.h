@@ -21,6 +21,8 @@ struct Request {
 };
 
 // The sigqueue(3) value carrying r: the verb in the low 4 bits, arg (28 bits at most) above.
+// The signal value carrying r; arg must fit in 28 bits (k_max_request_arg).
+inline constexpr uint32_t k_max_request_arg = (1U << 28) - 1;
 int encode_request(const Request& r);
 // nullopt for a value encode_request() cannot have written (unknown verb, bad signal number).
 std::optional<Request> decode_request(int value);

@@ -97,9 +97,10 @@ std::optional<double> JobView::duration_done() const
   if (!state || state->definition.duration.count() == 0 || !state->started_at) {
     return std::nullopt;
   }
+  // An ended job's progress stops at its last update; so does a lost one's (nobody ran it since).
   WallTime end = wall_now();
-  if (!is_live(state->state) && state->last_exit) {
-    end = state->last_exit->at;
+  if (!is_live(state->state) || shown == RunState::Lost) {
+    end = state->updated_at;
   }
   double done = std::chrono::duration<double>(end - *state->started_at).count() /
                 (static_cast<double>(state->definition.duration.count()) / 1000.0);

@@ -123,7 +123,9 @@ std::vector<std::string> StateDir::job_names() const
   ::rewinddir(d);
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (name_problem(n).empty() && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)) {
+    // Links are listed too, so readers show them refused instead of silently hiding them.
+    if (name_problem(n).empty() &&
+        (e->d_type == DT_DIR || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)) {
       names.push_back(n);
     }
   }

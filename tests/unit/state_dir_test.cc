@@ -262,8 +262,11 @@ TEST_F(StateDirTest, JobNamesListsValidDirectoriesSorted)
   ASSERT_EQ(::mkdir((m_state + "/-dash").c_str(), 0700), 0);
   spit(m_state + "/notes", "a file, not a job");
   ASSERT_EQ(::symlink((m_state + "/bot").c_str(), (m_state + "/alias").c_str()), 0);
-  EXPECT_EQ(sd.job_names(), (std::vector<std::string>{"api.v2", "bot", "web"}));
-  EXPECT_EQ(sd.job_names(), (std::vector<std::string>{"api.v2", "bot", "web"})); // re-readable
+  // A link is listed (so readers can show it refused), never followed: job() refuses it.
+  const std::vector<std::string> expected{"alias", "api.v2", "bot", "web"};
+  EXPECT_EQ(sd.job_names(), expected);
+  EXPECT_EQ(sd.job_names(), expected); // re-readable
+  EXPECT_THROW(sd.job("alias", false), StateDirError);
 }
 
 // ---- JobDir: state.json ----
