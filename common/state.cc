@@ -194,6 +194,9 @@ json to_json(const JobDefinition& d)
       {"stop_signal", signal_name(d.stop_signal)},
       {"stop_timeout_s", seconds(d.stop_timeout)},
       {"log", d.log},
+      {"log_max_size", d.log_max_size},
+      {"log_keep", d.log_keep},
+      {"log_timestamps", d.log_timestamps},
   };
 }
 
@@ -248,6 +251,9 @@ JobDefinition definition_from_json(const json& j)
   d.stop_signal = *sig;
   d.stop_timeout = millis_field(j, "stop_timeout_s", d.stop_timeout);
   d.log = get<std::string>(j, "log");
+  d.log_max_size = get_or<uint64_t>(j, "log_max_size", d.log_max_size);
+  d.log_keep = get_or<unsigned>(j, "log_keep", d.log_keep);
+  d.log_timestamps = get_or<bool>(j, "log_timestamps", false);
   return d;
 }
 

@@ -49,7 +49,10 @@ struct JobDefinition {
   Millis restart_delay_max{60'000};
   int stop_signal = 15;
   Millis stop_timeout{10'000};
-  std::string log; // absolute path of the output log
+  std::string log;                          // absolute path of the output log
+  uint64_t log_max_size = 10 * 1024 * 1024; // rotate past this (0 = never)
+  unsigned log_keep = 3;                    // rotated files kept: LOG.1 (newest) ... LOG.N
+  bool log_timestamps = false;              // prefix each output line with an ISO-8601 time
 
   bool operator==(const JobDefinition&) const = default;
 };

@@ -1,6 +1,7 @@
 #include "launch.h"
 
 #include "control.h"
+#include "output.h"
 #include "proc.h"
 #include "signals.h"
 #include "state_dir.h"
@@ -176,7 +177,8 @@ int launch(const Options& opt)
       }
     }
   }
-  UniqueFd log(::open(opt.def.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd log(::open(opt.def.log.c_str(),
+                      log_open_flags(opt.def.log == job->path() + "/output.log"), 0600));
   if (!log) {
     say_error(fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
     return k_exit_env;

@@ -105,6 +105,13 @@ int main(int argc, char** argv)
       ->allow_extra_args(false);
   app.add_option("--env-file", env_file, "file of KEY=VALUE lines for the job's environment");
   app.add_option("--log", log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
+  std::string log_max_size = "10M";
+  unsigned log_keep = 3;
+  app.add_option("--log-max-size", log_max_size,
+                 "rotate the log at SIZE (K, M, G; 0 = never) [10M]");
+  app.add_option("--log-keep", log_keep, "rotated logs kept (LOG.1 newest) [3]");
+  app.add_flag("--log-timestamps", opt.def.log_timestamps,
+               "prefix each output line with an ISO-8601 time");
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
@@ -219,6 +226,13 @@ int main(int argc, char** argv)
     mode_t mask = ::umask(0);
     ::umask(mask);
     def.umask = mask;
+    auto size = pg::parse_size(log_max_size);
+    if (!size) {
+      throw UsageError(
+          fmt::format("--log-max-size: '{}' is not a size (use 512K, 10M, 1G)", log_max_size));
+    }
+    def.log_max_size = *size;
+    def.log_keep = log_keep;
     def.log = log.empty() ? opt.state_dir + "/" + opt.name + "/output.log" : absolute(log, here);
 
     // Decided before detaching, against the job's PATH and cwd: 127 not found, 126 not runnable.

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "output.h"
 #include "signals.h"
 #include "syscalls.h"
 
@@ -79,7 +80,10 @@ void arm(int fd, Nanos at)
 } // namespace
 
 Supervisor::Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground)
-    : m_opt(std::move(opt)), m_job(std::move(job)), m_lock(std::move(lock)), m_log(std::move(log)),
+    : m_opt(std::move(opt)), m_job(std::move(job)), m_lock(std::move(lock)),
+      m_log(m_opt.def.log, std::move(log),
+            log_open_flags(m_opt.def.log == m_job.path() + "/output.log"), m_opt.def.log_max_size,
+            m_opt.def.log_keep, m_opt.def.log_timestamps),
       m_foreground(foreground), m_events(m_job.fd())
 {
 }
@@ -673,9 +677,8 @@ void Supervisor::pump(Output& out)
       return;
     }
     std::string_view data(buf, static_cast<size_t>(n));
-    if (m_log && !write_all(m_log.get(), data)) {
-      // Keep draining: a job blocked on a full pipe would look hung. Issue #3 reports this.
-    }
+    // Never blocks on a failed write: a job blocked on a full pipe would look hung.
+    m_log.write(data);
     if (out.mirror >= 0 && !write_all(out.mirror, data)) {
       out.mirror = -1; // our own stdout went away (pg-run -f | head): keep the log going
     }
@@ -734,6 +737,9 @@ void Supervisor::event(nlohmann::json ev)
 {
   nlohmann::json line = {{"event", ev["event"]}, {"at", format_rfc3339(wall_now())}};
   line.update(ev);
+  if (std::string text = log_line(line); !text.empty()) {
+    m_log.mark(text);
+  }
   try {
     m_events.append(line);
   } catch (const std::exception& e) {
@@ -742,6 +748,43 @@ void Supervisor::event(nlohmann::json ev)
     }
     m_storage_error = true;
   }
+}
+
+std::string Supervisor::log_line(const nlohmann::json& ev)
+{
+  // The log tells the story too: a human line for each event a reader of the log needs.
+  const std::string kind = ev.value("event", "");
+  auto str = [&](const char* key) {
+    auto it = ev.find(key);
+    return it != ev.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (kind == "start") {
+    return fmt::format("start: run {}, pid {}", ev.value("run", 0u), ev.value("pid", 0));
+  }
+  if (kind == "exit") {
+    std::string status =
+        ev["signal"].is_string()
+            ? "signal " + str("signal") + (ev.value("core_dumped", false) ? " (core dumped)" : "")
+            : fmt::format("exit code {}", ev["code"].is_number() ? ev["code"].get<int>() : -1);
+    return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({})", ev.value("pid", 0), status,
+                       ev.value("runtime_s", 0.0), str("outcome"), str("cause"));
+  }
+  if (kind == "restart") {
+    return fmt::format("restart ({}) in {}s", str("reason"), ev.value("delay_s", 0.0));
+  }
+  if (kind == "stop") {
+    return fmt::format("stop ({}): {}", str("kind"), str("by"));
+  }
+  if (kind == "kill") {
+    return "kill: SIGKILL to what is left of the job: " + str("reason");
+  }
+  if (kind == "signal") {
+    return fmt::format("signal: {} to pid {} ({})", str("signal"), ev.value("pid", 0), str("by"));
+  }
+  if (kind == "end") {
+    return fmt::format("end: the job is {}: {}", str("state"), str("why"));
+  }
+  return {};
 }
 
 Millis Supervisor::job_time() const

@@ -5,6 +5,7 @@
 
 #include "fd.h"
 #include "options.h"
+#include "output.h"
 #include "policy.h"
 #include "proc.h"
 #include "spawn.h"
@@ -65,13 +66,15 @@ private:
   void rearm_timers();
   void publish();
   void event(nlohmann::json ev);
+  // The marked log line for an event ("" for events the log need not tell).
+  static std::string log_line(const nlohmann::json& ev);
   std::string sender(const struct signalfd_siginfo& si) const;
   Millis job_time() const;
 
   Options m_opt;
   JobDir m_job;
   UniqueFd m_lock;
-  UniqueFd m_log;
+  OutputLog m_log;
   bool m_foreground;
   EventLog m_events;
 

@@ -101,6 +101,22 @@ TEST_F(JobEnvironment, DefinitionRecordsTheResolvedCommand)
   EXPECT_FALSE(contains(def.dump(), "PG_E2E_MARK")) << "no ambient environment is recorded";
 }
 
+// The job's own output in a log, without pg-run's marked lines ("[pg-run TIME] ...").
+std::string job_lines(const std::string& log)
+{
+  std::string out;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t end = log.find('\n', pos);
+    end = end == std::string::npos ? log.size() : end + 1;
+    if (log.compare(pos, 8, "[pg-run ") != 0) {
+      out.append(log, pos, end - pos);
+    }
+    pos = end;
+  }
+  return out;
+}
+
 TEST_F(Log, FileIsAppendedNeverTruncated)
 {
   const std::string log = path("job.log");
@@ -109,7 +125,11 @@ TEST_F(Log, FileIsAppendedNeverTruncated)
   wait_end("logger");
   launch("logger", {"--oneshot", "--log", log}, {"--print", "second run"});
   wait_end("logger");
-  EXPECT_EQ(read_text(log), "from before\nfirst run\nto stderr\nsecond run\n");
+  const std::string text = read_text(log);
+  EXPECT_EQ(job_lines(text), "from before\nfirst run\nto stderr\nsecond run\n");
+  // The supervisor's marked lines tell each run's start and exact end.
+  EXPECT_TRUE(contains(text, "] start: run 1, pid ")) << text;
+  EXPECT_TRUE(contains(text, "exit code 0 after ")) << text;
   EXPECT_FALSE(fs::exists(state_dir() + "/logger/output.log"));
   EXPECT_EQ(state("logger")["definition"]["log"], log);
 }
@@ -118,7 +138,7 @@ TEST_F(Log, DefaultLogLivesInTheJobsDirectory)
 {
   launch("chatty", {"--oneshot"}, {"--print", "hello", "--stderr", "oops"});
   wait_end("chatty");
-  EXPECT_EQ(read_text(state_dir() + "/chatty/output.log"), "hello\noops\n");
+  EXPECT_EQ(job_lines(read_text(state_dir() + "/chatty/output.log")), "hello\noops\n");
 }
 
 TEST_F(StateDirectory, OptionAndEnvironmentAreBothHonoured)

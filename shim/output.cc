@@ -1,0 +1,123 @@
+#include "output.h"
+
+#include "clock.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pg {
+
+namespace {
+
+// A line longer than this past the size limit is cut by a rotation rather than grow forever.
+constexpr uint64_t k_long_line_slack = 1 << 20;
+
+} // namespace
+
+int log_open_flags(bool in_job_dir)
+{
+  return O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (in_job_dir ? O_NOFOLLOW : 0);
+}
+
+OutputLog::OutputLog(std::string path, UniqueFd fd, int open_flags, uint64_t max_size,
+                     unsigned keep, bool timestamps)
+    : m_path(std::move(path)), m_fd(std::move(fd)), m_flags(open_flags), m_max(max_size),
+      m_keep(keep), m_timestamps(timestamps)
+{
+  struct stat st {};
+  if (m_fd && ::fstat(m_fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+    m_rotatable = true;
+    m_size = static_cast<uint64_t>(st.st_size);
+  }
+}
+
+bool OutputLog::needs_rotation(uint64_t pending) const
+{
+  return m_rotatable && m_max > 0 && m_size + pending >= m_max;
+}
+
+void OutputLog::write(std::string_view data)
+{
+  if (data.empty()) {
+    return;
+  }
+  // The common case, one write(2) for the whole chunk: no stamps, no rotation due.
+  if (!m_timestamps && !needs_rotation(data.size())) {
+    put(data);
+    m_line_start = data.back() == '\n';
+    return;
+  }
+  std::string buf;
+  buf.reserve(data.size() + 64);
+  while (!data.empty()) {
+    const uint64_t pending = buf.size();
+    if (m_line_start ? needs_rotation(pending)
+                     : needs_rotation(pending) && m_size + pending >= m_max + k_long_line_slack) {
+      put(buf);
+      buf.clear();
+      rotate();
+    }
+    if (m_line_start && m_timestamps) {
+      buf += format_rfc3339(wall_now());
+      buf += ' ';
+    }
+    size_t nl = data.find('\n');
+    std::string_view piece = nl == std::string_view::npos ? data : data.substr(0, nl + 1);
+    buf.append(piece);
+    m_line_start = nl != std::string_view::npos;
+    data.remove_prefix(piece.size());
+  }
+  put(buf);
+}
+
+void OutputLog::mark(std::string_view text)
+{
+  std::string line = m_line_start ? "" : "\n";
+  line += "[pg-run " + format_rfc3339(wall_now()) + "] ";
+  line += text;
+  line += '\n';
+  if (needs_rotation(line.size())) {
+    put(m_line_start ? "" : "\n");
+    rotate();
+    line.erase(0, m_line_start ? 0 : 1);
+  }
+  put(line);
+  m_line_start = true;
+}
+
+void OutputLog::rotate()
+{
+  // Oldest first, so each rename lands on a name just freed; LOG.keep is overwritten.
+  for (unsigned i = m_keep; i >= 2; --i) {
+    std::string from = m_path + "." + std::to_string(i - 1);
+    std::string to = m_path + "." + std::to_string(i);
+    ::rename(from.c_str(), to.c_str());
+  }
+  if (m_keep > 0) {
+    ::rename(m_path.c_str(), (m_path + ".1").c_str());
+  } else {
+    ::unlink(m_path.c_str());
+  }
+  UniqueFd fresh(retry_eintr([&] { return ::open(m_path.c_str(), m_flags, 0600); }));
+  if (fresh) {
+    m_fd = std::move(fresh);
+    m_size = 0;
+  }
+  // If the new file cannot be made, keep appending to the renamed one: nothing is lost.
+}
+
+void OutputLog::put(std::string_view data)
+{
+  if (data.empty()) {
+    return;
+  }
+  if (m_fd && write_all(m_fd.get(), data)) {
+    m_size += data.size();
+  } else {
+    m_dropped += data.size();
+  }
+}
+
+} // namespace pg

@@ -1,0 +1,47 @@
+// The job's output log: appended, optionally time-stamped per line, rotated at line boundaries
+// (LOG -> LOG.1 -> ... -> LOG.keep), with the supervisor's own marked lines in between, so
+// reading the log tells the whole story. Write failures (a full disk) drop data, never block.
+#pragma once
+
+#include "fd.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pg {
+
+class OutputLog {
+public:
+  // fd is the log opened for appending (by the launcher, so errors surface before detaching).
+  OutputLog(std::string path, UniqueFd fd, int open_flags, uint64_t max_size, unsigned keep,
+            bool timestamps);
+
+  // Appends the job's output: whole lines stay in one file; stamped when asked.
+  void write(std::string_view data);
+  // Appends "[pg-run TIME] text" on a line of its own (ending the job's partial line first).
+  void mark(std::string_view text);
+  // Bytes that could not be written (disk full, I/O error) since the start.
+  uint64_t dropped() const { return m_dropped; }
+
+private:
+  bool needs_rotation(uint64_t pending) const;
+  void rotate();
+  void put(std::string_view data);
+
+  std::string m_path;
+  UniqueFd m_fd;
+  int m_flags;
+  uint64_t m_max;
+  unsigned m_keep;
+  bool m_timestamps;
+  bool m_rotatable = false; // only regular files rotate (--log /dev/null must stay /dev/null)
+  bool m_line_start = true;
+  uint64_t m_size = 0;
+  uint64_t m_dropped = 0;
+};
+
+// The flags every open of a log uses; O_NOFOLLOW when the log lives in the job's directory.
+int log_open_flags(bool in_job_dir);
+
+} // namespace pg

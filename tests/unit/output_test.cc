@@ -1,0 +1,115 @@
+#include "output.h"
+
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+namespace pg {
+namespace {
+
+class OutputLogTest : public ::testing::Test {
+protected:
+  void SetUp() override
+  {
+    char tmpl[] = "/tmp/pg-output-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    m_dir = tmpl;
+    m_path = m_dir + "/output.log";
+  }
+  void TearDown() override { std::filesystem::remove_all(m_dir); }
+
+  OutputLog open_log(uint64_t max, unsigned keep, bool stamps, const std::string& path = "")
+  {
+    const std::string p = path.empty() ? m_path : path;
+    const int flags = log_open_flags(true);
+    UniqueFd fd(::open(p.c_str(), flags, 0600));
+    EXPECT_TRUE(fd.valid()) << p;
+    return OutputLog(p, std::move(fd), flags, max, keep, stamps);
+  }
+  std::string slurp(const std::string& p)
+  {
+    std::string out;
+    read_file(p, out);
+    return out;
+  }
+  bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+  std::string m_dir;
+  std::string m_path;
+};
+
+TEST_F(OutputLogTest, AppendsWithoutRotationBelowTheLimit)
+{
+  OutputLog log = open_log(1024, 3, false);
+  log.write("one\ntw");
+  log.write("o\n");
+  EXPECT_EQ(slurp(m_path), "one\ntwo\n");
+  EXPECT_FALSE(exists(m_path + ".1"));
+}
+
+TEST_F(OutputLogTest, RotatesOnlyAtLineBoundariesAndLosesNothing)
+{
+  OutputLog log = open_log(20, 2, false);
+  std::string all;
+  for (int i = 0; i < 30; ++i) {
+    std::string line = "line " + std::to_string(i) + "\n";
+    all += line;
+    // Split each line across two writes: a rotation must never fall between the halves.
+    log.write(std::string_view(line).substr(0, 3));
+    log.write(std::string_view(line).substr(3));
+  }
+  const std::string kept = slurp(m_path + ".2") + slurp(m_path + ".1") + slurp(m_path);
+  EXPECT_TRUE(all.ends_with(kept)) << kept;
+  for (const auto& f : {m_path, m_path + ".1", m_path + ".2"}) {
+    std::string text = slurp(f);
+    ASSERT_FALSE(text.empty()) << f;
+    EXPECT_EQ(text.back(), '\n') << f;
+    EXPECT_EQ(text.substr(0, 5), "line ") << f;
+  }
+  EXPECT_FALSE(exists(m_path + ".3")); // --log-keep 2: the oldest are dropped
+}
+
+TEST_F(OutputLogTest, TimestampsPrefixEveryLine)
+{
+  OutputLog log = open_log(0, 3, true);
+  log.write("a\nb");
+  log.write("c\n");
+  std::string text = slurp(m_path);
+  // "2026-11-21T22:09:19.123Z a\n2026-...Z bc\n"
+  ASSERT_EQ(text.size(), 2 * 25 + 5) << text;
+  EXPECT_EQ(text[10], 'T');
+  EXPECT_EQ(text.substr(23, 3), "Z a");
+  EXPECT_EQ(text.substr(27 + 23, 4), "Z bc");
+}
+
+TEST_F(OutputLogTest, MarksGoOnALineOfTheirOwn)
+{
+  OutputLog log = open_log(0, 3, false);
+  log.write("partial");
+  log.mark("exit: code 1");
+  log.write("next\n");
+  std::string text = slurp(m_path);
+  EXPECT_TRUE(text.starts_with("partial\n[pg-run ")) << text;
+  EXPECT_TRUE(text.ends_with("] exit: code 1\nnext\n")) << text;
+}
+
+TEST_F(OutputLogTest, NeverRotatesWhatIsNotARegularFile)
+{
+  OutputLog log = open_log(4, 3, false, "/dev/null");
+  log.write("more than four bytes\n");
+  log.write("again\n");
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_FALSE(exists("/dev/null.1"));
+  EXPECT_EQ(log.dropped(), 0u);
+}
+
+} // namespace
+} // namespace pg
