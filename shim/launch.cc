@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,6 +128,70 @@ void print_receipt(const Options& opt, const nlohmann::json& r)
   std::fflush(stdout);
 }
 
+// The last n lines of a file, read from its tail only.
+std::vector<std::string> tail_lines(const std::string& path, size_t n)
+{
+  std::vector<std::string> lines;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
+    return lines;
+  }
+  const off_t size = st.st_size;
+  const off_t start = size > 65536 ? size - 65536 : 0;
+  std::string buf(static_cast<size_t>(size - start), '\0');
+  ssize_t got = ::pread(fd.get(), buf.data(), buf.size(), start);
+  buf.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  size_t end = buf.size();
+  if (end > 0 && buf[end - 1] == '\n') {
+    --end;
+  }
+  while (lines.size() < n && end > 0) {
+    size_t nl = buf.rfind('\n', end - 1);
+    size_t from = nl == std::string::npos ? 0 : nl + 1;
+    if (from == 0 && start > 0) {
+      break; // a partial first line of the window
+    }
+    lines.insert(lines.begin(), buf.substr(from, end - from));
+    if (nl == std::string::npos) {
+      break;
+    }
+    end = nl;
+  }
+  return lines;
+}
+
+// --wait saw the run end: print its exact end and the last output lines.
+int report_early_end(const Options& opt, const std::string& json_text)
+{
+  nlohmann::json e;
+  try {
+    e = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception&) {
+    say_error(fmt::format("{}: ended during --wait (its record was garbled)", opt.name));
+    return k_exit_env;
+  }
+  const std::string status =
+      e["signal"].is_string()
+          ? "signal " + e["signal"].get<std::string>() +
+                (e.value("core_dumped", false) ? " (core dumped)" : "")
+          : fmt::format("exit code {}", e["code"].is_number() ? e["code"].get<int>() : -1);
+  const bool completed = e.value("outcome", "") == "completed";
+  std::FILE* out = completed ? stdout : stderr;
+  fmt::print(out, "{}: ended during the {} wait: {} after {:.3f}s, {} ({})\n", opt.name,
+             format_duration(opt.wait), status, e.value("runtime_s", 0.0), e.value("outcome", "?"),
+             e.value("cause", ""));
+  auto lines = tail_lines(opt.def.log, 10);
+  if (!lines.empty()) {
+    fmt::print(out, "last output ({}):\n", opt.def.log);
+    for (const auto& l : lines) {
+      fmt::print(out, "  {}\n", l);
+    }
+  }
+  // A task that completed within the wait did what it was asked: that is a success.
+  return completed ? k_exit_ok : k_exit_env;
+}
+
 } // namespace
 
 int launch(const Options& opt)
@@ -232,17 +297,19 @@ int launch(const Options& opt)
       if (auto err = sup.start()) {
         msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
         status = -1;
-      } else {
-        nlohmann::json r = sup.receipt();
-        r["state_dir"] = opt.state_dir;
-        msg = "ok\t" + dump_line(r) + "\n";
+      } else if (opt.wait.count() == 0) {
+        msg = "ok\t" + dump_line(sup.receipt()) + "\n";
       }
     } catch (const std::exception& e) {
       msg = fmt::format("fail\t1\t{}\n", e.what());
       status = -1;
     }
-    write_all(report[1], msg);
-    ::close(report[1]);
+    if (msg.empty()) {
+      sup.report_after_wait(UniqueFd(report[1]), opt.wait); // the loop answers the launcher
+    } else {
+      write_all(report[1], msg);
+      ::close(report[1]);
+    }
     if (status != 0) {
       return 0;
     }
@@ -271,6 +338,9 @@ int launch(const Options& opt)
       return k_exit_env;
     }
     return k_exit_ok;
+  }
+  if (reply.starts_with("ended\t")) {
+    return report_early_end(opt, reply.substr(6));
   }
   if (reply.starts_with("fail\t")) {
     size_t tab = reply.find('\t', 5);

@@ -113,6 +113,10 @@ int main(int argc, char** argv)
   app.add_flag("--log-timestamps", opt.def.log_timestamps,
                "prefix each output line with an ISO-8601 time");
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
+  std::string wait = "0";
+  app.add_option("--wait", wait,
+                 "wait up to D for the job to stay up; if it ends first, print its end and "
+                 "last output and exit 1 [0]");
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
@@ -155,6 +159,7 @@ int main(int argc, char** argv)
     def.restart_delay = duration_arg("--restart-delay", delay);
     def.restart_delay_max = duration_arg("--restart-delay-max", delay_max);
     def.stop_timeout = duration_arg("--stop-timeout", stop_timeout);
+    opt.wait = duration_arg("--wait", wait);
     if (def.restart_delay_max < def.restart_delay) {
       def.restart_delay_max = def.restart_delay;
     }

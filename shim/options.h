@@ -18,6 +18,7 @@ struct Options {
   bool quiet = false;
   bool json = false;
   bool replace = false;
+  Millis wait{0}; // --wait: how long the job must stay up before the launcher reports success
   // --env-file's variables, read by the launcher (and again on revive): never recorded.
   std::vector<std::pair<std::string, std::string>> file_env;
   // Revive: keep the job's first start and deadline from its earlier life.

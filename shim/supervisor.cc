@@ -213,6 +213,7 @@ nlohmann::json Supervisor::receipt() const
       {"supervisor_parent",
        {{"pid", m_pub.supervisor.parent_pid}, {"command", m_pub.supervisor.parent_command}}},
       {"cgroup", m_pub.supervisor.cgroup},
+      {"state_dir", m_opt.state_dir},
   };
 }
 
@@ -404,6 +405,9 @@ void Supervisor::on_timers()
   ignored = ::read(m_mono_timer.get(), &ticks, sizeof ticks);
   (void)ignored;
   const Nanos boot = boottime_now();
+  if (m_report && m_run_active && monotonic_now() >= m_wait_until_mono) {
+    send_report("ok\t" + dump_line(receipt()) + "\n"); // it stayed up for the whole --wait
+  }
   if (m_kill_at_mono.count() > 0 && monotonic_now() >= m_kill_at_mono) {
     m_kill_at_mono = Nanos(0);
     if (m_run_active) {
@@ -542,6 +546,18 @@ void Supervisor::end_run(const std::string& exec_error)
   m_kill_at_mono = Nanos(0);
   m_pub.pid.reset();
 
+  if (m_report) {
+    // The run ended within --wait: no restart, so the name is free to launch again once
+    // fixed; the launcher prints this end and the last output lines.
+    next.restart = false;
+    next.gave_up = false;
+    next.final_state = c.outcome == Outcome::Completed ? RunState::Completed
+                       : c.outcome == Outcome::Stopped ? RunState::Stopped
+                                                       : RunState::Failed;
+    nlohmann::json ended = to_json(rec);
+    ended["state"] = to_string(next.final_state);
+    send_report("ended\t" + dump_line(ended) + "\n");
+  }
   if (next.gave_up) {
     event({{"event", "gave-up"}, {"cause", c.cause}});
   }
@@ -712,9 +728,27 @@ void Supervisor::rearm_timers()
     arm(m_boot_timer.get(), boot);
     m_armed_boot = boot;
   }
-  if (m_kill_at_mono != m_armed_mono) {
-    arm(m_mono_timer.get(), m_kill_at_mono);
-    m_armed_mono = m_kill_at_mono;
+  Nanos mono = m_kill_at_mono;
+  if (m_report && (mono.count() == 0 || m_wait_until_mono < mono)) {
+    mono = m_wait_until_mono;
+  }
+  if (mono != m_armed_mono) {
+    arm(m_mono_timer.get(), mono);
+    m_armed_mono = mono;
+  }
+}
+
+void Supervisor::report_after_wait(UniqueFd report, Millis wait)
+{
+  m_report = std::move(report);
+  m_wait_until_mono = monotonic_now() + wait;
+}
+
+void Supervisor::send_report(const std::string& line)
+{
+  if (m_report) {
+    write_all(m_report.get(), line);
+    m_report.reset();
   }
 }
 

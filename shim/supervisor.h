@@ -32,6 +32,9 @@ public:
   const JobState& state() const { return m_pub; }
   // The launch receipt: name, state, pid, supervisor_pid, log, supervisor_parent, cgroup.
   nlohmann::json receipt() const;
+  // --wait: report "ok" on report once the run stayed up for wait, or "ended" with its exit
+  // record if it ended first (then it is not restarted).
+  void report_after_wait(UniqueFd report, Millis wait);
 
 private:
   struct Output {
@@ -111,6 +114,10 @@ private:
   Nanos m_armed_boot{-1};
   Nanos m_armed_mono{-1};
   bool m_restart_now = false;
+
+  UniqueFd m_report; // the launcher, while --wait runs
+  Nanos m_wait_until_mono{0};
+  void send_report(const std::string& line);
 
   bool m_done = false;
   int m_last_status = 0;
