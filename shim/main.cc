@@ -64,8 +64,8 @@ std::string current_dir()
 }
 
 const char* k_footer =
-    R"(Exit status: 0 the job runs; 1 environment error (bad --cwd, unreadable --env-file,
-unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
+    R"(Exit status: 0 the job runs; 1 with --wait: the job ended during the wait, otherwise an
+environment error (bad --cwd, unreadable --env-file, unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
 126/127 the command is not executable / not found. With --foreground: the job's last exit status
 (its code, or 128+N for signal N).
 Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-run(1).)";
