@@ -280,9 +280,15 @@ int launch(const Options& opt)
     // A new session, then a second fork so the supervisor is no session leader and can never
     // acquire a terminal again.
     ::setsid();
+    const pid_t middle = ::getpid();
     pid_t sup_pid = ::fork();
     if (sup_pid != 0) {
       ::_exit(sup_pid < 0 ? 1 : 0);
+    }
+    // Until the middle process has exited, getppid() names it, not the parent we end up with
+    // (init or a subreaper), which the state must record: wait for its exit on a pidfd.
+    if (UniqueFd gone = pidfd_open(middle); gone) {
+      wait_exit(gone.get(), Millis(5000));
     }
     ::close(report[0]);
     point_stdio_at_devnull();

@@ -101,22 +101,6 @@ TEST_F(JobEnvironment, DefinitionRecordsTheResolvedCommand)
   EXPECT_FALSE(contains(def.dump(), "PG_E2E_MARK")) << "no ambient environment is recorded";
 }
 
-// The job's own output in a log, without pg-run's marked lines ("[pg-run TIME] ...").
-std::string job_lines(const std::string& log)
-{
-  std::string out;
-  size_t pos = 0;
-  while (pos < log.size()) {
-    size_t end = log.find('\n', pos);
-    end = end == std::string::npos ? log.size() : end + 1;
-    if (log.compare(pos, 8, "[pg-run ") != 0) {
-      out.append(log, pos, end - pos);
-    }
-    pos = end;
-  }
-  return out;
-}
-
 TEST_F(Log, FileIsAppendedNeverTruncated)
 {
   const std::string log = path("job.log");

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,7 +118,19 @@ Child::Child(const Args& argv, const std::vector<std::string>& env, const StartO
   cenv.push_back(nullptr);
   int out[2];
   int err[2];
-  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) {
+  if (opt.stdout_pty) {
+    // out[0] is the terminal's master side, read by the test; out[1] the child's stdout.
+    if (::openpty(&out[0], &out[1], nullptr, nullptr, nullptr) < 0) {
+      ADD_FAILURE() << "openpty: " << std::strerror(errno);
+      return;
+    }
+    ::fcntl(out[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(out[1], F_SETFD, FD_CLOEXEC);
+  } else if (::pipe2(out, O_CLOEXEC) < 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return;
+  }
+  if (::pipe2(err, O_CLOEXEC) < 0) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return;
   }
@@ -340,6 +353,21 @@ std::vector<std::pair<pid_t, char>> children_of(pid_t ppid)
     if (auto info = proc_info(p); info && info->ppid == ppid) {
       out.emplace_back(p, info->state);
     }
+  }
+  return out;
+}
+
+std::string job_lines(const std::string& log)
+{
+  std::string out;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t end = log.find('\n', pos);
+    end = end == std::string::npos ? log.size() : end + 1;
+    if (log.compare(pos, 8, "[pg-run ") != 0) {
+      out.append(log, pos, end - pos);
+    }
+    pos = end;
   }
   return out;
 }

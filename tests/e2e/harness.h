@@ -49,6 +49,7 @@ struct StartOptions {
   std::vector<int> extra_fds; // left open (on /dev/null, not close-on-exec) at these numbers
   std::string cwd;
   std::optional<unsigned> umask;
+  bool stdout_pty = false; // stdout on a pseudo-terminal (read by the test), not a pipe
 };
 
 // A started command whose stdout and stderr are pipes read by the test.
@@ -102,6 +103,8 @@ std::string proc_link(pid_t pid, const std::string& link);
 std::vector<std::pair<pid_t, char>> children_of(pid_t ppid);
 
 std::string read_text(const std::string& path);
+// The job's own output in a log, without pg-run's marked lines ("[pg-run TIME] ...").
+std::string job_lines(const std::string& log);
 void write_text(const std::string& path, const std::string& text, unsigned mode = 0644);
 bool starts_with(const std::string& s, const std::string& prefix);
 bool contains(const std::string& s, const std::string& part);

@@ -68,22 +68,6 @@ TEST_F(Outcomes, ExitZeroBeforeEightyPercentOfTheDurationIsPremature)
       << st["last_exit"].dump();
 }
 
-// The job's own output in a log, without pg-run's marked lines ("[pg-run TIME] ...").
-std::string job_lines(const std::string& log)
-{
-  std::string out;
-  size_t pos = 0;
-  while (pos < log.size()) {
-    size_t end = log.find('\n', pos);
-    end = end == std::string::npos ? log.size() : end + 1;
-    if (log.compare(pos, 8, "[pg-run ") != 0) {
-      out.append(log, pos, end - pos);
-    }
-    pos = end;
-  }
-  return out;
-}
-
 TEST_F(Outcomes, OneshotExitZeroCompletesAndEndsTheJob)
 {
   launch("task", {"--oneshot"}, {"--print", "done", "--exit", "0"});
