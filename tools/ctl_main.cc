@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <optional>
 #include <string>
@@ -20,9 +21,14 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  logs NAME [-n N] [-f]       the last N lines (default 10) of the job's output log, taken from
+                              its rotated files (LOG.1, ...) too when LOG holds fewer; -f then
+                              follows it across rotations until the job's supervisor exits, or
+                              ^C. --json (not with -f): one object {name, log, lines}
 Every action checks the supervisor's identity (boot id, pid, start time) before it signals.
 Exit status: 0 done for every named job; 1 a job was not running, unknown, or the action failed
-or timed out (said on stderr); 2 usage; 4 the state directory cannot be read.
+or timed out (said on stderr); 2 usage; 4 the state directory cannot be read. For logs, a job
+that is not running is not an error; 1 means an unknown job or a missing or unreadable log.
 Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-ctl(1).)";
 
 std::vector<std::string> checked_names(const std::vector<std::string>& names)
@@ -67,6 +73,21 @@ void print(const std::vector<pg::CtlResult>& results, bool json)
   }
 }
 
+// The log's bytes are on stdout already; what is left is the JSON, a note or an error.
+int print_logs(const pg::LogsResult& r, const std::string& name)
+{
+  if (!r.json.is_null()) {
+    fmt::print("{}\n", r.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  if (!r.note.empty()) {
+    fmt::print(stderr, "pg-ctl: {}: {}\n", name, r.note);
+  }
+  if (!r.error.empty()) {
+    fmt::print(stderr, "pg-ctl: {}: {}\n", name, r.error);
+  }
+  return r.status;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -78,7 +99,8 @@ int main(int argc, char** argv)
   std::string state_dir;
   bool json = false;
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
-  app.add_flag("--json", json, "print one JSON object per named job, in an array");
+  app.add_flag("--json", json,
+               "print one JSON object per named job, in an array (logs: one object)");
 
   std::vector<std::string> stop_names, restart_names;
   std::string timeout_text, signal_name_arg, signal_text;
@@ -90,6 +112,14 @@ int main(int argc, char** argv)
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
   signal->add_option("NAME", signal_name_arg, "job name")->required();
   signal->add_option("SIG", signal_text, "signal: USR1, SIGUSR1 or 10")->required();
+  std::string logs_name, lines_text;
+  bool follow = false;
+  CLI::App* logs =
+      app.add_subcommand("logs", "show the last lines of a job's output, or follow it");
+  logs->add_option("NAME", logs_name, "job name")->required();
+  CLI::Option* lines_opt =
+      logs->add_option("-n,--lines", lines_text, "lines to show (0 = none) [10]")->type_name("N");
+  logs->add_flag("-f,--follow", follow, "then print what is appended, until the job ends");
   app.footer(k_footer);
 
   try {
@@ -104,7 +134,7 @@ int main(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal)", *verb);
+        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs)", *verb);
       }
     }
     fmt::print(stderr, "pg-ctl: error: {}\nTry 'pg-ctl --help'.\n", why);
@@ -132,12 +162,31 @@ int main(int argc, char** argv)
             fmt::format("'{}' is not a signal (use USR1, SIGUSR1 or 10)", signal_text));
       }
     }
+    pg::LogsOptions logs_opt;
+    if (logs->parsed()) {
+      if (lines_opt->count() > 0) {
+        auto n = pg::parse_line_count(lines_text);
+        if (!n) {
+          throw pg::CtlUsageError(fmt::format("-n: '{}' is not a number of lines", lines_text));
+        }
+        logs_opt.lines = *n;
+      }
+      if (follow && json) {
+        throw pg::CtlUsageError("logs: --json prints the last lines once; it cannot follow (-f)");
+      }
+      logs_opt.follow = follow;
+      logs_opt.json = json;
+    }
     std::vector<std::string> names =
         checked_names(stop->parsed()      ? stop_names
                       : restart->parsed() ? restart_names
+                      : logs->parsed()    ? std::vector<std::string>{logs_name}
                                           : std::vector<std::string>{signal_name_arg});
 
     const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(state_dir));
+    if (logs->parsed()) {
+      return print_logs(pg::show_logs(jobs, names.front(), logs_opt, STDOUT_FILENO), names.front());
+    }
     std::vector<pg::CtlResult> results;
     if (stop->parsed()) {
       results = pg::stop_jobs(jobs, names, timeout);

@@ -152,7 +152,7 @@ TEST_F(PgCtlLogs, TheLastLinesComeFromTheRotatedFilesWhenTheLogHoldsFewer)
   const std::string log = log_of("rot");
   write_text(log + ".2", "1\n2\n3\n", 0600);
   write_text(log + ".1", "4\n5\n6", 0600); // a line the rotation cut ...
-  write_text(log, "-end\n7\n8\n", 0600);  // ... ends in the new file
+  write_text(log, "-end\n7\n8\n", 0600);   // ... ends in the new file
 
   Result r = pg_ctl({"logs", "rot", "-n", "2"});
   EXPECT_EQ(r.status, 0) << r.err;
@@ -178,7 +178,8 @@ TEST_F(PgCtlLogs, JsonPrintsOneObjectWithTheLines)
 TEST_F(PgCtlLogs, ALogThatIsNotARegularFileIsRefused)
 {
   const std::string pidfile = path("null.pid");
-  launch("null", {"--log", "/dev/null"}, {"--print", "gone", "--pidfile", pidfile, "--sleep", "1h"});
+  launch("null", {"--log", "/dev/null"},
+         {"--print", "gone", "--pidfile", pidfile, "--sleep", "1h"});
   wait_pidfile(pidfile);
   for (const Args& args : {Args{"logs", "null"}, Args{"logs", "-f", "null"}}) {
     Result r = pg_ctl(args);
@@ -224,7 +225,8 @@ TEST_F(PgCtlLogs, FollowPrintsWhatTheJobWritesUntilItsSupervisorEnds)
     if (own_log) {
       opts = opts + Args{"--log", log};
     }
-    const std::string script = "echo first; read line <\"$1\"; echo \"$line\"; exec \"$2\" --sleep 1h";
+    const std::string script =
+        "echo first; read line <\"$1\"; echo \"$line\"; exec \"$2\" --sleep 1h";
     Result launched = run(pg_run(opts + Args{"/bin/sh", "-c", script, "sh", fifo, k_fake}));
     ASSERT_EQ(launched.status, 0) << launched.err;
     must(wait_text(log, "first\n"));
