@@ -1,6 +1,7 @@
 // pg-ctl: act on jobs through their supervisors. Parses the command line, runs one verb of
 // ctl_actions and prints its results; nothing else.
 #include "ctl_actions.h"
+#include "ctl_logs.h"
 #include "parse.h"
 #include "signals.h"
 #include "state_dir.h"

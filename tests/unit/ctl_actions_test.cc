@@ -1,4 +1,5 @@
 #include "ctl_actions.h"
+#include "ctl_logs.h"
 
 #include "control.h"
 #include "syscalls.h"
