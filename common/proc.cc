@@ -11,8 +11,6 @@
 
 namespace pg {
 
-namespace {
-
 std::vector<pid_t> all_pids()
 {
   std::vector<pid_t> pids;
@@ -30,8 +28,6 @@ std::vector<pid_t> all_pids()
   ::closedir(d);
   return pids;
 }
-
-} // namespace
 
 std::optional<ProcStat> read_proc_stat(pid_t pid)
 {

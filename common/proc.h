@@ -20,6 +20,9 @@ struct ProcStat {
   std::string comm;
 };
 
+// Every pid in /proc now (processes come and go while the list is used).
+std::vector<pid_t> all_pids();
+
 // /proc/PID/stat parsed (comm may hold spaces and parentheses); nullopt when gone.
 std::optional<ProcStat> read_proc_stat(pid_t pid);
 

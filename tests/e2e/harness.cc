@@ -1,6 +1,8 @@
 #include "harness.h"
 
 #include "clock.h"
+#include "proc.h"
+#include "syscalls.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -24,43 +26,6 @@ extern char** environ;
 namespace pg::e2e {
 
 namespace {
-
-std::vector<pid_t> all_pids()
-{
-  std::vector<pid_t> pids;
-  if (DIR* d = ::opendir("/proc")) {
-    while (dirent* e = ::readdir(d)) {
-      char* end = nullptr;
-      long v = std::strtol(e->d_name, &end, 10);
-      if (end != e->d_name && *end == '\0' && v > 0) {
-        pids.push_back(static_cast<pid_t>(v));
-      }
-    }
-    ::closedir(d);
-  }
-  return pids;
-}
-
-bool read_file(const std::string& path, std::string& out)
-{
-  out.clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      ::close(fd);
-      return n == 0;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
 
 // argv[0] as execvp would find it, resolved before fork (only async-signal-safe calls after).
 std::string resolve(const std::string& argv0)
