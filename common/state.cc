@@ -197,6 +197,13 @@ json to_json(const JobDefinition& d)
       {"log_max_size", d.log_max_size},
       {"log_keep", d.log_keep},
       {"log_timestamps", d.log_timestamps},
+      {"notify", d.notify},
+      {"watchdog_s", seconds(d.watchdog)},
+      {"stall_s", seconds(d.stall)},
+      {"max_memory", d.max_memory},
+      {"restart_every_s", seconds(d.restart_every)},
+      {"on_failure", d.on_failure.empty() ? json(nullptr) : json(d.on_failure)},
+      {"alert_cooldown_s", seconds(d.alert_cooldown)},
   };
 }
 
@@ -254,6 +261,13 @@ JobDefinition definition_from_json(const json& j)
   d.log_max_size = get_or<uint64_t>(j, "log_max_size", d.log_max_size);
   d.log_keep = get_or<unsigned>(j, "log_keep", d.log_keep);
   d.log_timestamps = get_or<bool>(j, "log_timestamps", false);
+  d.notify = get_or<bool>(j, "notify", false);
+  d.watchdog = millis_field(j, "watchdog_s", Millis(0));
+  d.stall = millis_field(j, "stall_s", Millis(0));
+  d.max_memory = get_or<uint64_t>(j, "max_memory", 0);
+  d.restart_every = millis_field(j, "restart_every_s", Millis(0));
+  d.on_failure = get_or<std::string>(j, "on_failure", "");
+  d.alert_cooldown = millis_field(j, "alert_cooldown_s", d.alert_cooldown);
   return d;
 }
 
@@ -268,6 +282,9 @@ json to_json(const ExitRecord& e)
       {"outcome", to_string(e.outcome)},
       {"cause", e.cause},
       {"at", format_rfc3339(e.at)},
+      {"max_rss_kb", e.max_rss_kb ? json(*e.max_rss_kb) : json(nullptr)},
+      {"user_cpu_s", e.user_cpu_s ? json(*e.user_cpu_s) : json(nullptr)},
+      {"sys_cpu_s", e.sys_cpu_s ? json(*e.sys_cpu_s) : json(nullptr)},
   };
 }
 
@@ -296,6 +313,15 @@ ExitRecord exit_record_from_json(const json& j)
   e.outcome = *outcome;
   e.cause = get_or<std::string>(j, "cause", "");
   e.at = time_field(j, "at");
+  if (auto it = j.find("max_rss_kb"); it != j.end() && !it->is_null()) {
+    e.max_rss_kb = get<uint64_t>(j, "max_rss_kb");
+  }
+  if (auto it = j.find("user_cpu_s"); it != j.end() && !it->is_null()) {
+    e.user_cpu_s = get<double>(j, "user_cpu_s");
+  }
+  if (auto it = j.find("sys_cpu_s"); it != j.end() && !it->is_null()) {
+    e.sys_cpu_s = get<double>(j, "sys_cpu_s");
+  }
   return e;
 }
 

@@ -53,6 +53,13 @@ struct JobDefinition {
   uint64_t log_max_size = 10 * 1024 * 1024; // rotate past this (0 = never)
   unsigned log_keep = 3;                    // rotated files kept: LOG.1 (newest) ... LOG.N
   bool log_timestamps = false;              // prefix each output line with an ISO-8601 time
+  bool notify = false;                      // --notify: the job speaks sd_notify
+  Millis watchdog{0};                       // --watchdog: no WATCHDOG=1 for this long = hung
+  Millis stall{0};                          // --stall: no output for this long = hung
+  uint64_t max_memory = 0;                  // --max-memory: the tree's summed RSS limit, bytes
+  Millis restart_every{0};                  // --restart-every: planned restart period
+  std::string on_failure;                   // --on-failure: /bin/sh -c command for alerts
+  Millis alert_cooldown{900'000};           // --alert-cooldown: one alert per this long
 
   bool operator==(const JobDefinition&) const = default;
 };
@@ -67,6 +74,11 @@ struct ExitRecord {
   Outcome outcome = Outcome::Failed;
   std::string cause; // starts with a stable keyword: "exit", "signal", "premature", ...
   WallTime at{};
+  // The run's resource use from the kernel's accounting of its reaped processes (getrusage of
+  // each): peak RSS of its largest process, and CPU time summed. nullopt when unknown.
+  std::optional<uint64_t> max_rss_kb;
+  std::optional<double> user_cpu_s;
+  std::optional<double> sys_cpu_s;
 
   bool operator==(const ExitRecord&) const = default;
 };

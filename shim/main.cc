@@ -117,6 +117,20 @@ int main(int argc, char** argv)
   app.add_option("--wait", wait,
                  "wait up to D for the job to stay up; if it ends first, print its end and "
                  "last output and exit 1 [0]");
+  app.add_flag("--notify", opt.def.notify,
+               "give the job a NOTIFY_SOCKET (sd_notify: READY=1, STATUS=, WATCHDOG=1, ...)");
+  std::string watchdog = "0", stall = "0", max_memory = "0", restart_every = "0",
+              alert_cooldown = "15m";
+  app.add_option("--watchdog", watchdog,
+                 "with --notify: no WATCHDOG=1 for D means hung: SIGABRT, stop, restart policy");
+  app.add_option("--stall", stall, "no output for D means hung: SIGABRT, stop, restart policy");
+  app.add_option("--max-memory", max_memory,
+                 "the job tree's summed RSS above SIZE (K, M, G) means leak: stop, restart");
+  app.add_option("--restart-every", restart_every, "planned, graceful restart every D");
+  app.add_option("--on-failure", opt.def.on_failure,
+                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside");
+  app.add_option("--alert-cooldown", alert_cooldown,
+                 "at most one --on-failure run per D; held-back failures are counted [15m]");
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
@@ -160,6 +174,19 @@ int main(int argc, char** argv)
     def.restart_delay_max = duration_arg("--restart-delay-max", delay_max);
     def.stop_timeout = duration_arg("--stop-timeout", stop_timeout);
     opt.wait = duration_arg("--wait", wait);
+    def.watchdog = duration_arg("--watchdog", watchdog);
+    def.stall = duration_arg("--stall", stall);
+    def.restart_every = duration_arg("--restart-every", restart_every);
+    def.alert_cooldown = duration_arg("--alert-cooldown", alert_cooldown);
+    if (def.watchdog.count() > 0 && !def.notify) {
+      throw UsageError("--watchdog needs --notify (the job pings with WATCHDOG=1)");
+    }
+    if (auto mem = pg::parse_size(max_memory)) {
+      def.max_memory = *mem;
+    } else {
+      throw UsageError(
+          fmt::format("--max-memory: '{}' is not a size (use 512K, 300M, 2G)", max_memory));
+    }
     if (def.restart_delay_max < def.restart_delay) {
       def.restart_delay_max = def.restart_delay;
     }

@@ -56,6 +56,31 @@ Classification natural_end(const RunEnd& end, const JobDefinition& def)
 
 } // namespace
 
+const char* stop_kind_name(StopKind k)
+{
+  switch (k) {
+  case StopKind::None:
+    return "";
+  case StopKind::Requested:
+    return "requested";
+  case StopKind::Outside:
+    return "outside-signal";
+  case StopKind::Planned:
+    return "planned";
+  case StopKind::Duration:
+    return "duration";
+  case StopKind::Cleanup:
+    return "cleanup";
+  case StopKind::Watchdog:
+    return "watchdog";
+  case StopKind::Stall:
+    return "stall";
+  case StopKind::Memory:
+    return "memory";
+  }
+  return "";
+}
+
 Classification classify(const RunEnd& end, const JobDefinition& def)
 {
   if (!end.exec_error.empty()) {
@@ -73,6 +98,12 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
     return {def.oneshot ? Outcome::Failed : Outcome::Completed,
             "timeout: planned duration " + format_duration(def.duration) +
                 " reached, stopped by pg-run; " + st};
+  case StopKind::Watchdog:
+    return {Outcome::Failed, "watchdog: " + end.stop_detail + "; " + st};
+  case StopKind::Stall:
+    return {Outcome::Failed, "stall: " + end.stop_detail + "; " + st};
+  case StopKind::Memory:
+    return {Outcome::Failed, "memory: " + end.stop_detail + "; " + st};
   case StopKind::Cleanup:
   case StopKind::None:
     break;

@@ -19,14 +19,22 @@ enum class StopKind {
   Planned,   // SIGHUP, pg-ctl restart
   Duration,  // --duration passed
   Cleanup,   // the main process failed; pg-run stopped what it left behind
+  Watchdog,  // --watchdog: no WATCHDOG=1 in time (the job is hung)
+  Stall,     // --stall: no output in time (the job is hung)
+  Memory,    // --max-memory: the tree's RSS went above the limit (a leak)
 };
+
+// The keyword of a stop in events: "requested", "outside-signal", "planned", "duration",
+// "cleanup", "watchdog", "stall", "memory" ("" for None).
+const char* stop_kind_name(StopKind k);
 
 struct RunEnd {
   ExitStatus status;  // the end that classifies the run
   Millis runtime{0};  // this run's age at its end
   Millis job_time{0}; // time since the job's first start
   StopKind stop = StopKind::None;
-  std::string stop_detail;      // who asked: "pg-ctl stop (pid 42)", "SIGTERM from pid 7 (bash)"
+  std::string stop_detail;      // who asked: "pg-ctl stop (pid 42)", "SIGTERM from pid 7 (bash)";
+                                // for a liveness kill, what was seen: "no output for 5m"
   int forwarded_signal = 0;     // the last signal forwarded on request, 0 if none
   std::string forwarded_detail; // who asked for it
   std::string exec_error;       // non-empty when the command could not be executed

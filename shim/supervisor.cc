@@ -272,8 +272,12 @@ bool Supervisor::start_run(bool first)
     m_classify_pid = 0;
     if (first) {
       // Nothing ran: the launcher reports 126/127 and the job ends failed.
-      m_pub.last_exit = ExitRecord{0,   r.shell_status(), std::nullopt,           false,
-                                   0.0, Outcome::Failed,  "exec: " + r.message(), now_wall};
+      ExitRecord rec;
+      rec.code = r.shell_status();
+      rec.outcome = Outcome::Failed;
+      rec.cause = "exec: " + r.message();
+      rec.at = now_wall;
+      m_pub.last_exit = rec;
       nlohmann::json ev = to_json(*m_pub.last_exit);
       ev["event"] = "exit";
       event(std::move(ev));
@@ -584,12 +588,7 @@ void Supervisor::end_run(const std::string& exec_error)
 void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis timeout)
 {
   const bool request = kind == StopKind::Requested || kind == StopKind::Outside;
-  event({{"event", "stop"},
-         {"kind", kind == StopKind::Requested  ? "requested"
-                  : kind == StopKind::Outside  ? "outside-signal"
-                  : kind == StopKind::Duration ? "duration"
-                                               : "planned"},
-         {"by", detail}});
+  event({{"event", "stop"}, {"kind", stop_kind_name(kind)}, {"by", detail}});
   if (!m_run_active) {
     // Between runs (backoff): the stop takes effect at once.
     if (kind == StopKind::Planned) {
