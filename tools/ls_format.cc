@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace pg {
@@ -155,6 +156,35 @@ std::string short_status(const ExitRecord& e)
   return "?";
 }
 
+// A job's STATUS= text for a table cell: one line, at most k_status_cell characters.
+constexpr size_t k_status_cell = 40;
+
+std::string status_cell(std::string_view text)
+{
+  // One line: the first one; then at most k_status_cell characters (UTF-8 sequences whole).
+  size_t nl = text.find('\n');
+  bool cut = nl != std::string_view::npos;
+  text = text.substr(0, nl);
+  size_t chars = 0;
+  size_t keep = text.size();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) {
+      continue;
+    }
+    if (chars == k_status_cell - 1) {
+      keep = i; // where a cut text ends, to leave room for the ellipsis
+    }
+    if (++chars > k_status_cell) {
+      cut = true;
+      break;
+    }
+  }
+  if (!cut) {
+    return terminal_safe(text);
+  }
+  return terminal_safe(text.substr(0, std::min(keep, text.size()))) + "\u2026";
+}
+
 std::string restart_summary(const JobDefinition& d)
 {
   std::string s = d.oneshot ? "task (--oneshot)" : "service";
@@ -253,11 +283,19 @@ void detail_exits(std::string& out, const std::vector<ExitRecord>& exits)
     return;
   }
   out += "\nLast exits (newest last):\n";
+  // Resource use is a column only when recorded (exits written by older versions lack it).
+  const bool resources = std::any_of(exits.begin(), exits.end(), [](const ExitRecord& e) {
+    return e.max_rss_kb || e.user_cpu_s || e.sys_cpu_s;
+  });
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : exits) {
     rows.push_back({format_local(e.at), e.pid > 0 ? fmt::format("pid {}", e.pid) : "no pid",
-                    describe_exit(e), "ran " + format_runtime(e.runtime_s), to_string(e.outcome),
-                    terminal_safe(e.cause)});
+                    describe_exit(e), "ran " + format_runtime(e.runtime_s)});
+    if (resources) {
+      rows.back().push_back(resource_summary(e));
+    }
+    rows.back().push_back(to_string(e.outcome));
+    rows.back().push_back(terminal_safe(e.cause));
   }
   out += render_columns(rows, {}, 0, false, "  ");
 }
@@ -359,6 +397,34 @@ std::string last_exit_summary(const ExitRecord& e, WallTime now)
                      format_age(age(e.at, now)));
 }
 
+std::string resource_summary(const ExitRecord& e)
+{
+  std::string out;
+  if (e.max_rss_kb) {
+    out = "rss " + format_bytes(*e.max_rss_kb * 1024);
+  }
+  if (e.user_cpu_s || e.sys_cpu_s) {
+    const double cpu = e.user_cpu_s.value_or(0) + e.sys_cpu_s.value_or(0);
+    out += fmt::format("{}cpu {:.2f}s", out.empty() ? "" : " ", cpu);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string format_bytes(uint64_t bytes)
+{
+  constexpr std::array<const char*, 4> units{"K", "M", "G", "T"};
+  if (bytes < 1024) {
+    return fmt::format("{}B", bytes);
+  }
+  double v = static_cast<double>(bytes) / 1024.0;
+  size_t u = 0;
+  while (v >= 1024.0 && u + 1 < units.size()) {
+    v /= 1024.0;
+    ++u;
+  }
+  return v < 10 ? fmt::format("{:.1f}{}", v, units[u]) : fmt::format("{:.0f}{}", v, units[u]);
+}
+
 std::string format_runtime(double seconds)
 {
   if (!std::isfinite(seconds) || seconds < 0) {
@@ -372,8 +438,15 @@ std::string format_runtime(double seconds)
 
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style)
 {
+  // STATUS (the jobs' sd_notify STATUS= text) only when some job has one.
+  const bool any_status = std::any_of(jobs.begin(), jobs.end(), [](const ListedJob& j) {
+    return j.view.state && !j.view.state->status_text.empty();
+  });
   std::vector<std::vector<std::string>> rows{
       {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "DURATION"}};
+  if (any_status) {
+    rows.front().emplace_back("STATUS");
+  }
   std::vector<std::optional<RunState>> states{std::nullopt};
   std::string notes;
   for (const auto& job : jobs) {
@@ -389,6 +462,9 @@ std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& styl
         st && st->last_exit ? last_exit_summary(*st->last_exit, style.now) : "-",
         job.duration_done ? duration_bar(*job.duration_done) : "-",
     });
+    if (any_status) {
+      rows.back().push_back(st && !st->status_text.empty() ? status_cell(st->status_text) : "-");
+    }
     states.push_back(v.shown);
     if (v.shown == RunState::Lost) {
       notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
@@ -433,6 +509,9 @@ ordered_json exit_json(const ExitRecord& e)
       {"cause", e.cause},
       {"at", format_rfc3339(e.at)},
       {"pid", e.pid > 0 ? ordered_json(e.pid) : ordered_json(nullptr)},
+      {"max_rss_kb", e.max_rss_kb ? ordered_json(*e.max_rss_kb) : ordered_json(nullptr)},
+      {"user_cpu_s", e.user_cpu_s ? ordered_json(*e.user_cpu_s) : ordered_json(nullptr)},
+      {"sys_cpu_s", e.sys_cpu_s ? ordered_json(*e.sys_cpu_s) : ordered_json(nullptr)},
   };
 }
 

@@ -63,8 +63,15 @@ std::string last_exit_summary(const ExitRecord& e, WallTime now);
 // A run's length for people: "0.4s", "12.0s", "4m10s", "2h05m".
 std::string format_runtime(double seconds);
 
-// The job table (NAME STATE PID UPTIME RESTARTS LAST EXIT DURATION), one row per job, with
-// a note under it for every lost or unreadable job; widths fit the content.
+// A size for people, in binary units: "512B", "1.5K", "12M", "3.0G".
+std::string format_bytes(uint64_t bytes);
+
+// A run's resource use from its exit record: "rss 12M cpu 1.25s", or "-" when not recorded.
+std::string resource_summary(const ExitRecord& e);
+
+// The job table (NAME STATE PID UPTIME RESTARTS LAST EXIT DURATION, and STATUS when some job
+// has sd_notify STATUS= text, cut to one short line), one row per job, with a note under it
+// for every lost or unreadable job; widths fit the content.
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style);
 
 // The systemctl-status-like view of one job.

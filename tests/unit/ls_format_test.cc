@@ -538,5 +538,62 @@ TEST_F(LsFormat, LastLogLinesCutsLongLinesOnACharacterBoundary)
   EXPECT_EQ(out[0], std::string(511, 'x') + " [... 102 more bytes]");
 }
 
+TEST_F(LsFormat, TableShowsStatusColumnOnlyWhenSomeJobHasStatusText)
+{
+  ListedJob bot = running_job();
+  bot.view.state->status_text = "12 clients\nsecond line";
+  EXPECT_EQ(render_table({bot, failed_job()}, {k_now, false}),
+            "NAME      STATE    PID   UPTIME  RESTARTS  LAST EXIT                            "
+            "DURATION          STATUS\n"
+            "bot       running  4242  2h00m   0         -                                    "
+            "[##--------] 25%  12 clients\u2026\n"
+            "cruncher  failed   -     -       5         failed: exit 3 (gave-up), 2m00s ago  "
+            "-                 -\n");
+}
+
+TEST_F(LsFormat, TableCutsLongStatusTextOnACharacterBoundary)
+{
+  ListedJob bot = running_job();
+  // 39 characters, then a 2-byte one at the 40th place and more: cut after 39, plus "...".
+  bot.view.state->status_text = std::string(39, 'a') + "\u00e9tail and more\x1b";
+  std::string table = render_table({bot}, {k_now, false});
+  EXPECT_NE(table.find(std::string(39, 'a') + "\u2026\n"), std::string::npos) << table;
+  // Exactly 40 characters fit whole; control characters are escaped.
+  bot.view.state->status_text = std::string(38, 'b') + "\u00e9\x07";
+  table = render_table({bot}, {k_now, false});
+  EXPECT_NE(table.find(std::string(38, 'b') + "\u00e9\\x07\n"), std::string::npos) << table;
+}
+
+TEST_F(LsFormat, FormatBytesUsesBinaryUnits)
+{
+  EXPECT_EQ(format_bytes(0), "0B");
+  EXPECT_EQ(format_bytes(1023), "1023B");
+  EXPECT_EQ(format_bytes(1536), "1.5K");
+  EXPECT_EQ(format_bytes(12 * 1024 * 1024), "12M");
+  EXPECT_EQ(format_bytes(3ULL << 30), "3.0G");
+}
+
+TEST_F(LsFormat, ExitResourcesInDetailAndJson)
+{
+  ExitRecord e = exit_code(1, "2026-11-21T21:59:00Z", Outcome::Failed, "exit: code 1");
+  EXPECT_EQ(resource_summary(e), "-");
+  auto j = exit_json(e);
+  EXPECT_TRUE(j["max_rss_kb"].is_null());
+  EXPECT_TRUE(j["user_cpu_s"].is_null());
+  e.max_rss_kb = 20480;
+  e.user_cpu_s = 1.0;
+  e.sys_cpu_s = 0.25;
+  EXPECT_EQ(resource_summary(e), "rss 20M cpu 1.25s");
+  j = exit_json(e);
+  EXPECT_EQ(j["max_rss_kb"], 20480);
+  EXPECT_DOUBLE_EQ(j["user_cpu_s"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["sys_cpu_s"].get<double>(), 0.25);
+  JobHistory history;
+  history.exits = {e};
+  std::string detail = render_detail(running_job(), history, {k_now, false});
+  EXPECT_NE(detail.find("ran 12.5s  rss 20M cpu 1.25s  failed  exit: code 1"), std::string::npos)
+      << detail;
+}
+
 } // namespace
 } // namespace pg
