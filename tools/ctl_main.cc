@@ -1,6 +1,7 @@
 // pg-ctl: act on jobs through their supervisors. Parses the command line, runs one verb of
 // ctl_actions and prints its results; nothing else.
 #include "ctl_actions.h"
+#include "ctl_forget.h"
 #include "ctl_logs.h"
 #include "parse.h"
 #include "signals.h"
@@ -22,6 +23,9 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  forget NAME...              remove an ended job's state (state.json, events, the default log),
+                              so the name starts again with an empty history; refuses a job
+                              that runs, or a lost one whose processes still live
   logs NAME [-n N] [-f]       the last N lines (default 10) of the job's output log, taken from
                               its rotated files (LOG.1, ...) too when LOG holds fewer; -f then
                               follows it across rotations until the job's supervisor exits, or
@@ -113,6 +117,9 @@ int main(int argc, char** argv)
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
   signal->add_option("NAME", signal_name_arg, "job name")->required();
   signal->add_option("SIG", signal_text, "signal: USR1, SIGUSR1 or 10")->required();
+  std::vector<std::string> forget_names;
+  CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
+  forget->add_option("NAME", forget_names, "job names")->required();
   std::string logs_name, lines_text;
   bool follow = false;
   CLI::App* logs =
@@ -135,7 +142,7 @@ int main(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs)", *verb);
+        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget)", *verb);
       }
     }
     fmt::print(stderr, "pg-ctl: error: {}\nTry 'pg-ctl --help'.\n", why);
@@ -181,6 +188,7 @@ int main(int argc, char** argv)
     std::vector<std::string> names =
         checked_names(stop->parsed()      ? stop_names
                       : restart->parsed() ? restart_names
+                      : forget->parsed()  ? forget_names
                       : logs->parsed()    ? std::vector<std::string>{logs_name}
                                           : std::vector<std::string>{signal_name_arg});
 
@@ -193,6 +201,8 @@ int main(int argc, char** argv)
       results = pg::stop_jobs(jobs, names, timeout);
     } else if (restart->parsed()) {
       results = pg::restart_jobs(jobs, names);
+    } else if (forget->parsed()) {
+      results = pg::forget_jobs(jobs, names);
     } else {
       results.push_back(pg::signal_job(jobs, names.front(), *sig));
     }
