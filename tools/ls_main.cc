@@ -2,6 +2,7 @@
 // reading of files and the exit statuses; what is printed is decided in ls_format.
 #include "job_view.h"
 #include "ls_format.h"
+#include "ls_history.h"
 #include "parse.h"
 #include "state_dir.h"
 #include "syscalls.h"
@@ -44,6 +45,9 @@ struct LsOptions {
   std::string state_dir;
   bool json = false;
   bool check = false;
+  bool events = false;
+  std::optional<pg::Millis> since; // --events --since D
+  bool prometheus = false;
   std::vector<std::string> names;
 };
 
@@ -174,6 +178,35 @@ void recent_output(const pg::JobDir& dir, const std::string& log, pg::JobHistory
   history.log_lines.insert(history.log_lines.begin(), older.begin(), older.end());
 }
 
+// The job's events at or after since (all when nullopt), oldest first: events.jsonl and, going
+// back, its rotations while they may hold events that recent.
+std::vector<pg::JobEvent> read_events(const pg::JobDir& dir, std::optional<pg::WallTime> since)
+{
+  std::vector<pg::JobEvent> all;
+  for (int i = 0; i <= 9; ++i) {
+    const std::string file = i == 0 ? "events.jsonl" : fmt::format("events.jsonl.{}", i);
+    pg::UniqueFd fd = open_in_job(dir, file);
+    if (!fd) {
+      break;
+    }
+    auto text = read_tail(fd.get(), static_cast<size_t>(-1) / 2);
+    if (!text) {
+      break;
+    }
+    std::vector<pg::JobEvent> got = pg::parse_events(text->text, dir.name(), std::nullopt);
+    const bool older_needed = !since || (!got.empty() && got.front().at >= *since);
+    if (since) {
+      std::erase_if(got, [&](const pg::JobEvent& e) { return e.at < *since; });
+    }
+    all.insert(all.begin(), std::make_move_iterator(got.begin()),
+               std::make_move_iterator(got.end()));
+    if (!older_needed) {
+      break;
+    }
+  }
+  return all;
+}
+
 pg::JobHistory read_history(const pg::JobDir& dir, const pg::JobView& view)
 {
   pg::JobHistory history;
@@ -247,6 +280,44 @@ int run(const LsOptions& opt)
   int status = missing.empty() ? k_exit_ok : k_exit_problem;
 
   const pg::LsStyle style{pg::wall_now(), use_colour()};
+  if (opt.events) {
+    std::optional<pg::WallTime> since;
+    if (opt.since) {
+      since = style.now - *opt.since;
+    }
+    std::vector<pg::JobEvent> events;
+    for (const auto& f : found) {
+      std::optional<pg::JobDir> dir;
+      try {
+        dir = f.dir ? std::nullopt : (sd ? sd->job(f.job.view.name, false) : std::nullopt);
+      } catch (const pg::StateDirError& e) {
+        fmt::print(stderr, "pg-ls: {}: {}\n", f.job.view.name, e.what());
+        continue;
+      }
+      const pg::JobDir* d = f.dir ? &*f.dir : dir ? &*dir : nullptr;
+      if (d != nullptr) {
+        auto got = read_events(*d, since);
+        events.insert(events.end(), std::make_move_iterator(got.begin()),
+                      std::make_move_iterator(got.end()));
+      }
+    }
+    pg::merge_events(events);
+    if (opt.json) {
+      fmt::print("{}\n", pg::events_json(events).dump(
+                             2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    } else if (!events.empty()) {
+      fmt::print("{}", pg::render_events(events));
+    }
+    return status;
+  }
+  if (opt.prometheus) {
+    std::vector<pg::ListedJob> jobs;
+    for (const auto& f : found) {
+      jobs.push_back(f.job);
+    }
+    fmt::print("{}", pg::render_prometheus(jobs, style.now));
+    return status;
+  }
   if (opt.check) {
     nlohmann::ordered_json problems = nlohmann::ordered_json::array();
     for (const auto& f : found) {
@@ -315,6 +386,13 @@ int main(int argc, char** argv)
   app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
   app.add_flag("--check", opt.check,
                "print only problems, one line each; exit 1 if there is any (for cron, heartbeats)");
+  app.add_flag("--events", opt.events,
+               "the history of the jobs (or of those named), merged, newest last");
+  std::string since_text;
+  CLI::Option* since_opt =
+      app.add_option("--since", since_text, "with --events: only the last D (30m, 2h, 1d)");
+  app.add_flag("--prometheus", opt.prometheus,
+               "metrics in the Prometheus text format (node_exporter's textfile collector)");
   app.add_option("NAME", opt.names, "jobs to show [all]");
 
   try {
@@ -328,6 +406,28 @@ int main(int argc, char** argv)
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "pg-ls: error: {}\nTry 'pg-ls --help'.\n", e.what());
     return k_exit_usage;
+  }
+
+  auto usage = [](const std::string& why) {
+    fmt::print(stderr, "pg-ls: error: {}\nTry 'pg-ls --help'.\n", why);
+    return k_exit_usage;
+  };
+  if (since_opt->count() > 0) {
+    if (!opt.events) {
+      return usage("--since needs --events");
+    }
+    opt.since = pg::parse_duration(since_text);
+    if (!opt.since) {
+      return usage(fmt::format("--since: '{}' is not a duration (use 30m, 2h, 1d)", since_text));
+    }
+  }
+  if (static_cast<int>(opt.events) + static_cast<int>(opt.prometheus) +
+          static_cast<int>(opt.check) >
+      1) {
+    return usage("--events, --prometheus and --check are different views: pick one");
+  }
+  if (opt.prometheus && opt.json) {
+    return usage("--prometheus prints the Prometheus text format; it has no --json form");
   }
 
   // Duplicates would be listed twice; keep each name once, in the order given.

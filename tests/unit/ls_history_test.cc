@@ -1,0 +1,153 @@
+#include "ls_history.h"
+
+#include <gtest/gtest.h>
+
+namespace pg {
+namespace {
+
+WallTime at(const char* text)
+{
+  return *parse_rfc3339(text);
+}
+
+TEST(LsHistory, ParseEventsSkipsDamagedAndUnfinishedLinesAndFiltersBySince)
+{
+  const std::string text =
+      R"({"event":"start","at":"2026-11-21T10:00:00.000Z","pid":7,"run":1})"
+      "\n"
+      "not json\n"
+      R"({"at":"2026-11-21T10:00:01.000Z"})"
+      "\n"
+      R"({"event":"exit","at":"yesterday"})"
+      "\n"
+      R"({"event":"exit","at":"2026-11-21T10:00:02.000Z","pid":7,"code":1,"signal":null,)"
+      R"("runtime_s":2.0,"outcome":"failed","cause":"exit: code 1"})"
+      "\n"
+      R"({"event":"end","at":"2026-11-21T10:00:03.000Z")"; // still being written
+  auto all = parse_events(text, "bot", std::nullopt);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].job, "bot");
+  EXPECT_EQ(all[0].event["event"], "start");
+  EXPECT_EQ(all[1].at, at("2026-11-21T10:00:02Z"));
+  auto recent = parse_events(text, "bot", at("2026-11-21T10:00:01Z"));
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].event["event"], "exit");
+}
+
+TEST(LsHistory, MergeOrdersByTimeAndKeepsTheOrderOfOneInstant)
+{
+  std::vector<JobEvent> ev{
+      {"b", at("2026-11-21T10:00:02Z"), {{"event", "exit"}}},
+      {"a", at("2026-11-21T10:00:01Z"), {{"event", "start"}}},
+      {"b", at("2026-11-21T10:00:01Z"), {{"event", "restart"}}},
+      {"a", at("2026-11-21T10:00:01Z"), {{"event", "exit"}}},
+  };
+  merge_events(ev);
+  EXPECT_EQ(ev[0].job, "a");
+  EXPECT_EQ(ev[0].event["event"], "start");
+  EXPECT_EQ(ev[1].event["event"], "restart");
+  EXPECT_EQ(ev[2].event["event"], "exit");
+  EXPECT_EQ(ev[2].job, "a");
+  EXPECT_EQ(ev[3].job, "b");
+}
+
+TEST(LsHistory, SummariesTellKnownEventsAndListUnknownOnes)
+{
+  using nlohmann::json;
+  EXPECT_EQ(event_summary(json{{"event", "exit"},
+                               {"pid", 7},
+                               {"code", nullptr},
+                               {"signal", "SIGSEGV"},
+                               {"core_dumped", true},
+                               {"runtime_s", 1.5},
+                               {"outcome", "failed"},
+                               {"cause", "signal: SIGSEGV (core dumped)"}}),
+            "pid 7, signal SIGSEGV (core dumped) after 1.500s: failed (signal: SIGSEGV (core "
+            "dumped))");
+  EXPECT_EQ(event_summary(json{{"event", "start"}, {"pid", 9}, {"run", 3}}), "run 3, pid 9");
+  EXPECT_EQ(event_summary(json{{"event", "stop"}, {"kind", "requested"}, {"by", "pg-ctl"}}),
+            "requested: pg-ctl");
+  EXPECT_EQ(event_summary(json{{"event", "future"}, {"at", "x"}, {"n", 2}, {"why", "w"}}),
+            "n=2 why=w");
+}
+
+TEST(LsHistory, EventsTableAndJson)
+{
+  std::vector<JobEvent> ev{
+      {"bot",
+       at("2026-11-21T10:00:01Z"),
+       {{"event", "start"}, {"at", "2026-11-21T10:00:01.000Z"}, {"pid", 9}, {"run", 1}}},
+      {"bot",
+       at("2026-11-21T10:00:02Z"),
+       {{"event", "end"},
+        {"at", "2026-11-21T10:00:02.000Z"},
+        {"state", "failed"},
+        {"why", "x\x1b"}}},
+  };
+  std::string table = render_events(ev);
+  EXPECT_EQ(table.substr(0, table.find('\n')), "TIME                 NAME  EVENT  DETAIL");
+  EXPECT_NE(table.find("  bot   start  run 1, pid 9\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  bot   end    failed: x\\x1b\n"), std::string::npos) << table;
+  auto j = events_json(ev);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0].begin().key(), "job");
+  EXPECT_EQ(j[0]["job"], "bot");
+  EXPECT_EQ(j[0]["pid"], 9);
+  EXPECT_EQ(j[1]["why"], "x\x1b");
+}
+
+ListedJob job(const std::string& name, RunState shown)
+{
+  ListedJob j;
+  j.view.name = name;
+  j.view.shown = shown;
+  JobState st;
+  st.name = name;
+  st.state = shown;
+  st.restarts = 2;
+  st.started_at = at("2026-11-21T10:00:00Z");
+  j.view.state = st;
+  return j;
+}
+
+TEST(LsHistory, PrometheusHasEveryFamilyOnceAndOneStateSet)
+{
+  ListedJob bot = job("bot", RunState::Running);
+  bot.uptime = std::chrono::seconds(90);
+  bot.duration_done = 0.25;
+  ListedJob cron = job("cron", RunState::Failed);
+  ExitRecord e;
+  e.signal = 9;
+  e.runtime_s = 1.5;
+  e.outcome = Outcome::Failed;
+  e.at = at("2026-11-21T11:00:00Z");
+  cron.view.state->last_exit = e;
+  std::string text = render_prometheus({bot, cron}, at("2026-11-21T11:01:00Z"));
+  for (const char* line :
+       {"pg_job_state{name=\"bot\",state=\"running\"} 1\n",
+        "pg_job_state{name=\"bot\",state=\"failed\"} 0\n",
+        "pg_job_state{name=\"cron\",state=\"failed\"} 1\n", "pg_job_up{name=\"bot\"} 1\n",
+        "pg_job_up{name=\"cron\"} 0\n", "pg_job_restarts{name=\"cron\"} 2\n",
+        "pg_job_uptime_seconds{name=\"bot\"} 90\n",
+        "pg_job_duration_done_ratio{name=\"bot\"} 0.25\n",
+        "pg_job_last_exit_code{name=\"cron\"} -1\n", "pg_job_last_exit_signal{name=\"cron\"} 9\n",
+        "pg_job_last_exit_failed{name=\"cron\"} 1\n",
+        "pg_job_last_exit_runtime_seconds{name=\"cron\"} 1.5\n",
+        "pg_job_last_exit_age_seconds{name=\"cron\"} 60\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  // No value, no sample: a job that never exited has no last_exit series.
+  EXPECT_EQ(text.find("pg_job_last_exit_code{name=\"bot\"}"), std::string::npos);
+  EXPECT_EQ(text.find("pg_job_uptime_seconds{name=\"cron\"}"), std::string::npos);
+  // Each family's HELP and TYPE once.
+  size_t n = 0;
+  for (size_t p = text.find("# TYPE pg_job_state "); p != std::string::npos;
+       p = text.find("# TYPE pg_job_state ", p + 1)) {
+    ++n;
+  }
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(text.back(), '\n');
+}
+
+} // namespace
+} // namespace pg

@@ -1,0 +1,288 @@
+#include "ls_history.h"
+
+#include "signals.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <functional>
+
+namespace pg {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+std::string str(const json& ev, const char* key)
+{
+  auto it = ev.find(key);
+  if (it == ev.end() || it->is_null()) {
+    return {};
+  }
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string exit_status(const json& ev)
+{
+  auto sig = ev.find("signal");
+  if (sig != ev.end() && sig->is_string()) {
+    auto core = ev.find("core_dumped");
+    const bool dumped = core != ev.end() && core->is_boolean() && core->get<bool>();
+    return "signal " + sig->get<std::string>() + (dumped ? " (core dumped)" : "");
+  }
+  return "exit code " + str(ev, "code");
+}
+
+double number(const json& ev, const char* key)
+{
+  auto it = ev.find(key);
+  return it != ev.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+// One line for a terminal: control characters escaped.
+std::string one_line(std::string_view text)
+{
+  std::string out;
+  for (char ch : text) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 || b == 0x7f) {
+      out += fmt::format("\\x{:02x}", b);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string label_value(std::string_view v)
+{
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+double epoch_seconds(WallTime t)
+{
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+} // namespace
+
+std::vector<JobEvent> parse_events(std::string_view text, const std::string& job,
+                                   std::optional<WallTime> since)
+{
+  std::vector<JobEvent> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) {
+      break; // a line still being written
+    }
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    json ev = json::parse(line, nullptr, false);
+    if (!ev.is_object() || !ev.contains("event") || !ev["event"].is_string()) {
+      continue;
+    }
+    auto at_it = ev.find("at");
+    if (at_it == ev.end() || !at_it->is_string()) {
+      continue;
+    }
+    auto at = parse_rfc3339(at_it->get<std::string>());
+    if (!at || (since && *at < *since)) {
+      continue;
+    }
+    out.push_back({job, *at, std::move(ev)});
+  }
+  return out;
+}
+
+void merge_events(std::vector<JobEvent>& events)
+{
+  std::stable_sort(events.begin(), events.end(),
+                   [](const JobEvent& a, const JobEvent& b) { return a.at < b.at; });
+}
+
+std::string event_summary(const json& ev)
+{
+  const std::string kind = str(ev, "event");
+  if (kind == "launch") {
+    std::string parent = str(ev, "supervisor_parent_command");
+    if (parent.size() > 60) {
+      size_t keep = 57;
+      while (keep > 0 && (static_cast<unsigned char>(parent[keep]) & 0xC0) == 0x80) {
+        --keep; // not inside a UTF-8 sequence
+      }
+      parent = parent.substr(0, keep) + "...";
+    }
+    return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"),
+                       str(ev, "supervisor_parent"), parent,
+                       ev.value("revived", false) ? ", revived" : "");
+  }
+  if (kind == "start") {
+    return fmt::format("run {}, pid {}", str(ev, "run"), str(ev, "pid"));
+  }
+  if (kind == "exit") {
+    return fmt::format("pid {}, {} after {:.3f}s: {} ({})", str(ev, "pid"), exit_status(ev),
+                       number(ev, "runtime_s"), str(ev, "outcome"), str(ev, "cause"));
+  }
+  if (kind == "restart") {
+    return fmt::format("{} restart in {}s", str(ev, "reason"), number(ev, "delay_s"));
+  }
+  if (kind == "stop") {
+    return fmt::format("{}: {}", str(ev, "kind"), str(ev, "by"));
+  }
+  if (kind == "signal") {
+    return fmt::format("{} to pid {} ({})", str(ev, "signal"), str(ev, "pid"), str(ev, "by"));
+  }
+  if (kind == "kill") {
+    return "SIGKILL: " + str(ev, "reason");
+  }
+  if (kind == "end") {
+    return fmt::format("{}: {}", str(ev, "state"), str(ev, "why"));
+  }
+  if (kind == "gave-up") {
+    return str(ev, "cause");
+  }
+  std::string out;
+  for (const auto& [key, value] : ev.items()) {
+    if (key == "event" || key == "at") {
+      continue;
+    }
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", key,
+                       value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+std::string render_events(const std::vector<JobEvent>& events)
+{
+  size_t name_w = 4;
+  size_t kind_w = 5;
+  for (const auto& e : events) {
+    name_w = std::max(name_w, e.job.size());
+    kind_w = std::max(kind_w, str(e.event, "event").size());
+  }
+  std::string out = fmt::format("{:<19}  {:<{}}  {:<{}}  {}\n", "TIME", "NAME", name_w, "EVENT",
+                                kind_w, "DETAIL");
+  for (const auto& e : events) {
+    std::string line =
+        fmt::format("{:<19}  {:<{}}  {:<{}}  {}", format_local(e.at), e.job, name_w,
+                    one_line(str(e.event, "event")), kind_w, one_line(event_summary(e.event)));
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+ordered_json events_json(const std::vector<JobEvent>& events)
+{
+  ordered_json out = ordered_json::array();
+  for (const auto& e : events) {
+    ordered_json j = {{"job", e.job}, {"event", e.event["event"]}, {"at", e.event["at"]}};
+    for (const auto& [key, value] : e.event.items()) {
+      if (key != "job") {
+        j[key] = value; // "event" and "at" keep their place in front
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now)
+{
+  std::string out;
+  // One family: its HELP and TYPE, then a sample per job that has a value.
+  auto family = [&](const char* metric, const char* help,
+                    const std::function<std::optional<double>(const ListedJob&)>& value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", metric, help, metric);
+    for (const auto& j : jobs) {
+      if (auto v = value(j)) {
+        out += fmt::format("{}{{name=\"{}\"}} {}\n", metric, label_value(j.view.name), *v);
+      }
+    }
+  };
+  constexpr std::array<RunState, 8> k_states{
+      RunState::Starting, RunState::Running,   RunState::Backoff, RunState::Stopping,
+      RunState::Stopped,  RunState::Completed, RunState::Failed,  RunState::Lost};
+  out += "# HELP pg_job_state The job's state: 1 for the state it is in, 0 for the others.\n"
+         "# TYPE pg_job_state gauge\n";
+  for (const auto& j : jobs) {
+    for (RunState s : k_states) {
+      out += fmt::format("pg_job_state{{name=\"{}\",state=\"{}\"}} {}\n", label_value(j.view.name),
+                         to_string(s), j.view.shown == s ? 1 : 0);
+    }
+  }
+  using V = std::optional<double>;
+  auto last = [](const ListedJob& j) -> const ExitRecord* {
+    return j.view.state && j.view.state->last_exit ? &*j.view.state->last_exit : nullptr;
+  };
+  family("pg_job_up", "1 while the job runs (its supervisor alive, its process started).",
+         [](const ListedJob& j) -> V {
+           return j.view.shown == RunState::Running || j.view.shown == RunState::Starting ? 1 : 0;
+         });
+  family("pg_job_restarts", "Runs started after the job's first, planned ones included.",
+         [](const ListedJob& j) -> V {
+           return j.view.state ? V(j.view.state->restarts) : std::nullopt;
+         });
+  family("pg_job_uptime_seconds", "Age of the current run.", [](const ListedJob& j) -> V {
+    return j.uptime ? V(static_cast<double>(j.uptime->count())) : std::nullopt;
+  });
+  family("pg_job_started_timestamp_seconds", "The job's first start, Unix time.",
+         [](const ListedJob& j) -> V {
+           return j.view.state && j.view.state->started_at
+                      ? V(epoch_seconds(*j.view.state->started_at))
+                      : std::nullopt;
+         });
+  family("pg_job_duration_done_ratio", "Fraction of the job's --duration done, 0 to 1.",
+         [](const ListedJob& j) -> V { return j.duration_done; });
+  family("pg_job_last_exit_code", "Exit code of the last run; -1 when a signal ended it.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt : V(e->code ? *e->code : -1);
+         });
+  family("pg_job_last_exit_signal", "Number of the signal that ended the last run; 0 if none.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt : V(e->signal ? *e->signal : 0);
+         });
+  family("pg_job_last_exit_failed", "1 when the last run's outcome was failed.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt : V(e->outcome == Outcome::Failed ? 1 : 0);
+         });
+  family("pg_job_last_exit_runtime_seconds", "How long the last run ran.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt : V(e->runtime_s);
+         });
+  family("pg_job_last_exit_timestamp_seconds", "When the last run ended, Unix time.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt : V(epoch_seconds(e->at));
+         });
+  family("pg_job_last_exit_age_seconds", "Time since the last run ended.",
+         [&](const ListedJob& j) -> V {
+           const ExitRecord* e = last(j);
+           return e == nullptr ? std::nullopt
+                               : V(std::max(0.0, epoch_seconds(now) - epoch_seconds(e->at)));
+         });
+  return out;
+}
+
+} // namespace pg

@@ -1,0 +1,49 @@
+// pg-ls --events (every job's history merged, newest last) and pg-ls --prometheus (metrics in
+// the Prometheus text format, for node_exporter's textfile collector). Pure functions of
+// values: the caller reads the files.
+#pragma once
+
+#include "clock.h"
+#include "ls_format.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg {
+
+// One line of a job's events.jsonl.
+struct JobEvent {
+  std::string job;
+  WallTime at{};
+  nlohmann::json event; // the whole recorded object ("event", "at", ...)
+};
+
+// The events of complete lines of text (one events.jsonl file, or a part of one starting at a
+// line), at or after since when given. Lines that do not parse, or lack "event" or a valid
+// "at", are skipped: a reader never fails on one damaged line.
+std::vector<JobEvent> parse_events(std::string_view text, const std::string& job,
+                                   std::optional<WallTime> since);
+
+// Sorts by time, oldest first; events of the same instant keep their order (per job, the
+// order they were written in).
+void merge_events(std::vector<JobEvent>& events);
+
+// A one-line human account of one event: "exit: pid 42, exit code 1 after 0.5s: failed
+// (exit: code 1)". Unknown events list their fields.
+std::string event_summary(const nlohmann::json& event);
+
+// TIME (local) NAME EVENT DETAIL, one row per event.
+std::string render_events(const std::vector<JobEvent>& events);
+
+// A JSON array: each event's recorded object, with "job" first.
+nlohmann::ordered_json events_json(const std::vector<JobEvent>& events);
+
+// Every job as Prometheus text-format metrics (# HELP / # TYPE once per metric, label
+// name="JOB"), at now.
+std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now);
+
+} // namespace pg
