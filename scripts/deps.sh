@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux)
+  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux systemd)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include "ctl_actions.h"
 #include "ctl_forget.h"
 #include "ctl_logs.h"
+#include "ctl_unit.h"
+#include "job_view.h"
 #include "parse.h"
 #include "signals.h"
 #include "state_dir.h"
@@ -23,6 +25,8 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  unit NAME                   print the systemd user unit closest to the job's definition
+                              (what systemd cannot express is said in comments)
   forget NAME...              remove an ended job's state (state.json, events, the default log),
                               so the name starts again with an empty history; refuses a job
                               that runs, or a lost one whose processes still live
@@ -93,6 +97,30 @@ int print_logs(const pg::LogsResult& r, const std::string& name)
   return r.status;
 }
 
+// pg-ctl unit NAME: from the recorded definition, whatever the job's state.
+int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json)
+{
+  std::optional<pg::JobDir> dir = jobs.dir ? jobs.dir->job(name, false) : std::nullopt;
+  if (!dir) {
+    fmt::print(stderr, "pg-ctl: {}: no such job in {}\n", name, jobs.path);
+    return pg::k_ctl_exit_failed;
+  }
+  pg::JobView v = pg::view_job(*dir);
+  if (!v.state) {
+    fmt::print(stderr, "pg-ctl: {}: cannot read its definition: {}\n", name, v.error);
+    return pg::k_ctl_exit_failed;
+  }
+  const std::string source = dir->path() + "/state.json";
+  const std::string text = pg::systemd_unit(*v.state, source);
+  if (json) {
+    nlohmann::json out = {{"name", name}, {"source", source}, {"unit", text}};
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", text);
+  }
+  return pg::k_ctl_exit_ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -120,6 +148,9 @@ int main(int argc, char** argv)
   std::vector<std::string> forget_names;
   CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
   forget->add_option("NAME", forget_names, "job names")->required();
+  std::string unit_name;
+  CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
+  unit->add_option("NAME", unit_name, "job name")->required();
   std::string logs_name, lines_text;
   bool follow = false;
   CLI::App* logs =
@@ -142,7 +173,7 @@ int main(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget)", *verb);
+        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, unit)", *verb);
       }
     }
     fmt::print(stderr, "pg-ctl: error: {}\nTry 'pg-ctl --help'.\n", why);
@@ -189,12 +220,16 @@ int main(int argc, char** argv)
         checked_names(stop->parsed()      ? stop_names
                       : restart->parsed() ? restart_names
                       : forget->parsed()  ? forget_names
+                      : unit->parsed()    ? std::vector<std::string>{unit_name}
                       : logs->parsed()    ? std::vector<std::string>{logs_name}
                                           : std::vector<std::string>{signal_name_arg});
 
     const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(state_dir));
     if (logs->parsed()) {
       return print_logs(pg::show_logs(jobs, names.front(), logs_opt, STDOUT_FILENO), names.front());
+    }
+    if (unit->parsed()) {
+      return print_unit(jobs, names.front(), json);
     }
     std::vector<pg::CtlResult> results;
     if (stop->parsed()) {
