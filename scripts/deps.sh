@@ -3,7 +3,8 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux systemd)
+  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux systemd
+  dpkg-dev file gzip lintian)
 
 missing=()
 for p in "${packages[@]}"; do

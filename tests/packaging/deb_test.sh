@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The Debian package, end to end: CPack builds it from BUILD, lintian finds nothing (no error,
+# no warning), and once unpacked with dpkg -x into a temporary root its binaries run a real
+# job, its man pages render and its bash completion loads and completes job names.
+set -euo pipefail
+build=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cpack --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
+  { cat "$tmp/cpack.log" >&2; exit 1; }
+deb=$(ls "$tmp"/out/process-guardian_*.deb)
+echo "built $(basename "$deb")"
+
+if command -v lintian >/dev/null; then
+  lintian --allow-root --fail-on error,warning "$deb"
+  echo "lintian: clean"
+else
+  echo "lintian is not installed (Debian package lintian)" >&2
+  exit 1
+fi
+
+root=$tmp/root
+dpkg -x "$deb" "$root"
+bin=$root/usr/bin
+for f in usr/bin/pg-run usr/bin/pg-ls usr/bin/pg-ctl usr/share/man/man1/pg-run.1.gz \
+  usr/share/man/man1/pg-ls.1.gz usr/share/man/man1/pg-ctl.1.gz \
+  usr/share/bash-completion/completions/pg-ctl usr/share/doc/process-guardian/copyright; do
+  [ -e "$root/$f" ] || { echo "missing from the package: /$f" >&2; exit 1; }
+done
+"$bin/pg-run" --help | grep -q -- '--name'
+"$bin/pg-ls" --version | grep -q '^pg-ls '
+"$bin/pg-ctl" --help | grep -q 'forget'
+
+# A real job, from the unpacked binaries, in a state directory of our own.
+export PG_STATE_DIR=$tmp/state
+"$bin/pg-run" -n pkgtest --oneshot --wait 10s -- /bin/sh -c 'echo from the package'
+"$bin/pg-ls" --json pkgtest | grep -q '"state": "completed"'
+"$bin/pg-ctl" logs pkgtest | grep -q 'from the package'
+
+zcat "$root/usr/share/man/man1/pg-ctl.1.gz" | mandoc -T lint -W warning
+got=$(bash -c 'source "$1"; COMP_WORDS=(pg-ctl stop pk); COMP_CWORD=2; _pg_ctl; echo "${COMPREPLY[*]}"' \
+  _ "$root/usr/share/bash-completion/completions/pg-ctl")
+[ "$got" = pkgtest ] || { echo "completion gave '$got', not pkgtest" >&2; exit 1; }
+echo "package ok"
