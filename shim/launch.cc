@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace pg {
@@ -316,11 +317,11 @@ int launch(const Options& opt)
       write_all(report[1], msg);
       ::close(report[1]);
     }
-    if (status != 0) {
-      return 0;
+    if (status == 0) {
+      sup.loop();
     }
-    sup.loop();
-    return 0;
+    // The supervisor never returns into its caller's code (pg-ctl revive launches in process).
+    std::exit(0);
   }
   ::close(report[1]);
   int ws = 0;

@@ -3,6 +3,7 @@
 #include "ctl_actions.h"
 #include "ctl_forget.h"
 #include "ctl_logs.h"
+#include "ctl_revive.h"
 #include "ctl_unit.h"
 #include "job_view.h"
 #include "parse.h"
@@ -25,6 +26,11 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  revive [NAME...] [--replace]
+                              start again every lost job and every job stopped by a signal
+                              pg-ctl did not send (or the named ones), from its recorded
+                              definition, keeping its --duration deadline; --replace first
+                              ends processes of a lost job's old run (SIGKILL)
   unit NAME                   print the systemd user unit closest to the job's definition
                               (what systemd cannot express is said in comments)
   forget NAME...              remove an ended job's state (state.json, events, the default log),
@@ -148,6 +154,13 @@ int main(int argc, char** argv)
   std::vector<std::string> forget_names;
   CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
   forget->add_option("NAME", forget_names, "job names")->required();
+  std::vector<std::string> revive_names;
+  bool revive_replace = false;
+  CLI::App* revive =
+      app.add_subcommand("revive", "start lost jobs and jobs stopped from outside again");
+  revive->add_option("NAME", revive_names, "job names [every revivable job]");
+  revive->add_flag("--replace", revive_replace,
+                   "end the processes of a lost job's old run first (SIGKILL)");
   std::string unit_name;
   CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
   unit->add_option("NAME", unit_name, "job name")->required();
@@ -173,7 +186,8 @@ int main(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, unit)", *verb);
+        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, revive, unit)",
+                          *verb);
       }
     }
     fmt::print(stderr, "pg-ctl: error: {}\nTry 'pg-ctl --help'.\n", why);
@@ -220,6 +234,7 @@ int main(int argc, char** argv)
         checked_names(stop->parsed()      ? stop_names
                       : restart->parsed() ? restart_names
                       : forget->parsed()  ? forget_names
+                      : revive->parsed()  ? revive_names
                       : unit->parsed()    ? std::vector<std::string>{unit_name}
                       : logs->parsed()    ? std::vector<std::string>{logs_name}
                                           : std::vector<std::string>{signal_name_arg});
@@ -238,6 +253,11 @@ int main(int argc, char** argv)
       results = pg::restart_jobs(jobs, names);
     } else if (forget->parsed()) {
       results = pg::forget_jobs(jobs, names);
+    } else if (revive->parsed()) {
+      results = pg::revive_jobs(jobs, names, {revive_replace});
+      if (results.empty() && !json) {
+        fmt::print("nothing to revive in {}\n", jobs.path);
+      }
     } else {
       results.push_back(pg::signal_job(jobs, names.front(), *sig));
     }

@@ -1,0 +1,193 @@
+#include "ctl_revive.h"
+
+#include "launch.h"
+#include "ls_format.h"
+#include "parse.h"
+#include "syscalls.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pg {
+
+namespace {
+
+bool revivable(const JobView& v)
+{
+  return revive_reason(v).has_value();
+}
+
+// The job's deadline passed while it was down: it ends as pg-run would have ended it, under
+// the lock, so a launch meanwhile cannot interleave.
+CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
+{
+  UniqueFd lock = dir.open_lock();
+  if (!try_lock(lock.get())) {
+    r.message = "was started by someone else meanwhile; left alone";
+    r.ok = true;
+    return r;
+  }
+  JobState end = st;
+  const JobDefinition& d = st.definition;
+  end.state = d.oneshot ? RunState::Failed : RunState::Completed;
+  end.end_cause = fmt::format("timeout: planned duration {} ended at {} while the job was down; "
+                              "not revived",
+                              format_duration(d.duration), format_rfc3339(*st.deadline_at));
+  end.pid.reset();
+  end.next_start_at.reset();
+  end.updated_at = wall_now();
+  dir.write_state(to_json(end));
+  EventLog events(dir.fd());
+  events.append({{"event", "end"},
+                 {"at", format_rfc3339(wall_now())},
+                 {"state", to_string(end.state)},
+                 {"why", end.end_cause},
+                 {"by", "pg-ctl revive"}});
+  r.ok = true;
+  r.state = end.state;
+  r.message = fmt::format("not revived: its --duration deadline ({}) has passed; marked {}",
+                          format_local(*st.deadline_at), to_string(end.state));
+  return r;
+}
+
+CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
+                     const ReviveOptions& ro)
+{
+  CtlResult r;
+  r.name = v.name;
+  r.action = "revive";
+  const JobState& st = *v.state;
+  const std::string why = *revive_reason(v);
+  if (st.deadline_at && wall_now() >= *st.deadline_at) {
+    return end_at_deadline(dir, st, std::move(r));
+  }
+  Options opt;
+  opt.name = v.name;
+  opt.def = st.definition;
+  opt.state_dir = jobs.path;
+  opt.quiet = true;
+  opt.replace = ro.replace;
+  opt.keep_started_at = st.started_at;
+  opt.keep_deadline_at = st.deadline_at;
+  opt.keep_restarts = st.restarts;
+  if (!opt.def.env_file.empty()) {
+    std::string text;
+    if (!read_file(opt.def.env_file, text)) {
+      r.message =
+          fmt::format("not revived: --env-file {}: {}", opt.def.env_file, std::strerror(errno));
+      return r;
+    }
+    auto parsed = parse_env_file(text);
+    if (!parsed.error.empty()) {
+      r.message = fmt::format("not revived: --env-file {}: {}", opt.def.env_file, parsed.error);
+      return r;
+    }
+    opt.file_env = std::move(parsed.vars);
+  }
+  const int status = launch(opt); // says why on stderr when it fails
+  JobView after = view_job(dir);
+  if (after.state) {
+    r.state = after.shown;
+    if (after.state->pid && after.supervisor_alive) {
+      r.pid = after.state->pid;
+    }
+  }
+  if (status != k_exit_ok) {
+    r.message = fmt::format("not revived (status {}){}", status,
+                            status == k_exit_busy && !ro.replace
+                                ? ": processes of its old run live; --replace ends them"
+                                : "");
+    return r;
+  }
+  r.ok = true;
+  r.message = fmt::format("revived ({}): running, pid {} (supervisor {})", why, r.pid.value_or(0),
+                          after.state ? after.state->supervisor.pid : 0);
+  return r;
+}
+
+} // namespace
+
+std::optional<std::string> revive_reason(const JobView& v)
+{
+  if (!v.state) {
+    return std::nullopt; // nothing to start it again from
+  }
+  if (v.shown == RunState::Lost) {
+    return "was lost: " +
+           (v.lost_reason.empty() ? std::string("its supervisor is gone") : v.lost_reason);
+  }
+  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
+    return "was stopped by an outside signal";
+  }
+  return std::nullopt;
+}
+
+std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::string>& names,
+                                   const ReviveOptions& opt)
+{
+  std::vector<CtlResult> out;
+  if (!jobs.dir) {
+    for (const auto& n : names) {
+      CtlResult r;
+      r.name = n;
+      r.action = "revive";
+      r.message = fmt::format("no such job in {}", jobs.path);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  std::vector<std::string> todo = names.empty() ? jobs.dir->job_names() : names;
+  for (const auto& name : todo) {
+    CtlResult r;
+    r.name = name;
+    r.action = "revive";
+    std::optional<JobDir> dir;
+    try {
+      dir = jobs.dir->job(name, false);
+    } catch (const StateDirError& e) {
+      r.unreadable = true;
+      r.message = e.what();
+      out.push_back(std::move(r));
+      continue;
+    }
+    if (!dir) {
+      r.message = fmt::format("no such job in {}", jobs.path);
+      out.push_back(std::move(r));
+      continue;
+    }
+    JobView v = view_job(*dir);
+    if (!revivable(v)) {
+      if (names.empty()) {
+        continue; // with no names, only the revivable ones are acted on
+      }
+      if (v.state && v.supervisor_alive && is_live(v.state->state)) {
+        r.ok = true; // what revive is for is true already
+        r.state = v.shown;
+        r.pid = v.state->pid;
+        r.message = "already running";
+      } else if (!v.state) {
+        r.message = "cannot read its state: " + v.error;
+      } else {
+        r.state = v.shown;
+        r.message =
+            fmt::format("not revived: it is {} ({}); revive starts only lost jobs and "
+                        "jobs stopped by an outside signal",
+                        to_string(v.shown),
+                        v.state->end_cause.empty() ? "no end recorded" : v.state->end_cause);
+      }
+      out.push_back(std::move(r));
+      continue;
+    }
+    try {
+      out.push_back(revive_one(jobs, *dir, v, opt));
+    } catch (const std::exception& e) {
+      r.message = fmt::format("not revived: {}", e.what());
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+} // namespace pg
