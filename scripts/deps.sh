@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux systemd
-  dpkg-dev file gzip lintian)
+  dpkg-dev file gzip lintian prometheus prometheus-node-exporter)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,5 +16,13 @@ echo "deps: installing ${missing[*]}" >&2
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# Packages with daemons (prometheus, node_exporter) are tools for the tests here, not
+# services: keep their postinst from starting them, as container images do.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  trap '"${sudo[@]}" rm -f "$policy"' EXIT
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
