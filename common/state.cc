@@ -347,6 +347,7 @@ json to_json(const JobState& s)
       {"next_start_at", opt_time(s.next_start_at)},
       {"restarts", s.restarts},
       {"status_text", s.status_text},
+      {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
       {"end_cause", s.end_cause},
       {"definition", to_json(s.definition)},
@@ -391,6 +392,9 @@ JobState job_state_from_json(const json& j)
   s.next_start_at = opt_time_field(j, "next_start_at");
   s.restarts = get_or<unsigned>(j, "restarts", 0);
   s.status_text = get_or<std::string>(j, "status_text", "");
+  if (auto it = j.find("memory_rss"); it != j.end() && !it->is_null()) {
+    s.memory_rss = get<uint64_t>(j, "memory_rss");
+  }
   if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
     s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
   }

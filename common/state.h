@@ -107,6 +107,7 @@ struct JobState {
   std::optional<WallTime> next_start_at;  // in backoff: when the next run starts
   unsigned restarts = 0;
   std::string status_text;
+  std::optional<uint64_t> memory_rss; // --max-memory: the tree's summed RSS at the last sample
   std::optional<ExitRecord> last_exit;
   // Why the job ended (stopped, completed, failed), with its cause keyword; "" while alive.
   // It differs from last_exit's cause when the end came between runs (a stop in backoff).

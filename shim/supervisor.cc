@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -262,6 +263,7 @@ bool Supervisor::start_run(bool first)
   m_pub.run_started_at = now_wall;
   m_pub.run_started_boot_ns = now_boot.count();
   ++m_runs;
+  on_run_start(r.pid > 0);
   if (r.pid < 0) {
     m_last_status = r.shell_status();
     m_main_pid = 0;
@@ -433,6 +435,7 @@ void Supervisor::on_timers()
   if (!m_done && !m_run_active && m_restart_at_boot.count() > 0 && boot >= m_restart_at_boot) {
     m_restart_now = true;
   }
+  check_limits();
 }
 
 void Supervisor::reap()
@@ -440,7 +443,9 @@ void Supervisor::reap()
   for (;;) {
     siginfo_t info;
     std::memset(&info, 0, sizeof info);
-    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) < 0) {
+    // The raw syscall also reports the reaped process's rusage (glibc's waitid does not).
+    struct rusage ru {};
+    if (::syscall(SYS_waitid, P_ALL, 0, &info, WEXITED | WNOHANG, &ru) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -450,6 +455,9 @@ void Supervisor::reap()
     if (info.si_pid == 0) {
       m_children_left = true;
       break;
+    }
+    if (m_run_active) {
+      m_usage.add(ru);
     }
     on_reaped(info.si_pid, ExitStatus::from_siginfo(info));
   }
@@ -534,6 +542,8 @@ void Supervisor::end_run(const std::string& exec_error)
   rec.outcome = c.outcome;
   rec.cause = c.cause;
   rec.at = wall_now();
+  m_usage.fill(rec);
+  m_pub.memory_rss.reset();
   m_pub.last_exit = rec;
   m_last_status = end.status.shell_status();
   nlohmann::json ev = to_json(rec);
@@ -722,6 +732,9 @@ void Supervisor::rearm_timers()
     if (m_stop.kind != StopKind::Duration) {
       consider(m_deadline_boot);
     }
+    if (m_run_active && m_stop.kind == StopKind::None) {
+      consider(m_planned_at_boot);
+    }
   }
   if (boot != m_armed_boot) {
     arm(m_boot_timer.get(), boot);
@@ -730,6 +743,10 @@ void Supervisor::rearm_timers()
   Nanos mono = m_kill_at_mono;
   if (m_report && (mono.count() == 0 || m_wait_until_mono < mono)) {
     mono = m_wait_until_mono;
+  }
+  if (m_run_active && m_memory_at_mono.count() > 0 &&
+      (mono.count() == 0 || m_memory_at_mono < mono)) {
+    mono = m_memory_at_mono;
   }
   if (mono != m_armed_mono) {
     arm(m_mono_timer.get(), mono);
@@ -799,8 +816,10 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
         ev["signal"].is_string()
             ? "signal " + str("signal") + (ev.value("core_dumped", false) ? " (core dumped)" : "")
             : fmt::format("exit code {}", ev["code"].is_number() ? ev["code"].get<int>() : -1);
-    return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({})", ev.value("pid", 0), status,
-                       ev.value("runtime_s", 0.0), str("outcome"), str("cause"));
+    std::string usage = usage_text(exit_record_usage(ev));
+    return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({}){}", ev.value("pid", 0), status,
+                       ev.value("runtime_s", 0.0), str("outcome"), str("cause"),
+                       usage.empty() ? "" : "; " + usage);
   }
   if (kind == "restart") {
     return fmt::format("restart ({}) in {}s", str("reason"), ev.value("delay_s", 0.0));

@@ -8,6 +8,7 @@
 #include "output.h"
 #include "policy.h"
 #include "proc.h"
+#include "resources.h"
 #include "spawn.h"
 #include "state_dir.h"
 
@@ -122,6 +123,13 @@ private:
   bool m_done = false;
   int m_last_status = 0;
   bool m_storage_error = false;
+
+  // Resource use, --max-memory and --restart-every (supervisor_limits.cc).
+  RunUsage m_usage;                // what the kernel accounted for this run's reaped processes
+  Nanos m_memory_at_mono{0};       // the next --max-memory sample
+  Nanos m_planned_at_boot{0};      // the next --restart-every restart
+  void on_run_start(bool spawned); // resets the usage; arms the limits of a spawned run
+  void check_limits();             // from on_timers: samples the tree, restarts when planned
 };
 
 } // namespace pg

@@ -1,8 +1,8 @@
 // fake_job: the supervised job of the end-to-end tests. It does what its flags say, in a fixed
 // order: report what it inherited, install signal dispositions, print, fork the children it
-// was asked for (waiting until each wrote its pidfile), write its own pidfile (so a test knows all
-// of the above is in place), sleep, then exit or kill itself. Usage errors exit 64; an unexpected
-// failure exits 70.
+// was asked for (waiting until each wrote its pidfile), allocate memory and burn CPU (--alloc-mb,
+// --burn), write its own pidfile (so a test knows all of the above is in place), sleep, then exit
+// or kill itself. Usage errors exit 64; an unexpected failure exits 70.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -108,6 +108,8 @@ struct Options {
   int orphans = 0;
   std::string orphans_file;
   std::string pidfile;
+  long long alloc_mb = 0; // --alloc-mb: allocate and touch this much, kept until the end
+  long long burn_ms = 0;  // --burn: spend this much CPU time (user) before the pidfile
   long long sleep_ms = 0;
   bool core = false;
   int raise_signal = 0;
@@ -192,6 +194,10 @@ Options parse(int argc, char** argv)
       o.sleep_ms = millis();
     } else if (a == "--raise") {
       o.raise_signal = sig();
+    } else if (a == "--alloc-mb") {
+      o.alloc_mb = std::atoll(v.c_str());
+    } else if (a == "--burn") {
+      o.burn_ms = millis();
     } else if (a == "--exit") {
       o.exit_code = std::atoi(v.c_str());
     } else {
@@ -437,6 +443,36 @@ void fork_orphans(const Options& o)
   }
 }
 
+// Memory that counts in RSS: every page written. Never freed (the process keeps it to the end).
+void alloc_and_touch(long long mb)
+{
+  const size_t size = static_cast<size_t>(mb) << 20;
+  auto* p = static_cast<volatile char*>(std::malloc(size));
+  if (p == nullptr) {
+    std::fprintf(stderr, "fake_job: cannot allocate %lld MiB\n", mb);
+    ::_exit(k_failure);
+  }
+  for (size_t i = 0; i < size; i += 4096) {
+    p[i] = 1;
+  }
+}
+
+// Spins until this process has used ms of CPU time.
+void burn_cpu(long long ms)
+{
+  volatile unsigned long spin = 0;
+  for (;;) {
+    timespec used{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
+    if (static_cast<long long>(used.tv_sec) * 1000 + used.tv_nsec / 1'000'000 >= ms) {
+      return;
+    }
+    for (int i = 0; i < 100'000; ++i) {
+      spin = spin + 1;
+    }
+  }
+}
+
 [[noreturn]] void die_of(int sig, bool core)
 {
   if (core) {
@@ -498,6 +534,12 @@ int main(int argc, char** argv)
   }
   if (o.orphans > 0) {
     fork_orphans(o);
+  }
+  if (o.alloc_mb > 0) {
+    alloc_and_touch(o.alloc_mb);
+  }
+  if (o.burn_ms > 0) {
+    burn_cpu(o.burn_ms);
   }
   if (!o.pidfile.empty()) {
     write_whole(o.pidfile, std::to_string(::getpid()) + "\n");

@@ -1,0 +1,161 @@
+#include "tree_memory.h"
+
+#include "proc.h"
+#include "syscalls.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace pg {
+
+namespace {
+
+// The children of every thread of pid; nullopt when pid has no children files at all (gone, or
+// a kernel without them).
+std::optional<std::vector<pid_t>> children_of(const std::string& proc, pid_t pid)
+{
+  const std::string task_dir = proc + "/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(task_dir.c_str());
+  if (d == nullptr) {
+    return std::nullopt;
+  }
+  std::vector<pid_t> out;
+  bool any = false;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') {
+      continue;
+    }
+    std::string text;
+    if (read_file(task_dir + "/" + e->d_name + "/children", text)) {
+      any = true;
+      for (pid_t c : parse_children(text)) {
+        out.push_back(c);
+      }
+    }
+  }
+  ::closedir(d);
+  if (!any) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<uint64_t> parse_statm_resident(std::string_view text)
+{
+  size_t sp = text.find(' ');
+  if (sp == std::string_view::npos || sp == 0) {
+    return std::nullopt;
+  }
+  std::string rest(text.substr(sp + 1));
+  if (rest.empty() || rest[0] < '0' || rest[0] > '9') {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  unsigned long long pages = std::strtoull(rest.c_str(), &end, 10);
+  if (*end != ' ' && *end != '\n' && *end != '\0') {
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(pages);
+}
+
+std::vector<pid_t> parse_children(std::string_view text)
+{
+  std::vector<pid_t> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] < '0' || text[i] > '9')) {
+      ++i;
+    }
+    long long v = 0;
+    bool digits = false;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      v = v * 10 + (text[i] - '0');
+      digits = true;
+      if (v > 1'000'000'000'000LL) {
+        v = 0; // absurd: not a pid
+      }
+      ++i;
+    }
+    if (digits && v > 0) {
+      out.push_back(static_cast<pid_t>(v));
+    }
+  }
+  return out;
+}
+
+TreeMemory tree_memory(pid_t root, const std::string& proc, uint64_t page_size,
+                       const DescendantsFn& fallback)
+{
+  if (page_size == 0) {
+    long ps = ::sysconf(_SC_PAGESIZE);
+    page_size = ps > 0 ? static_cast<uint64_t>(ps) : 4096;
+  }
+  std::vector<pid_t> tree;
+  if (auto first = children_of(proc, root)) {
+    std::set<pid_t> seen{root};
+    std::vector<pid_t> frontier = *first;
+    while (!frontier.empty()) {
+      pid_t p = frontier.back();
+      frontier.pop_back();
+      if (!seen.insert(p).second) {
+        continue; // a pid recycled during the walk must not loop
+      }
+      tree.push_back(p);
+      if (auto kids = children_of(proc, p)) {
+        frontier.insert(frontier.end(), kids->begin(), kids->end());
+      }
+    }
+  } else {
+    tree = fallback ? fallback(root) : descendants(root);
+  }
+  TreeMemory m;
+  for (pid_t p : tree) {
+    std::string text;
+    if (!read_file(proc + "/" + std::to_string(p) + "/statm", text)) {
+      continue; // ended meanwhile
+    }
+    if (auto pages = parse_statm_resident(text)) {
+      m.rss_bytes += *pages * page_size;
+      ++m.processes;
+    }
+  }
+  return m;
+}
+
+std::string format_bytes(uint64_t bytes)
+{
+  constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) {
+    return fmt::format("{} B", bytes);
+  }
+  double v = static_cast<double>(bytes) / 1024.0;
+  size_t u = 0;
+  while (v >= 1024.0 && u + 1 < std::size(units)) {
+    v /= 1024.0;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string format_limit(uint64_t bytes)
+{
+  constexpr std::pair<uint64_t, const char*> units[] = {
+      {1ULL << 40, "TiB"}, {1ULL << 30, "GiB"}, {1ULL << 20, "MiB"}, {1ULL << 10, "KiB"}};
+  if (bytes == 0) {
+    return "0 B";
+  }
+  for (const auto& [size, name] : units) {
+    if (bytes >= size && bytes % size == 0) {
+      return fmt::format("{} {}", bytes / size, name);
+    }
+  }
+  return bytes < 1024 ? fmt::format("{} B", bytes) : format_bytes(bytes);
+}
+
+} // namespace pg

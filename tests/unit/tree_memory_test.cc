@@ -1,0 +1,183 @@
+#include "tree_memory.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace pg {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(TreeMemory, ParsesStatmResident)
+{
+  EXPECT_EQ(parse_statm_resident("5123 1280 300 20 0 900 0\n"), 1280u);
+  EXPECT_EQ(parse_statm_resident("1 0 0 0 0 0 0"), 0u);
+  EXPECT_EQ(parse_statm_resident("1 77"), 77u);
+  EXPECT_FALSE(parse_statm_resident(""));
+  EXPECT_FALSE(parse_statm_resident("5123"));
+  EXPECT_FALSE(parse_statm_resident(" 12 3"));
+  EXPECT_FALSE(parse_statm_resident("5123 x 3"));
+  EXPECT_FALSE(parse_statm_resident("5123 12x 3"));
+}
+
+TEST(TreeMemory, ParsesChildren)
+{
+  EXPECT_EQ(parse_children("12 34 "), (std::vector<pid_t>{12, 34}));
+  EXPECT_EQ(parse_children(""), std::vector<pid_t>{});
+  EXPECT_EQ(parse_children("7\n"), std::vector<pid_t>{7});
+  EXPECT_EQ(parse_children("0 5 junk 6"), (std::vector<pid_t>{5, 6}));
+}
+
+TEST(TreeMemory, FormatsSizes)
+{
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1024), "1.0 KiB");
+  EXPECT_EQ(format_bytes(312ULL * 1024 * 1024), "312.0 MiB");
+  EXPECT_EQ(format_bytes(3ULL * 512 * 1024 * 1024), "1.5 GiB");
+  EXPECT_EQ(format_limit(256ULL * 1024 * 1024), "256 MiB");
+  EXPECT_EQ(format_limit(1ULL << 30), "1 GiB");
+  EXPECT_EQ(format_limit(1536ULL * 1024), "1536 KiB");
+  EXPECT_EQ(format_limit(100), "100 B");
+  EXPECT_EQ(format_limit(1500), "1.5 KiB");
+  EXPECT_EQ(format_limit(0), "0 B");
+}
+
+// A fake /proc: PID/task/TID/children and PID/statm files written by the test.
+class FakeProc : public ::testing::Test {
+protected:
+  void SetUp() override
+  {
+    char templ[] = "/tmp/pg-tree-unit-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    m_dir = templ;
+  }
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_dir, ec);
+  }
+  void task(pid_t pid, pid_t tid, const std::string& children)
+  {
+    const std::string d = m_dir + "/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+    fs::create_directories(d);
+    std::ofstream(d + "/children") << children;
+  }
+  void statm(pid_t pid, const std::string& text)
+  {
+    fs::create_directories(m_dir + "/" + std::to_string(pid));
+    std::ofstream(m_dir + "/" + std::to_string(pid) + "/statm") << text;
+  }
+  std::string m_dir;
+};
+
+TEST_F(FakeProc, SumsTheWholeTreeThroughEveryThread)
+{
+  // 100 (the supervisor, not counted) -> 200 (two threads: 300 from one, 400 from the other)
+  // 300 -> 500; and 600 adopted by 100 (an orphan).
+  task(100, 100, "200 600 ");
+  statm(100, "999 999999 0 0 0 0 0\n");
+  task(200, 200, "300 ");
+  task(200, 201, "400 ");
+  statm(200, "10 10 0 0 0 0 0\n");
+  task(300, 300, "500 ");
+  statm(300, "10 20 0 0 0 0 0\n");
+  task(400, 400, "");
+  statm(400, "10 30 0 0 0 0 0\n");
+  task(500, 500, "");
+  statm(500, "10 40 0 0 0 0 0\n");
+  task(600, 600, "");
+  statm(600, "10 1000 0 0 0 0 0\n");
+  TreeMemory m = tree_memory(100, m_dir, 4096);
+  EXPECT_EQ(m.processes, 5u); // 200, 300, 400, 500, 600
+  EXPECT_EQ(m.rss_bytes, (10u + 20 + 30 + 40 + 1000) * 4096);
+}
+
+TEST_F(FakeProc, SkipsProcessesGoneDuringTheWalk)
+{
+  task(100, 100, "200 201 ");
+  task(200, 200, "");
+  statm(200, "1 5 0 0 0 0 0\n");
+  // 201 is listed but gone: no directory at all.
+  TreeMemory m = tree_memory(100, m_dir, 1000);
+  EXPECT_EQ(m.processes, 1u);
+  EXPECT_EQ(m.rss_bytes, 5000u);
+}
+
+TEST_F(FakeProc, NoChildrenMeansNothing)
+{
+  task(100, 100, "");
+  TreeMemory m = tree_memory(100, m_dir, 4096);
+  EXPECT_EQ(m.processes, 0u);
+  EXPECT_EQ(m.rss_bytes, 0u);
+}
+
+TEST_F(FakeProc, FallsBackWhenTheKernelHasNoChildrenFiles)
+{
+  // Task directories without children files (CONFIG_PROC_CHILDREN off).
+  fs::create_directories(m_dir + "/100/task/100");
+  statm(200, "1 3 0 0 0 0 0\n");
+  statm(300, "1 4 0 0 0 0 0\n");
+  std::vector<pid_t> asked;
+  auto fallback = [&](pid_t root) {
+    asked.push_back(root);
+    return std::vector<pid_t>{200, 300};
+  };
+  TreeMemory m = tree_memory(100, m_dir, 10, fallback);
+  EXPECT_EQ(asked, std::vector<pid_t>{100});
+  EXPECT_EQ(m.processes, 2u);
+  EXPECT_EQ(m.rss_bytes, 70u);
+}
+
+TEST_F(FakeProc, ARecycledPidNeverLoops)
+{
+  task(100, 100, "200 ");
+  task(200, 200, "300 ");
+  task(300, 300, "200 "); // impossible in a real tree, but a walk over changing data must end
+  statm(200, "1 1 0 0 0 0 0\n");
+  statm(300, "1 1 0 0 0 0 0\n");
+  TreeMemory m = tree_memory(100, m_dir, 1);
+  EXPECT_EQ(m.processes, 2u);
+}
+
+TEST(TreeMemory, CountsARealChild)
+{
+  // This process's own tree: a child that touched 8 MiB shows up with at least that much.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    constexpr size_t size = 8u << 20;
+    char* p = static_cast<char*>(std::malloc(size));
+    for (size_t i = 0; i < size; i += 4096) {
+      p[i] = 1;
+    }
+    char c = 'x';
+    if (::write(ready[1], &c, 1) != 1) {
+      ::_exit(1);
+    }
+    ::pause();
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  TreeMemory m = tree_memory(::getpid());
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  EXPECT_GE(m.processes, 1u);
+  EXPECT_GE(m.rss_bytes, 8u << 20);
+}
+
+} // namespace
+} // namespace pg
