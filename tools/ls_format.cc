@@ -401,7 +401,7 @@ std::string resource_summary(const ExitRecord& e)
 {
   std::string out;
   if (e.max_rss_kb) {
-    out = "rss " + format_bytes(*e.max_rss_kb * 1024);
+    out = "rss " + short_bytes(*e.max_rss_kb * 1024);
   }
   if (e.user_cpu_s || e.sys_cpu_s) {
     const double cpu = e.user_cpu_s.value_or(0) + e.sys_cpu_s.value_or(0);
@@ -410,7 +410,7 @@ std::string resource_summary(const ExitRecord& e)
   return out.empty() ? "-" : out;
 }
 
-std::string format_bytes(uint64_t bytes)
+std::string short_bytes(uint64_t bytes)
 {
   constexpr std::array<const char*, 4> units{"K", "M", "G", "T"};
   if (bytes < 1024) {

@@ -63,8 +63,8 @@ std::string last_exit_summary(const ExitRecord& e, WallTime now);
 // A run's length for people: "0.4s", "12.0s", "4m10s", "2h05m".
 std::string format_runtime(double seconds);
 
-// A size for people, in binary units: "512B", "1.5K", "12M", "3.0G".
-std::string format_bytes(uint64_t bytes);
+// A size for a table cell, in binary units: "512B", "1.5K", "12M", "3.0G".
+std::string short_bytes(uint64_t bytes);
 
 // A run's resource use from its exit record: "rss 12M cpu 1.25s", or "-" when not recorded.
 std::string resource_summary(const ExitRecord& e);

@@ -564,13 +564,13 @@ TEST_F(LsFormat, TableCutsLongStatusTextOnACharacterBoundary)
   EXPECT_NE(table.find(std::string(38, 'b') + "\u00e9\\x07\n"), std::string::npos) << table;
 }
 
-TEST_F(LsFormat, FormatBytesUsesBinaryUnits)
+TEST_F(LsFormat, ShortBytesUsesBinaryUnits)
 {
-  EXPECT_EQ(format_bytes(0), "0B");
-  EXPECT_EQ(format_bytes(1023), "1023B");
-  EXPECT_EQ(format_bytes(1536), "1.5K");
-  EXPECT_EQ(format_bytes(12 * 1024 * 1024), "12M");
-  EXPECT_EQ(format_bytes(3ULL << 30), "3.0G");
+  EXPECT_EQ(short_bytes(0), "0B");
+  EXPECT_EQ(short_bytes(1023), "1023B");
+  EXPECT_EQ(short_bytes(1536), "1.5K");
+  EXPECT_EQ(short_bytes(12 * 1024 * 1024), "12M");
+  EXPECT_EQ(short_bytes(3ULL << 30), "3.0G");
 }
 
 TEST_F(LsFormat, ExitResourcesInDetailAndJson)
