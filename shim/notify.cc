@@ -111,11 +111,14 @@ bool in_tree(pid_t pid, pid_t root, const ParentLookup& parent_of)
   // Bounded: /proc changes while we walk it, and a chain is never this long.
   for (int depth = 0; depth < 4096; ++depth) {
     auto parent = parent_of(pid);
-    if (!parent || *parent <= 1) {
+    if (!parent) {
       return false;
     }
     if (*parent == root) {
-      return true;
+      return true; // root may be pid 1 itself (pg-run as a container's entrypoint)
+    }
+    if (*parent <= 1) {
+      return false;
     }
     pid = *parent;
   }

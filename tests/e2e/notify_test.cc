@@ -78,6 +78,34 @@ TEST_F(Notify, SystemdNotifyReadyAndStatusFromAShellScript)
   EXPECT_EQ(wait_events("web", "ready", 1).size(), 1u);
   EXPECT_TRUE(contains(read_text(state_dir() + "/web/output.log"), "ready: READY=1 from pid"));
   EXPECT_TRUE(events("web", "notify-ignored").empty());
+  // pg-ls shows the STATUS= text, in its detail view and its JSON.
+  Result detail = run({PG_LS_BIN, "--state-dir", state_dir(), "web"});
+  EXPECT_TRUE(contains(detail.out, "warming up")) << detail.out;
+  Result json = run({PG_LS_BIN, "--state-dir", state_dir(), "--json"});
+  Json list = Json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(list.is_array() && list.size() == 1) << json.out;
+  EXPECT_EQ(list[0]["status_text"], "warming up");
+  EXPECT_EQ(list[0]["state"], "running");
+}
+
+TEST_F(Notify, StoppingIsShownAndTheEndClassifiedAsUsual)
+{
+  const std::string s = script("job.sh", "systemd-notify --ready\n"
+                                         "systemd-notify STOPPING=1 --status='draining'\n"
+                                         "while [ ! -e go ]; do sleep 0.02; done\n"
+                                         "exit 3");
+  Result r = run(notify_job("drain", {"--restart", "never"}, s));
+  ASSERT_EQ(r.status, 0) << r.err;
+  wait_state(
+      "drain",
+      [](const Json& j) { return j["state"] == "stopping" && j["status_text"] == "draining"; },
+      "STOPPING=1 shows the job stopping");
+  EXPECT_EQ(wait_events("drain", "stopping", 1).size(), 1u);
+  write_text(path("go"), "");
+  Json st = wait_end("drain");
+  EXPECT_EQ(st["state"], "failed");
+  EXPECT_EQ(st["last_exit"]["cause"], "exit: code 3");
+  EXPECT_EQ(st["status_text"], "draining"); // kept after the run
 }
 
 TEST_F(Notify, WaitReturnsAtReadyWellBeforeItsEnd)

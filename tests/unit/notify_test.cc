@@ -126,6 +126,15 @@ TEST(NotifyAccept, OutsideTheTreeIsRefusedWhateverTheUser)
             SenderVerdict::Outside);
 }
 
+TEST(NotifyAccept, SupervisorAsPidOne)
+{
+  // pg-run as a container's entrypoint: the tree's root is pid 1 itself.
+  FakeProcs p{{{1, 0}, {7, 1}, {8, 7}}};
+  EXPECT_TRUE(in_tree(7, 1, p.lookup()));
+  EXPECT_TRUE(in_tree(8, 1, p.lookup()));
+  EXPECT_FALSE(in_tree(1, 1, p.lookup()));
+}
+
 TEST(NotifyAccept, GoneSendersOnlyOfOurUser)
 {
   auto look = k_procs.lookup();
