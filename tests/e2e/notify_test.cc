@@ -366,6 +366,20 @@ TEST_F(Watchdog, TriggerKillsAtOnce)
       << st.dump();
 }
 
+TEST_F(Watchdog, TheJobMayChangeItsTimeout)
+{
+  const std::string s =
+      script("job.sh", "systemd-notify --ready WATCHDOG_USEC=500000\nexec sleep 60");
+  Result r = run(notify_job("short", {"--watchdog", "60s", "--restart", "never"}, s));
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json st = wait_end("short");
+  EXPECT_TRUE(
+      starts_with(st["last_exit"].value("cause", ""), "watchdog: no WATCHDOG=1 for 500ms; "))
+      << st.dump();
+  EXPECT_LT(st["last_exit"].value("runtime_s", 99.0), 30.0);
+  EXPECT_EQ(events("short", "watchdog-timeout").size(), 1u);
+}
+
 class Stall : public Notify {};
 
 TEST_F(Stall, NoOutputAbortsTheMainThenStopsTheRestOfTheTree)
