@@ -80,7 +80,7 @@ std::vector<JobView> view_all(const StateDir& sd)
 std::optional<std::chrono::seconds> JobView::uptime() const
 {
   if (!state || !state->run_started_at ||
-      (shown != RunState::Running && shown != RunState::Stopping)) {
+      (shown != RunState::Starting && shown != RunState::Running && shown != RunState::Stopping)) {
     return std::nullopt;
   }
   Nanos age{0};

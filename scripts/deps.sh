@@ -3,7 +3,10 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux systemd
+  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux
+  # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).
+  systemd python3-sdnotify python3-systemd
+  # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
   dpkg-dev file gzip lintian prometheus prometheus-node-exporter)
 
 missing=()

@@ -122,6 +122,12 @@ void print_receipt(const Options& opt, const nlohmann::json& r)
   }
   if (opt.json) {
     fmt::print("{}\n", dump_line(r));
+  } else if (r.value("state", "") == "starting") {
+    // --notify: the job has not sent READY=1 (yet); with --wait it survived the wait without.
+    fmt::print("{}: starting, pid {} (supervisor {}), log {}; READY=1 not received{}\n", opt.name,
+               r.value("pid", 0), r.value("supervisor_pid", 0), opt.def.log,
+               opt.wait.count() > 0 ? " within the " + format_duration(opt.wait) + " wait"
+                                    : " yet");
   } else {
     fmt::print("{}: running, pid {} (supervisor {}), log {}\n", opt.name, r.value("pid", 0),
                r.value("supervisor_pid", 0), opt.def.log);

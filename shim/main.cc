@@ -115,15 +115,18 @@ int main(int argc, char** argv)
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
   std::string wait = "0";
   app.add_option("--wait", wait,
-                 "wait up to D for the job to stay up; if it ends first, print its end and "
-                 "last output and exit 1 [0]");
+                 "wait up to D for the job to stay up (with --notify: until READY=1); if it "
+                 "ends first, print its end and last output and exit 1 [0]");
   app.add_flag("--notify", opt.def.notify,
-               "give the job a NOTIFY_SOCKET (sd_notify: READY=1, STATUS=, WATCHDOG=1, ...)");
+               "give the job a NOTIFY_SOCKET (sd_notify): starting until READY=1; STATUS=, "
+               "WATCHDOG=1, STOPPING=1, MAINPID=, EXTEND_TIMEOUT_USEC= understood");
   std::string watchdog = "0", stall = "0", max_memory = "0", restart_every = "0",
               alert_cooldown = "15m";
   app.add_option("--watchdog", watchdog,
-                 "with --notify: no WATCHDOG=1 for D means hung: SIGABRT, stop, restart policy");
-  app.add_option("--stall", stall, "no output for D means hung: SIGABRT, stop, restart policy");
+                 "with --notify: no WATCHDOG=1 for D means hung: SIGABRT, stop, restart policy; "
+                 "the job gets WATCHDOG_USEC and WATCHDOG_PID");
+  app.add_option("--stall", stall,
+                 "no output on stdout/stderr for D means hung: SIGABRT, stop, restart policy");
   app.add_option("--max-memory", max_memory,
                  "the job tree's summed RSS above SIZE (K, M, G) means leak: stop, restart");
   app.add_option("--restart-every", restart_every, "planned, graceful restart every D");

@@ -27,6 +27,21 @@ struct ChildError {
   ::_exit(127);
 }
 
+// Async-signal-safe: v's digits and a NUL into out (room for 24 chars).
+void write_decimal(char* out, pid_t v)
+{
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0 && n < 23);
+  for (int i = 0; i < n; ++i) {
+    out[i] = digits[n - 1 - i];
+  }
+  out[n] = '\0';
+}
+
 } // namespace
 
 int SpawnResult::shell_status() const
@@ -50,6 +65,14 @@ SpawnResult spawn(const SpawnRequest& req)
   std::vector<char*> envp;
   for (const auto& e : req.env) {
     envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  // KEY=<pid>: room for the digits now, written by the child (only it knows its pid).
+  std::string self_pid;
+  char* self_pid_digits = nullptr;
+  if (!req.self_pid_var.empty()) {
+    self_pid = req.self_pid_var + "=" + std::string(24, '\0');
+    self_pid_digits = self_pid.data() + req.self_pid_var.size() + 1;
+    envp.push_back(self_pid.data());
   }
   envp.push_back(nullptr);
 
@@ -99,6 +122,9 @@ SpawnResult spawn(const SpawnRequest& req)
     }
     ::close_range(static_cast<unsigned>(ep + 1), ~0U, 0);
     ::umask(static_cast<mode_t>(req.umask));
+    if (self_pid_digits != nullptr) {
+      write_decimal(self_pid_digits, ::getpid());
+    }
     if (::chdir(req.cwd.c_str()) < 0) {
       child_fail(ep, 0);
     }

@@ -18,6 +18,9 @@ struct SpawnRequest {
   int stdout_fd = -1;    // becomes the child's fd 1
   int stderr_fd = -1;    // becomes the child's fd 2
   int pdeath_signal = 0; // sent to the child when the supervisor dies
+
+  // Non-empty: the env also gets KEY=<the child's own pid> (WATCHDOG_PID), written after fork.
+  std::string self_pid_var;
 };
 
 struct SpawnResult {

@@ -147,7 +147,8 @@ void Supervisor::setup()
   const JobDefinition& def = m_opt.def;
   auto overridden = [&](std::string_view entry) {
     std::string_view key = entry.substr(0, entry.find('='));
-    return key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID";
+    return key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID" ||
+           key == "WATCHDOG_USEC" || key == "WATCHDOG_PID";
   };
   for (char** e = environ; *e != nullptr; ++e) {
     if (!overridden(*e)) {
@@ -173,6 +174,7 @@ void Supervisor::setup()
     set_var(k, v);
   }
   m_base_env.push_back("PG_NAME=" + m_opt.name);
+  setup_notify();
 
   // Who we are, and what could still kill us (our parent, our cgroup).
   ProcessIdentity self = ProcessIdentity::self();
@@ -234,7 +236,9 @@ bool Supervisor::start_run(bool first)
                    def.umask,
                    m_outputs.front().write.get(),
                    m_outputs.back().write.get(),
-                   def.stop_signal};
+                   def.stop_signal,
+                   {}};
+  notify_spawn_env(req);
   SpawnResult r = spawn(req);
   const Nanos now_boot = boottime_now();
   const WallTime now_wall = wall_now();
@@ -297,7 +301,8 @@ bool Supervisor::start_run(bool first)
   m_classify_pid = r.pid;
   m_forwarded_signal = 0;
   m_pub.pid = r.pid;
-  m_pub.state = RunState::Running;
+  m_pub.state = def.notify ? RunState::Starting : RunState::Running; // --notify: until READY=1
+  notify_run_started();
   event({{"event", "start"},
          {"pid", r.pid},
          {"run_id", run_id},
@@ -328,6 +333,8 @@ int Supervisor::loop()
         signals = true;
       } else if (tag == TagBootTimer || tag == TagMonoTimer) {
         timers = true;
+      } else if (tag == k_notify_tag) {
+        on_notify();
       } else {
         pump(m_outputs[tag - TagOutput0]);
       }
@@ -423,6 +430,7 @@ void Supervisor::on_timers()
       signal_tree(SIGKILL);
     }
   }
+  check_hung();
   if (m_deadline_boot.count() > 0 && boot >= m_deadline_boot && m_stop.kind != StopKind::Duration) {
     if (m_run_active) {
       begin_stop(StopKind::Duration, "duration", m_opt.def.stop_timeout);
@@ -491,6 +499,9 @@ void Supervisor::reap()
 
 void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
 {
+  if (pid == m_hung_pid) {
+    hung_process_gone();
+  }
   if (!m_run_active) {
     return;
   }
@@ -702,6 +713,9 @@ void Supervisor::pump(Output& out)
       return;
     }
     std::string_view data(buf, static_cast<size_t>(n));
+    if (m_stall.active()) {
+      m_stall.feed(monotonic_now());
+    }
     // Never blocks on a failed write: a job blocked on a full pipe would look hung.
     m_log.write(data);
     if (out.mirror >= 0 && !write_all(out.mirror, data)) {
@@ -747,6 +761,9 @@ void Supervisor::rearm_timers()
   if (m_run_active && m_memory_at_mono.count() > 0 &&
       (mono.count() == 0 || m_memory_at_mono < mono)) {
     mono = m_memory_at_mono;
+  }
+  if (Nanos hung = hung_check(); hung.count() > 0 && (mono.count() == 0 || hung < mono)) {
+    mono = hung;
   }
   if (mono != m_armed_mono) {
     arm(m_mono_timer.get(), mono);
@@ -832,6 +849,10 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
   }
   if (kind == "signal") {
     return fmt::format("signal: {} to pid {} ({})", str("signal"), ev.value("pid", 0), str("by"));
+  }
+  if (kind == "ready" || kind == "watchdog" || kind == "stall" || kind == "stopping" ||
+      kind == "mainpid") {
+    return kind + ": " + str("detail");
   }
   if (kind == "end") {
     return fmt::format("end: the job is {}: {}", str("state"), str("why"));

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "fd.h"
+#include "liveness.h"
+#include "notify.h"
 #include "options.h"
 #include "output.h"
 #include "policy.h"
@@ -130,6 +132,28 @@ private:
   Nanos m_planned_at_boot{0};      // the next --restart-every restart
   void on_run_start(bool spawned); // resets the usage; arms the limits of a spawned run
   void check_limits();             // from on_timers: samples the tree, restarts when planned
+
+  // --notify, --watchdog, --stall (supervisor_notify.cc).
+  static constexpr uint64_t k_notify_tag = uint64_t(1) << 32; // epoll tag of the notify socket
+  void setup_notify();
+  void notify_spawn_env(SpawnRequest& req) const; // WATCHDOG_USEC, WATCHDOG_PID
+  void notify_run_started();
+  void on_notify();
+  void apply_notify(const NotifyMessage& msg, pid_t sender);
+  void notify_ignored(const NotifyDatagram& d, const std::string& why);
+  // The earliest liveness check due (zero: none), and the check at a timer expiry.
+  Nanos hung_check();
+  void check_hung();
+  // The job is hung: SIGABRT to its main process; the rest of the tree gets the stop signal
+  // once that process is gone, and everything SIGKILL after the stop timeout.
+  void hung_kill(StopKind kind, const std::string& detail);
+  void hung_process_gone();
+  NotifySocket m_notify;
+  bool m_ready = false; // READY=1 received in this run
+  Liveness m_watchdog;
+  Liveness m_stall;
+  pid_t m_hung_pid = 0; // got SIGABRT; the tree's stop signal follows its end
+  bool m_notify_ignored = false;
 };
 
 } // namespace pg

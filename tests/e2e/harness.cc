@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/stat.h>
@@ -126,6 +127,10 @@ Child::Child(const Args& argv, const std::vector<std::string>& env, const StartO
     }
     if (!opt.cwd.empty() && ::chdir(opt.cwd.c_str()) < 0) {
       ::_exit(126);
+    }
+    if ((opt.gid && (::setgroups(0, nullptr) < 0 || ::setgid(*opt.gid) < 0)) ||
+        (opt.uid && ::setuid(*opt.uid) < 0)) {
+      ::_exit(125);
     }
     ::execve(exe.c_str(), cargv.data(), cenv.data());
     ::_exit(127);

@@ -50,6 +50,10 @@ struct StartOptions {
   std::string cwd;
   std::optional<unsigned> umask;
   bool stdout_pty = false; // stdout on a pseudo-terminal (read by the test), not a pipe
+
+  // Run as this user and group (the test runs as root): setgroups, setgid, setuid in the child.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
 };
 
 // A started command whose stdout and stderr are pipes read by the test.
