@@ -3,6 +3,7 @@
 // Every transition publishes state.json atomically and appends to events.jsonl.
 #pragma once
 
+#include "alert.h"
 #include "fd.h"
 #include "options.h"
 #include "output.h"
@@ -72,6 +73,9 @@ private:
   // The marked log line for an event ("" for events the log need not tell).
   static std::string log_line(const nlohmann::json& ev);
   std::string sender(const struct signalfd_siginfo& si) const;
+  // --on-failure: raises an alert about the run that ended (exit), or a stop between runs.
+  void raise_alert(AlertKind kind, const ExitRecord* exit, const std::string& stop_by,
+                   std::optional<Millis> restart_in);
   Millis job_time() const;
 
   Options m_opt;
@@ -122,6 +126,8 @@ private:
   bool m_done = false;
   int m_last_status = 0;
   bool m_storage_error = false;
+
+  Alerter m_alerts; // --on-failure
 };
 
 } // namespace pg
