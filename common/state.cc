@@ -204,6 +204,7 @@ json to_json(const JobDefinition& d)
       {"restart_every_s", seconds(d.restart_every)},
       {"on_failure", d.on_failure.empty() ? json(nullptr) : json(d.on_failure)},
       {"alert_cooldown_s", seconds(d.alert_cooldown)},
+      {"alert_timeout_s", seconds(d.alert_timeout)},
   };
 }
 
@@ -268,6 +269,7 @@ JobDefinition definition_from_json(const json& j)
   d.restart_every = millis_field(j, "restart_every_s", Millis(0));
   d.on_failure = get_or<std::string>(j, "on_failure", "");
   d.alert_cooldown = millis_field(j, "alert_cooldown_s", d.alert_cooldown);
+  d.alert_timeout = millis_field(j, "alert_timeout_s", d.alert_timeout);
   return d;
 }
 

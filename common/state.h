@@ -60,6 +60,7 @@ struct JobDefinition {
   Millis restart_every{0};                  // --restart-every: planned restart period
   std::string on_failure;                   // --on-failure: /bin/sh -c command for alerts
   Millis alert_cooldown{900'000};           // --alert-cooldown: one alert per this long
+  Millis alert_timeout{60'000};             // --alert-timeout: a hook is killed after this long
 
   bool operator==(const JobDefinition&) const = default;
 };

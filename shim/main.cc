@@ -134,6 +134,9 @@ int main(int argc, char** argv)
                  "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside");
   app.add_option("--alert-cooldown", alert_cooldown,
                  "at most one --on-failure run per D; held-back failures are counted [15m]");
+  std::string alert_timeout = "60s";
+  app.add_option("--alert-timeout", alert_timeout,
+                 "an --on-failure hook still running after D is killed [60s]");
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
@@ -181,6 +184,10 @@ int main(int argc, char** argv)
     def.stall = duration_arg("--stall", stall);
     def.restart_every = duration_arg("--restart-every", restart_every);
     def.alert_cooldown = duration_arg("--alert-cooldown", alert_cooldown);
+    def.alert_timeout = duration_arg("--alert-timeout", alert_timeout);
+    if (def.alert_timeout.count() == 0) {
+      throw UsageError("--alert-timeout: must be more than 0 (a hook may never run forever)");
+    }
     if (def.watchdog.count() > 0 && !def.notify) {
       throw UsageError("--watchdog needs --notify (the job pings with WATCHDOG=1)");
     }

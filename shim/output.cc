@@ -14,6 +14,21 @@ namespace {
 // A line longer than this past the size limit is cut by a rotation rather than grow forever.
 constexpr uint64_t k_long_line_slack = 1 << 20;
 
+// How much of a line last_line() keeps: alerts show 200 bytes of it.
+constexpr size_t k_last_line_max = 256;
+
+bool blank(std::string_view line)
+{
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+void append_capped(std::string& to, std::string_view data)
+{
+  if (to.size() < k_last_line_max) {
+    to.append(data.substr(0, k_last_line_max - to.size()));
+  }
+}
+
 } // namespace
 
 int log_open_flags(bool in_job_dir)
@@ -43,6 +58,7 @@ void OutputLog::write(std::string_view data)
   if (data.empty()) {
     return;
   }
+  track_last_line(data);
   // The common case, one write(2) for the whole chunk: no stamps, no rotation due.
   if (!m_timestamps && !needs_rotation(data.size())) {
     put(data);
@@ -72,8 +88,42 @@ void OutputLog::write(std::string_view data)
   put(buf);
 }
 
+void OutputLog::track_last_line(std::string_view data)
+{
+  const size_t last_nl = data.rfind('\n');
+  if (last_nl == std::string_view::npos) {
+    append_capped(m_partial, data);
+    return;
+  }
+  // The last non-blank line that ends in this chunk; the first one continues m_partial.
+  size_t end = last_nl;
+  for (;;) {
+    const size_t nl = end == 0 ? std::string_view::npos : data.rfind('\n', end - 1);
+    const size_t start = nl == std::string_view::npos ? 0 : nl + 1;
+    std::string_view line = data.substr(start, end - start);
+    if (nl == std::string_view::npos) {
+      append_capped(m_partial, line);
+      if (!blank(m_partial)) {
+        m_last_line = m_partial;
+      }
+      break;
+    }
+    if (!blank(line)) {
+      m_last_line = line.substr(0, k_last_line_max);
+      break;
+    }
+    end = nl;
+  }
+  m_partial.clear();
+  append_capped(m_partial, data.substr(last_nl + 1));
+}
+
 void OutputLog::mark(std::string_view text)
 {
+  if (!m_line_start && !blank(m_partial)) {
+    m_last_line = m_partial; // our mark ends the job's unfinished line
+  }
+  m_partial.clear();
   std::string line = m_line_start ? "" : "\n";
   line += "[pg-run " + format_rfc3339(wall_now()) + "] ";
   line += text;

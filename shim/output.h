@@ -23,11 +23,14 @@ public:
   void mark(std::string_view text);
   // Bytes that could not be written (disk full, I/O error) since the start.
   uint64_t dropped() const { return m_dropped; }
+  // The job's last complete non-blank line (not a marked one), at most ~256 bytes of it.
+  const std::string& last_line() const { return m_last_line; }
 
 private:
   bool needs_rotation(uint64_t pending) const;
   void rotate();
   void put(std::string_view data);
+  void track_last_line(std::string_view data);
 
   std::string m_path;
   UniqueFd m_fd;
@@ -39,6 +42,8 @@ private:
   bool m_line_start = true;
   uint64_t m_size = 0;
   uint64_t m_dropped = 0;
+  std::string m_last_line;
+  std::string m_partial; // the start of the job's unfinished line
 };
 
 // The flags every open of a log uses; O_NOFOLLOW when the log lives in the job's directory.

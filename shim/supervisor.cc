@@ -85,16 +85,13 @@ Supervisor::Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, boo
       m_log(m_opt.def.log, std::move(log),
             log_open_flags(m_opt.def.log == m_job.path() + "/output.log"), m_opt.def.log_max_size,
             m_opt.def.log_keep, m_opt.def.log_timestamps),
-      m_foreground(foreground), m_events(m_job.fd())
+      m_foreground(foreground), m_events(m_job.fd()),
+      m_alerts(m_opt.def, m_opt.name, [this](nlohmann::json ev) { event(std::move(ev)); })
 {
 }
 
 void Supervisor::setup()
 {
-  // Adopted orphans of the job become our children, so the whole tree is ours to reap.
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-    throw_errno("prctl PR_SET_CHILD_SUBREAPER");
-  }
   sigset_t set = handled_set();
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) {
     throw_errno("sigprocmask");
@@ -175,6 +172,13 @@ void Supervisor::setup()
   }
   m_base_env.push_back("PG_NAME=" + m_opt.name);
   setup_notify();
+
+  // The --on-failure helper, started while we are no subreaper yet: it must not be ours.
+  m_alerts.start(m_base_env, m_job.fd());
+  // Adopted orphans of the job become our children, so the whole tree is ours to reap.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    throw_errno("prctl PR_SET_CHILD_SUBREAPER");
+  }
 
   // Who we are, and what could still kill us (our parent, our cgroup).
   ProcessIdentity self = ProcessIdentity::self();
@@ -444,6 +448,9 @@ void Supervisor::on_timers()
     m_restart_now = true;
   }
   check_limits();
+  if (!m_done) {
+    m_alerts.on_timer(boot); // failures the cooldown held back, once it has ended
+  }
 }
 
 void Supervisor::reap()
@@ -586,6 +593,14 @@ void Supervisor::end_run(const std::string& exec_error)
   if (next.gave_up) {
     event({{"event", "gave-up"}, {"cause", c.cause}});
   }
+  if (next.gave_up || c.outcome == Outcome::Failed ||
+      (c.outcome == Outcome::Stopped && end.stop == StopKind::Outside)) {
+    raise_alert(next.gave_up                   ? AlertKind::GaveUp
+                : c.outcome == Outcome::Failed ? AlertKind::Failed
+                                               : AlertKind::StoppedOutside,
+                &rec, end.stop_detail,
+                next.restart ? std::optional<Millis>(next.delay) : std::nullopt);
+  }
   if (!next.restart) {
     finish(next.final_state, c.cause);
     return;
@@ -621,6 +636,9 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
              "timeout: planned duration " + format_duration(m_opt.def.duration) +
                  " reached between runs");
     } else {
+      if (kind == StopKind::Outside) {
+        raise_alert(AlertKind::StoppedOutside, nullptr, detail, std::nullopt);
+      }
       finish(RunState::Stopped, (kind == StopKind::Requested ? "requested: " : "outside-signal: ") +
                                     detail + " (between runs)");
     }
@@ -685,6 +703,7 @@ void Supervisor::finish(RunState final_state, const std::string& why)
   m_pub.next_start_at.reset();
   event({{"event", "end"}, {"state", to_string(final_state)}, {"why", why}});
   publish();
+  m_alerts.finish(); // held-back alerts go now; the helper finishes its hooks without us
   if (m_foreground) {
     spdlog::info("{}: {} ({})", m_opt.name, to_string(final_state), why);
   }
@@ -749,6 +768,7 @@ void Supervisor::rearm_timers()
     if (m_run_active && m_stop.kind == StopKind::None) {
       consider(m_planned_at_boot);
     }
+    consider(m_alerts.deadline());
   }
   if (boot != m_armed_boot) {
     arm(m_boot_timer.get(), boot);
@@ -857,7 +877,35 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
   if (kind == "end") {
     return fmt::format("end: the job is {}: {}", str("state"), str("why"));
   }
+  if (kind == "alert") {
+    return fmt::format("alert ({}): running the --on-failure hook: {}", str("alert"),
+                       str("message"));
+  }
+  if (kind == "alert-held") {
+    return fmt::format("alert ({}) held back by the --alert-cooldown ({} held)", str("alert"),
+                       ev.value("held", 0u));
+  }
   return {};
+}
+
+void Supervisor::raise_alert(AlertKind kind, const ExitRecord* exit, const std::string& stop_by,
+                             std::optional<Millis> restart_in)
+{
+  if (!m_alerts.enabled()) {
+    return;
+  }
+  AlertFacts f;
+  f.name = m_opt.name;
+  f.kind = kind;
+  if (exit != nullptr) {
+    f.exit = *exit;
+  }
+  f.stop_by = stop_by;
+  f.restart_in = restart_in;
+  f.restarts = m_pub.restarts;
+  f.last_output = m_log.last_line();
+  f.at = wall_now();
+  m_alerts.raise(make_alert(f), boottime_now());
 }
 
 Millis Supervisor::job_time() const

@@ -3,6 +3,7 @@
 // Every transition publishes state.json atomically and appends to events.jsonl.
 #pragma once
 
+#include "alert.h"
 #include "fd.h"
 #include "liveness.h"
 #include "notify.h"
@@ -75,6 +76,9 @@ private:
   // The marked log line for an event ("" for events the log need not tell).
   static std::string log_line(const nlohmann::json& ev);
   std::string sender(const struct signalfd_siginfo& si) const;
+  // --on-failure: raises an alert about the run that ended (exit), or a stop between runs.
+  void raise_alert(AlertKind kind, const ExitRecord* exit, const std::string& stop_by,
+                   std::optional<Millis> restart_in);
   Millis job_time() const;
 
   Options m_opt;
@@ -154,6 +158,8 @@ private:
   Liveness m_stall;
   pid_t m_hung_pid = 0; // got SIGABRT; the tree's stop signal follows its end
   bool m_notify_ignored = false;
+
+  Alerter m_alerts; // --on-failure
 };
 
 } // namespace pg

@@ -111,5 +111,21 @@ TEST_F(OutputLogTest, NeverRotatesWhatIsNotARegularFile)
   EXPECT_EQ(log.dropped(), 0u);
 }
 
+TEST_F(OutputLogTest, LastLineIsTheLastCompleteNonBlankLineOfTheJob)
+{
+  OutputLog log = open_log(0, 0, true);
+  EXPECT_EQ(log.last_line(), "");
+  log.write("first\nsec");
+  EXPECT_EQ(log.last_line(), "first");
+  log.write("ond\n\n  \n");
+  EXPECT_EQ(log.last_line(), "second"); // joined across writes, blank lines skipped
+  log.write("a\nb\nunfinished");
+  EXPECT_EQ(log.last_line(), "b");
+  log.mark("exit: pid 1"); // our mark ends the job's line; it is not the job's output
+  EXPECT_EQ(log.last_line(), "unfinished");
+  log.write(std::string(1000, 'x') + "\n");
+  EXPECT_EQ(log.last_line(), std::string(256, 'x'));
+}
+
 } // namespace
 } // namespace pg
