@@ -243,9 +243,10 @@ bool Supervisor::start_run(bool first)
                    def.stop_signal,
                    {}};
   notify_spawn_env(req);
-  SpawnResult r = spawn(req);
+  // The run starts before the fork: a run's runtime is never shorter than the job's own life.
   const Nanos now_boot = boottime_now();
   const WallTime now_wall = wall_now();
+  SpawnResult r = spawn(req);
   if (first) {
     m_first_start_boot = now_boot;
     m_pub.started_at = m_opt.keep_started_at.value_or(now_wall);

@@ -2,6 +2,7 @@
 
 #include "parse.h"
 #include "signals.h"
+#include "tree_memory.h"
 
 #include <fmt/format.h>
 
@@ -199,6 +200,32 @@ std::string restart_summary(const JobDefinition& d)
   return s;
 }
 
+// What pg-run watches beyond the process's end: "notify; watchdog 30s; stall 5m; ...".
+std::string watch_summary(const JobDefinition& d)
+{
+  std::vector<std::string> parts;
+  if (d.notify) {
+    parts.emplace_back("sd_notify (--notify)");
+  }
+  if (d.watchdog.count() > 0) {
+    parts.push_back("watchdog " + format_duration(d.watchdog));
+  }
+  if (d.stall.count() > 0) {
+    parts.push_back("stall " + format_duration(d.stall));
+  }
+  if (d.max_memory > 0) {
+    parts.push_back("max memory " + format_limit(d.max_memory));
+  }
+  if (d.restart_every.count() > 0) {
+    parts.push_back("restart every " + format_duration(d.restart_every));
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += (out.empty() ? "" : "; ") + p;
+  }
+  return out;
+}
+
 void field(std::string& out, std::string_view label, std::string_view value)
 {
   out += fmt::format("{:>12}: {}\n", label, value);
@@ -220,6 +247,14 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
   field(out, "Stop",
         fmt::format("{}, then SIGKILL after {}", signal_name(d.stop_signal),
                     format_duration(d.stop_timeout)));
+  if (std::string w = watch_summary(d); !w.empty()) {
+    field(out, "Watch", w);
+  }
+  if (!d.on_failure.empty()) {
+    field(out, "On failure",
+          fmt::format("{} (at most one per {}, killed after {})", terminal_safe(d.on_failure),
+                      format_duration(d.alert_cooldown), format_duration(d.alert_timeout)));
+  }
   if (d.duration.count() == 0) {
     field(out, "Duration", "indefinite (no --duration)");
   } else {
@@ -269,6 +304,12 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
   }
   if (!st.status_text.empty()) {
     field(out, "Status", terminal_safe(st.status_text));
+  }
+  if (st.memory_rss && has_live_process(job)) {
+    field(out, "Memory",
+          d.max_memory > 0 ? fmt::format("{} (the tree's RSS) of --max-memory {}",
+                                         format_bytes(*st.memory_rss), format_limit(d.max_memory))
+                           : fmt::format("{} (the tree's RSS)", format_bytes(*st.memory_rss)));
   }
   if (!st.end_cause.empty() && !is_live(st.state)) {
     field(out, "Ended", terminal_safe(st.end_cause));

@@ -595,5 +595,35 @@ TEST_F(LsFormat, ExitResourcesInDetailAndJson)
       << detail;
 }
 
+TEST_F(LsFormat, DetailShowsWhatIsWatchedTheAlertHookAndTheMemorySample)
+{
+  ListedJob job = running_job();
+  JobDefinition& d = job.view.state->definition;
+  d.notify = true;
+  d.watchdog = Millis(30'000);
+  d.stall = Millis(300'000);
+  d.max_memory = 512ULL << 20;
+  d.restart_every = Millis(24LL * 3600 * 1000);
+  d.on_failure = "notify-send \"$PG_MESSAGE\"";
+  job.view.state->memory_rss = 100ULL << 20;
+  std::string detail = render_detail(job, {}, {k_now, false});
+  EXPECT_NE(detail.find("       Watch: sd_notify (--notify); watchdog 30s; stall 5m; max memory "
+                        "512 MiB; restart every 1d\n"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("  On failure: notify-send \"$PG_MESSAGE\" (at most one per 15m, "
+                        "killed after 1m)\n"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("      Memory: 100.0 MiB (the tree's RSS) of --max-memory 512 MiB\n"),
+            std::string::npos)
+      << detail;
+  // Nothing watched, no hook, no sample: no such lines.
+  detail = render_detail(running_job(), {}, {k_now, false});
+  EXPECT_EQ(detail.find("Watch:"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("On failure:"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("Memory:"), std::string::npos) << detail;
+}
+
 } // namespace
 } // namespace pg
