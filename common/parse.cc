@@ -161,6 +161,12 @@ std::optional<uint64_t> parse_size(std::string_view text)
   return n * mult;
 }
 
+bool reserved_env_key(std::string_view key)
+{
+  return key == "PG_NAME" || key == "PG_RUN_ID" || key == "NOTIFY_SOCKET" ||
+         key == "WATCHDOG_USEC" || key == "WATCHDOG_PID";
+}
+
 bool valid_env_key(std::string_view key)
 {
   if (key.empty() || is_digit(key[0])) {

@@ -37,4 +37,8 @@ EnvFileResult parse_env_file(std::string_view text);
 // True when key is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*).
 bool valid_env_key(std::string_view key);
 
+// Variables pg-run sets for the job itself (PG_NAME, PG_RUN_ID, NOTIFY_SOCKET, WATCHDOG_USEC,
+// WATCHDOG_PID): never taken from the ambient environment, --env or --env-file.
+bool reserved_env_key(std::string_view key);
+
 } // namespace pg

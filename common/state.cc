@@ -352,6 +352,8 @@ json to_json(const JobState& s)
       {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
       {"end_cause", s.end_cause},
+      {"log_dropped_bytes", s.log_dropped_bytes},
+      {"log_drop_error", s.log_drop_error},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
   };
@@ -401,6 +403,8 @@ JobState job_state_from_json(const json& j)
     s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
   }
   s.end_cause = get_or<std::string>(j, "end_cause", "");
+  s.log_dropped_bytes = get_or<uint64_t>(j, "log_dropped_bytes", 0);
+  s.log_drop_error = get_or<std::string>(j, "log_drop_error", "");
   const json& def = object_field(j, "definition");
   s.definition = nested("definition", [&] { return definition_from_json(def); });
   s.updated_at = time_field(j, "updated_at");

@@ -113,6 +113,9 @@ struct JobState {
   // Why the job ended (stopped, completed, failed), with its cause keyword; "" while alive.
   // It differs from last_exit's cause when the end came between runs (a stop in backoff).
   std::string end_cause;
+  // Output bytes the relay could not write to the log (disk full, I/O error), and why.
+  uint64_t log_dropped_bytes = 0;
+  std::string log_drop_error;
   JobDefinition definition;
   WallTime updated_at{};
 

@@ -12,10 +12,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -110,6 +112,76 @@ void point_stdio_at_devnull()
     ::dup2(fd, 2);
     if (fd > 2) {
       ::close(fd);
+    }
+  }
+}
+
+// The signals PID 1 passes on to the supervisor, and SIGCHLD.
+sigset_t init_signals()
+{
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) {
+    ::sigaddset(&set, s);
+  }
+  ::sigaddset(&set, control_signal());
+  return set;
+}
+
+// After the supervisor: the alert helper may still run the last hooks (the end of a
+// container is when its job failed). PID 1's exit would kill them all, so it waits for its
+// other children, at most linger, then ends.
+void drain_children(Millis linger)
+{
+  const Nanos until = monotonic_now() + linger;
+  sigset_t chld;
+  ::sigemptyset(&chld);
+  ::sigaddset(&chld, SIGCHLD);
+  for (;;) {
+    int ws = 0;
+    pid_t p = 0;
+    while ((p = ::waitpid(-1, &ws, WNOHANG)) > 0) {
+    }
+    if (p < 0 || monotonic_now() >= until) {
+      return; // ECHILD: nobody left
+    }
+    const Nanos left = until - monotonic_now();
+    timespec ts{static_cast<time_t>(left.count() / 1'000'000'000),
+                static_cast<long>(left.count() % 1'000'000'000)};
+    ::sigtimedwait(&chld, nullptr, &ts);
+  }
+}
+
+// PID 1's whole life: reap every orphan, pass signals on to the supervisor with their sender
+// kept (a queued signal carrying the original si_pid, so an outside stop still names who sent
+// it), and end with the supervisor's status.
+int init_loop(pid_t supervisor, const sigset_t& set, Millis linger)
+{
+  for (;;) {
+    siginfo_t si{};
+    if (::sigwaitinfo(&set, &si) < 0) {
+      continue; // EINTR
+    }
+    if (si.si_signo != SIGCHLD) {
+      siginfo_t fwd = si;
+      if (fwd.si_code >= 0) {
+        fwd.si_code = SI_QUEUE; // the kernel lets a process queue only negative codes
+      }
+      if (::syscall(SYS_rt_sigqueueinfo, supervisor, si.si_signo, &fwd) < 0) {
+        ::kill(supervisor, si.si_signo);
+      }
+      continue;
+    }
+    for (;;) {
+      int ws = 0;
+      const pid_t p = ::waitpid(-1, &ws, WNOHANG);
+      if (p <= 0) {
+        break;
+      }
+      if (p == supervisor) {
+        drain_children(linger);
+        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      }
     }
   }
 }
@@ -257,6 +329,33 @@ int launch(const Options& opt)
   }
 
   const bool foreground = opt.foreground || ::getpid() == 1;
+  if (foreground && ::getpid() == 1) {
+    // PID 1 (a container's entrypoint): as tini does, PID 1 only reaps and forwards signals,
+    // and the supervisor runs as its child. Every orphan is PID 1's, so were the supervisor
+    // PID 1, what pg-run starts outside the job's tree (the alert helper) would be its child,
+    // counted and signalled as the job.
+    sigset_t all = init_signals();
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t child = ::fork();
+    if (child < 0) {
+      say_error(std::string("fork: ") + std::strerror(errno));
+      return k_exit_env;
+    }
+    if (child > 0) {
+      // Nothing of the job's: its lock must go with the supervisor, not outlive it here.
+      lock.reset();
+      log.reset();
+      job.reset();
+      sd.reset();
+      // The alert helper's last hooks get their --alert-timeout, and a moment more.
+      const Millis linger =
+          opt.def.on_failure.empty() ? Millis(0) : opt.def.alert_timeout + Millis(2000);
+      return init_loop(child, all, linger);
+    }
+    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
+  }
   if (foreground) {
     Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), true);
     if (auto err = sup.start()) {

@@ -228,6 +228,10 @@ int main(int argc, char** argv)
       if (eq == std::string::npos || !pg::valid_env_key(kv.substr(0, eq))) {
         throw UsageError(fmt::format("--env: '{}' is not KEY=VALUE", kv));
       }
+      if (pg::reserved_env_key(kv.substr(0, eq))) {
+        throw UsageError(
+            fmt::format("--env: {} is set by pg-run for the job itself", kv.substr(0, eq)));
+      }
       def.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
 
@@ -249,6 +253,12 @@ int main(int argc, char** argv)
       auto parsed = pg::parse_env_file(text);
       if (!parsed.error.empty()) {
         throw EnvError(fmt::format("--env-file {}: {}", def.env_file, parsed.error));
+      }
+      for (const auto& [k, v] : parsed.vars) {
+        if (pg::reserved_env_key(k)) {
+          throw EnvError(fmt::format("--env-file {}: {} is set by pg-run for the job itself",
+                                     def.env_file, k));
+        }
       }
       opt.file_env = std::move(parsed.vars);
     }

@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include <cstring>
+
 #include "clock.h"
 #include "syscalls.h"
 
@@ -166,6 +168,7 @@ void OutputLog::put(std::string_view data)
   if (m_fd && write_all(m_fd.get(), data)) {
     m_size += data.size();
   } else {
+    m_drop_error = m_fd ? std::strerror(errno) : "the log could not be reopened";
     m_dropped += data.size();
   }
 }

@@ -23,6 +23,8 @@ public:
   void mark(std::string_view text);
   // Bytes that could not be written (disk full, I/O error) since the start.
   uint64_t dropped() const { return m_dropped; }
+  // Why the last bytes were dropped ("No space left on device"), or "" when none were.
+  const std::string& drop_error() const { return m_drop_error; }
   // The job's last complete non-blank line (not a marked one), at most ~256 bytes of it.
   const std::string& last_line() const { return m_last_line; }
 
@@ -42,6 +44,7 @@ private:
   bool m_line_start = true;
   uint64_t m_size = 0;
   uint64_t m_dropped = 0;
+  std::string m_drop_error;
   std::string m_last_line;
   std::string m_partial; // the start of the job's unfinished line
 };

@@ -143,9 +143,7 @@ void Supervisor::setup()
   // The job's environment: ours, less what must not leak, plus the definition's.
   const JobDefinition& def = m_opt.def;
   auto overridden = [&](std::string_view entry) {
-    std::string_view key = entry.substr(0, entry.find('='));
-    return key == "NOTIFY_SOCKET" || key == "PG_NAME" || key == "PG_RUN_ID" ||
-           key == "WATCHDOG_USEC" || key == "WATCHDOG_PID";
+    return reserved_env_key(entry.substr(0, entry.find('=')));
   };
   for (char** e = environ; *e != nullptr; ++e) {
     if (!overridden(*e)) {
@@ -154,6 +152,9 @@ void Supervisor::setup()
   }
   // Later settings win: PATH, then --env-file, then --env; one entry per key.
   auto set_var = [&](const std::string& key, const std::string& value) {
+    if (reserved_env_key(key)) {
+      return; // refused at launch; an --env-file edited since (revive) cannot set them either
+    }
     const std::string prefix = key + "=";
     auto it = std::find_if(m_base_env.begin(), m_base_env.end(),
                            [&](const std::string& e) { return e.starts_with(prefix); });
@@ -171,10 +172,10 @@ void Supervisor::setup()
     set_var(k, v);
   }
   m_base_env.push_back("PG_NAME=" + m_opt.name);
-  setup_notify();
-
-  // The --on-failure helper, started while we are no subreaper yet: it must not be ours.
+  // The --on-failure helper, started while we are no subreaper yet: it must not be ours. Its
+  // hooks get the job's environment but not the job's notify socket.
   m_alerts.start(m_base_env, m_job.fd());
+  setup_notify();
   // Adopted orphans of the job become our children, so the whole tree is ours to reap.
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
     throw_errno("prctl PR_SET_CHILD_SUBREAPER");
@@ -299,6 +300,7 @@ bool Supervisor::start_run(bool first)
     return true;
   }
   m_run_active = true;
+  m_last_reaped_pid = 0;
   m_main_pid = r.pid;
   m_pgid = r.pid;
   m_main_exited = false;
@@ -477,7 +479,23 @@ void Supervisor::reap()
     }
     on_reaped(info.si_pid, ExitStatus::from_siginfo(info));
   }
-  if (!m_run_active || !m_main_exited) {
+  if (!m_run_active) {
+    return;
+  }
+  if (!m_main_exited && !m_children_left && m_last_reaped_pid != 0) {
+    // Nothing of the tree is left, yet its main process was never ours to reap: a MAINPID=
+    // that its own parent waited for. The run is over, classified by the last end we saw.
+    event({{"event", "mainpid-gone"},
+           {"pid", m_main_pid},
+           {"detail", fmt::format("pid {} was reaped by its own parent; the run is classified by "
+                                  "the last process pg-run reaped (pid {})",
+                                  m_main_pid, m_last_reaped_pid)}});
+    m_main_exited = true;
+    m_main_pid = 0;
+    m_classify_status = m_last_reaped_status;
+    m_classify_pid = m_last_reaped_pid;
+  }
+  if (!m_main_exited) {
     return;
   }
   if (!m_children_left) {
@@ -513,6 +531,8 @@ void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
   if (!m_run_active) {
     return;
   }
+  m_last_reaped_pid = pid;
+  m_last_reaped_status = status;
   if (pid == m_main_pid) {
     m_main_pid = 0;
     m_main_exited = true;
@@ -528,6 +548,7 @@ void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
 void Supervisor::end_run(const std::string& exec_error)
 {
   drain_outputs();
+  report_dropped(true);
   const Nanos now_boot = boottime_now();
   RunEnd end;
   end.status = m_classify_status;
@@ -542,9 +563,22 @@ void Supervisor::end_run(const std::string& exec_error)
   const bool deadline_passed = m_deadline_boot.count() > 0 && now_boot >= m_deadline_boot;
   Next next = decide(c, end, m_opt.def, m_budget, now_boot, deadline_passed);
   if (m_stop.restart_after && !deadline_passed) {
-    // A planned restart was asked for while a failed run's leftovers were being stopped: the
-    // failure stays recorded as it was, and the restart happens now.
+    // A planned restart was asked for while pg-run was ending a failed run: the failure stays
+    // recorded as it was, and the restart happens now.
     next = Next{true, Millis(0), RunState::Failed, false};
+  }
+  if (!m_stop.stop_after.empty()) {
+    next = Next{false, Millis(0), RunState::Stopped, false};
+  }
+  // A run that ended within --wait is not restarted, so the name is free to launch again once
+  // fixed (a planned restart is no end: the wait goes on with the new run).
+  const bool ended_in_wait = m_report && c.outcome != Outcome::Restarted;
+  if (ended_in_wait) {
+    next.restart = false;
+    next.gave_up = false;
+    next.final_state = c.outcome == Outcome::Completed ? RunState::Completed
+                       : c.outcome == Outcome::Stopped ? RunState::Stopped
+                                                       : RunState::Failed;
   }
   if (next.gave_up) {
     c.cause = gave_up_cause(c.cause, m_opt.def);
@@ -572,6 +606,7 @@ void Supervisor::end_run(const std::string& exec_error)
     spdlog::info("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
   }
 
+  const std::string stop_after = m_stop.stop_after;
   m_run_active = false;
   m_main_pid = 0;
   m_pgid = 0;
@@ -579,14 +614,8 @@ void Supervisor::end_run(const std::string& exec_error)
   m_kill_at_mono = Nanos(0);
   m_pub.pid.reset();
 
-  if (m_report) {
-    // The run ended within --wait: no restart, so the name is free to launch again once
-    // fixed; the launcher prints this end and the last output lines.
-    next.restart = false;
-    next.gave_up = false;
-    next.final_state = c.outcome == Outcome::Completed ? RunState::Completed
-                       : c.outcome == Outcome::Stopped ? RunState::Stopped
-                                                       : RunState::Failed;
+  if (ended_in_wait) {
+    // The launcher prints this end and the last output lines.
     nlohmann::json ended = to_json(rec);
     ended["state"] = to_string(next.final_state);
     send_report("ended\t" + dump_line(ended) + "\n");
@@ -603,7 +632,7 @@ void Supervisor::end_run(const std::string& exec_error)
                 next.restart ? std::optional<Millis>(next.delay) : std::nullopt);
   }
   if (!next.restart) {
-    finish(next.final_state, c.cause);
+    finish(next.final_state, stop_after.empty() ? c.cause : stop_after + "; " + c.cause);
     return;
   }
   const char* reason = c.outcome == Outcome::Restarted ? "planned"
@@ -625,9 +654,12 @@ void Supervisor::end_run(const std::string& exec_error)
 void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis timeout)
 {
   const bool request = kind == StopKind::Requested || kind == StopKind::Outside;
-  event({{"event", "stop"}, {"kind", stop_kind_name(kind)}, {"by", detail}});
+  const std::string why =
+      (kind == StopKind::Requested ? "requested: " : "outside-signal: ") + detail;
+  auto record = [&] { event({{"event", "stop"}, {"kind", stop_kind_name(kind)}, {"by", detail}}); };
   if (!m_run_active) {
     // Between runs (backoff): the stop takes effect at once.
+    record();
     if (kind == StopKind::Planned) {
       m_restart_now = true;
       return;
@@ -640,42 +672,62 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
       if (kind == StopKind::Outside) {
         raise_alert(AlertKind::StoppedOutside, nullptr, detail, std::nullopt);
       }
-      finish(RunState::Stopped, (kind == StopKind::Requested ? "requested: " : "outside-signal: ") +
-                                    detail + " (between runs)");
+      finish(RunState::Stopped, why + " (between runs)");
     }
     return;
   }
-  if (m_stop.kind != StopKind::None) {
-    const bool was_request = m_stop.kind == StopKind::Requested || m_stop.kind == StopKind::Outside;
-    if (request && was_request) {
-      // A second stop request: no more patience.
-      m_stop.killed = true;
-      signal_tree(SIGKILL);
-      return;
-    }
-    if (request) {
-      // A stop takes over a planned restart, a duration end or a cleanup; its timeout too,
-      // when it is the shorter one.
+  if (m_stop.kind == StopKind::None) {
+    record();
+    m_stop.kind = kind;
+    m_stop.detail = detail;
+    m_stop.timeout = timeout;
+    m_pub.state = RunState::Stopping;
+    signal_tree(m_opt.def.stop_signal);
+    m_kill_at_mono = monotonic_now() + timeout;
+    publish();
+    return;
+  }
+  // A stop is in progress already.
+  const StopKind now = m_stop.kind;
+  const bool was_request =
+      now == StopKind::Requested || now == StopKind::Outside || !m_stop.stop_after.empty();
+  const bool failing = now == StopKind::Cleanup || now == StopKind::Watchdog ||
+                       now == StopKind::Stall || now == StopKind::Memory;
+  if (request && was_request) {
+    // A second stop request: no more patience.
+    record();
+    m_stop.killed = true;
+    signal_tree(SIGKILL);
+    return;
+  }
+  if (request) {
+    record();
+    if (failing) {
+      // pg-run was ending a failed or hung run: that stays the run's story, and the job then
+      // ends stopped. A hung main got SIGABRT alone: the rest of the tree is stopped now.
+      m_stop.stop_after = why;
+      if ((now == StopKind::Watchdog || now == StopKind::Stall) && !m_stop.killed) {
+        signal_tree(m_opt.def.stop_signal);
+      }
+    } else {
+      // A stop takes over a planned restart or a duration end.
       m_stop.kind = kind;
       m_stop.detail = detail;
-      const Nanos kill_at = monotonic_now() + timeout;
-      if (!m_stop.killed && kill_at < m_kill_at_mono) {
-        m_kill_at_mono = kill_at;
-        m_stop.timeout = timeout;
-      }
-      publish();
-    } else if (kind == StopKind::Planned && m_stop.kind == StopKind::Cleanup) {
-      m_stop.restart_after = true; // honoured once the leftovers are gone
     }
+    // The request's timeout, when it is the shorter one.
+    const Nanos kill_at = monotonic_now() + timeout;
+    if (!m_stop.killed && kill_at < m_kill_at_mono) {
+      m_kill_at_mono = kill_at;
+      m_stop.timeout = timeout;
+    }
+    publish();
     return;
   }
-  m_stop.kind = kind;
-  m_stop.detail = detail;
-  m_stop.timeout = timeout;
-  m_pub.state = RunState::Stopping;
-  signal_tree(m_opt.def.stop_signal);
-  m_kill_at_mono = monotonic_now() + timeout;
-  publish();
+  if (kind == StopKind::Planned && failing && m_stop.stop_after.empty()) {
+    record();
+    m_stop.restart_after = true; // honoured once the failed run is over
+  }
+  // Anything else (a duration end or a liveness kill during another stop) changes nothing.
 }
 
 void Supervisor::planned_restart(const std::string& detail)
@@ -738,10 +790,41 @@ void Supervisor::pump(Output& out)
     }
     // Never blocks on a failed write: a job blocked on a full pipe would look hung.
     m_log.write(data);
+    if (m_log.dropped() != m_pub.log_dropped_bytes) {
+      report_dropped(false);
+    }
     if (out.mirror >= 0 && !write_all(out.mirror, data)) {
       out.mirror = -1; // our own stdout went away (pg-run -f | head): keep the log going
     }
   }
+}
+
+void Supervisor::report_dropped(bool now)
+{
+  // Said at once the first time, then at most once a minute (and at each run's end), so a
+  // full disk is on record without an event per write.
+  const Nanos mono = monotonic_now();
+  if (!now && m_dropped_said_mono.count() > 0 && mono - m_dropped_said_mono < k_dropped_every) {
+    return;
+  }
+  const uint64_t total = m_log.dropped();
+  if (total == m_pub.log_dropped_bytes) {
+    return;
+  }
+  m_dropped_said_mono = mono;
+  const uint64_t fresh = total - m_pub.log_dropped_bytes;
+  m_pub.log_dropped_bytes = total;
+  m_pub.log_drop_error = m_log.drop_error();
+  try {
+    m_events.append({{"event", "log-dropped"},
+                     {"at", format_rfc3339(wall_now())},
+                     {"bytes", fresh},
+                     {"total", total},
+                     {"error", m_log.drop_error()}});
+  } catch (const std::exception&) {
+    m_storage_error = true; // the same disk, most likely: state.json may still make it
+  }
+  publish();
 }
 
 void Supervisor::drain_outputs()

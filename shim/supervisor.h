@@ -51,7 +51,10 @@ private:
     std::string detail;
     Millis timeout{0}; // the one in force: the job's own, or pg-ctl's --timeout
     bool killed = false;
-    bool restart_after = false; // a planned restart asked for while leftovers were stopped
+    bool restart_after = false; // a planned restart asked for while pg-run ended a failed run
+    // A stop asked for while pg-run was already ending a failed or hung run: the run's end is
+    // classified by what pg-run was doing, and then the job ends stopped, with this cause.
+    std::string stop_after;
   };
 
   void setup();
@@ -70,6 +73,10 @@ private:
   void signal_tree(int sig);
   void pump(Output& out);
   void drain_outputs();
+  // Records output the log could not take (event log-dropped, state log_dropped_bytes).
+  void report_dropped(bool now);
+  static constexpr Nanos k_dropped_every{60'000'000'000};
+  Nanos m_dropped_said_mono{0};
   void rearm_timers();
   void publish();
   void event(nlohmann::json ev);
@@ -106,6 +113,8 @@ private:
   bool m_main_exited = false;
   ExitStatus m_classify_status;
   pid_t m_classify_pid = 0;
+  pid_t m_last_reaped_pid = 0; // this run's last reaped process, and how it ended
+  ExitStatus m_last_reaped_status;
   bool m_children_left = false;
   Nanos m_run_start_boot{0};
   int m_forwarded_signal = 0;
@@ -158,6 +167,11 @@ private:
   Liveness m_stall;
   pid_t m_hung_pid = 0; // got SIGABRT; the tree's stop signal follows its end
   bool m_notify_ignored = false;
+  // Notify events a job could repeat at will are rate-limited.
+  static constexpr Nanos k_notify_event_every{10'000'000'000};
+  Nanos m_extend_said{0};
+  Nanos m_mainpid_said{0};
+  unsigned m_mainpid_changes = 0; // MAINPID changes since the last mainpid event
 
   Alerter m_alerts; // --on-failure
 };

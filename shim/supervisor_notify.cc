@@ -126,30 +126,48 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     m_classify_pid = m_main_pid;
     m_pub.pid = m_main_pid;
     changed = true;
-    event({{"event", "mainpid"},
-           {"pid", m_main_pid},
-           {"previous", previous},
-           {"detail", fmt::format("the main process is now pid {} (MAINPID= from pid {})",
-                                  m_main_pid, sender)}});
+    ++m_mainpid_changes;
+    // Once per k_notify_event_every at most: a job flipping MAINPID cannot flood the events.
+    if (m_mainpid_said.count() == 0 || now - m_mainpid_said >= k_notify_event_every) {
+      m_mainpid_said = now;
+      event({{"event", "mainpid"},
+             {"changes", m_mainpid_changes},
+             {"pid", m_main_pid},
+             {"previous", previous},
+             {"detail", fmt::format("the main process is now pid {} (MAINPID= from pid {})",
+                                    m_main_pid, sender)}});
+      m_mainpid_changes = 0;
+    }
   }
   if (msg.watchdog_usec) {
+    const auto before = m_watchdog.timeout();
     m_watchdog.start(now, usec(*msg.watchdog_usec)); // as systemd: the job may change it
-    event({{"event", "watchdog-timeout"},
-           {"detail", "the job set its watchdog timeout to " + human(m_watchdog.timeout())}});
+    if (m_watchdog.timeout() != before) {            // a job repeating itself is no news
+      event({{"event", "watchdog-timeout"},
+             {"detail", "the job set its watchdog timeout to " + human(m_watchdog.timeout())}});
+    }
   }
   if (msg.watchdog_ping) {
     m_watchdog.feed(now);
   }
   if (msg.extend_timeout_usec) {
     const Nanos until = now + usec(*msg.extend_timeout_usec);
+    bool moved = false;
     if (m_report && !m_ready && m_wait_until_mono < until) {
       m_wait_until_mono = until; // --wait waits longer for READY=1
+      moved = true;
     }
     if (m_kill_at_mono.count() > 0 && !m_stop.killed && m_kill_at_mono < until) {
       m_kill_at_mono = until; // the stop timeout before SIGKILL
+      moved = true;
     }
-    event({{"event", "extend-timeout"},
-           {"detail", "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"}});
+    // Services repeat EXTEND_TIMEOUT_USEC through a long start or stop: on record only when
+    // it moved a deadline, and then at most once per k_notify_event_every.
+    if (moved && (m_extend_said.count() == 0 || now - m_extend_said >= k_notify_event_every)) {
+      m_extend_said = now;
+      event({{"event", "extend-timeout"},
+             {"detail", "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"}});
+    }
   }
   if (msg.ready && !m_ready) {
     m_ready = true;
@@ -220,7 +238,10 @@ void Supervisor::hung_kill(StopKind kind, const std::string& detail)
   m_kill_at_mono = monotonic_now() + m_stop.timeout;
   // SIGABRT first and alone, so it can dump core or print a trace of where it hangs (the stop
   // signal would race it); the rest of the tree is stopped once it is gone.
-  if (target > 0 && ::kill(target, SIGABRT) == 0) {
+  // Only a child of ours is seen to end (a MAINPID's own parent may reap it): for any other,
+  // the stop signal to the tree follows at once.
+  const bool ours = target > 0 && read_proc_stat(target).value_or(ProcStat{}).ppid == ::getpid();
+  if (target > 0 && ::kill(target, SIGABRT) == 0 && ours) {
     m_hung_pid = target;
   } else {
     signal_tree(m_opt.def.stop_signal);

@@ -314,7 +314,13 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
   if (!st.end_cause.empty() && !is_live(st.state)) {
     field(out, "Ended", terminal_safe(st.end_cause));
   }
-  field(out, "Log", terminal_safe(d.log));
+  if (st.log_dropped_bytes > 0) {
+    field(out, "Log",
+          fmt::format("{} ({} bytes of output could not be written: {})", terminal_safe(d.log),
+                      st.log_dropped_bytes, terminal_safe(st.log_drop_error)));
+  } else {
+    field(out, "Log", terminal_safe(d.log));
+  }
 }
 
 void detail_exits(std::string& out, const std::vector<ExitRecord>& exits)
@@ -618,6 +624,7 @@ ordered_json job_json(const ListedJob& job)
   j["status_text"] = st.status_text;
   j["end_cause"] = st.end_cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.end_cause);
   j["log"] = d.log;
+  j["log_dropped_bytes"] = st.log_dropped_bytes;
   if (st.last_exit) {
     j["last_exit"] = exit_json(*st.last_exit);
   }

@@ -81,6 +81,21 @@ TEST_F(JobEnvironment, EnvOptionWinsOverEnvFile)
   }
 }
 
+TEST_F(JobEnvironment, VariablesPgRunSetsCannotBeGivenByTheUser)
+{
+  for (const char* key : {"PG_RUN_ID", "PG_NAME", "NOTIFY_SOCKET", "WATCHDOG_USEC"}) {
+    Result r = run(job("reserved", {"--env", std::string(key) + "=x"}, {"--sleep", "1h"}));
+    EXPECT_EQ(r.status, 2) << key;
+    EXPECT_TRUE(contains(r.err, std::string(key) + " is set by pg-run for the job itself"))
+        << r.err;
+  }
+  write_text(path("bad.env"), "OK=1\nPG_RUN_ID=forged\n");
+  Result r = run(job("reserved", {"--env-file", path("bad.env")}, {"--sleep", "1h"}));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "PG_RUN_ID is set by pg-run for the job itself")) << r.err;
+  EXPECT_FALSE(try_state("reserved").has_value());
+}
+
 TEST_F(JobEnvironment, InvalidUtf8ArgvIsStoredWithReplacementCharacters)
 {
   launch("bytes", {}, {"--sleep", "1h", "--", "caf\xe9", "ok"});

@@ -84,7 +84,9 @@ TEST_F(Pid1, BehavesAsForeground)
   EXPECT_EQ(r.status, 5) << r.err;
   EXPECT_TRUE(contains(r.out, "from-pid-1\n")) << r.out;
   Json st = state("init");
-  EXPECT_EQ(st["supervisor"]["pid"], 1);
+  // PID 1 only reaps and passes signals on (as tini); the supervisor is its child.
+  EXPECT_EQ(st["supervisor"]["pid"], 2);
+  EXPECT_EQ(st["supervisor"]["parent_pid"], 1);
   EXPECT_EQ(st["state"], "failed");
   EXPECT_EQ(st["last_exit"]["code"], 5);
 

@@ -224,6 +224,16 @@ TEST(ValidEnvKey, AcceptsShellVariableNames)
   EXPECT_TRUE(valid_env_key("PG_NAME"));
 }
 
+TEST(ReservedEnvKey, OnlyWhatPgRunSetsForTheJob)
+{
+  for (const char* k : {"PG_NAME", "PG_RUN_ID", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) {
+    EXPECT_TRUE(reserved_env_key(k)) << k;
+  }
+  for (const char* k : {"PG_STATE_DIR", "PATH", "pg_name", "WATCHDOG", "NOTIFY_SOCKET2", ""}) {
+    EXPECT_FALSE(reserved_env_key(k)) << k;
+  }
+}
+
 TEST(ValidEnvKey, RefusesEmptyLeadingDigitAndPunctuation)
 {
   EXPECT_FALSE(valid_env_key(""));
