@@ -6,6 +6,9 @@ scripts/deps.sh
 scripts/build.sh build
 export PG_STATE_DIR=${PG_STATE_DIR:-$PWD/build/demo-state}
 bin=$PWD/build
+# A fresh start: an earlier demo's job is stopped and its history forgotten.
+"$bin/tools/pg-ctl" stop demo >/dev/null 2>&1 || true
+"$bin/tools/pg-ctl" forget demo >/dev/null 2>&1 || true
 # A bot like the seeds' one: its SIGTERM handler exits 0. pg-run still sees the truth.
 "$bin/shim/pg-run" --name demo --replace --duration 2m --restart-delay 500ms -- \
   sh -c 'trap "echo got SIGTERM, exiting 0; exit 0" TERM; echo demo bot up; while :; do sleep 1; done'
