@@ -267,9 +267,11 @@ void Alerter::send(const Outgoing& o)
   m_record(
       {{"event", "alert"}, {"alert", kind}, {"seq", seq}, {"held", o.held}, {"message", message}});
   std::string error = m_start_error;
+  errno = 0; // a short send sets none: say so rather than a stale one
   if (error.empty() && !m_helper.request(seq, kind, alert_env(o, m_name, m_def.log))) {
-    error = errno == EAGAIN ? "the alert helper's queue is full"
-                            : std::string("the alert helper is gone: ") + std::strerror(errno);
+    error = errno == EAGAIN ? std::string("the alert helper's queue is full")
+            : errno != 0    ? std::string("the alert helper is gone: ") + std::strerror(errno)
+                            : std::string("the request to the alert helper was cut short");
   }
   if (!error.empty()) {
     m_record({{"event", "alert-result"},
