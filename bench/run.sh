@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--bin-dir BUILD] [--out DIR]
+# bench/run.sh [--quick [--with-peers]] [--bin-dir BUILD] [--out DIR]
 # Measures pg side by side with `setsid nohup` and with each installed peer (daemon, runit,
 # daemontools, s6, supervisor); see bench/RESULTS.md for what each measure is. Full mode takes
 # about 10 minutes; --quick (seconds: tiny counts, pg and nohup only) checks that the harness
@@ -7,15 +7,16 @@
 # Every process started here is recorded and ended by its pid; state lives in a temp dir.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
+quick=0 with_peers=0
 bin=$repo/build
 out=$repo/bench/out
 while [ $# -gt 0 ]; do
   case $1 in
   --quick) quick=1 ;;
+  --with-peers) with_peers=1 ;; # quick counts, but with the installed peers too
   --bin-dir) bin=$2 && shift ;;
   --out) out=$2 && shift ;;
-  *) echo "usage: bench/run.sh [--quick] [--bin-dir BUILD] [--out DIR]" >&2 && exit 2 ;;
+  *) echo "usage: bench/run.sh [--quick [--with-peers]] [--bin-dir BUILD] [--out DIR]" >&2 && exit 2 ;;
   esac
   shift
 done
@@ -48,7 +49,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
 subjects=(pg)
 declare -A peer_bin=([daemon]=daemon [runit]=runsv [daemontools]=supervise [s6]=s6-supervise
   [supervisor]=supervisord)
-if [ $quick = 0 ]; then
+if [ $quick = 0 ] || [ $with_peers = 1 ]; then
   for p in daemon runit daemontools s6 supervisor; do
     if command -v "${peer_bin[$p]}" >/dev/null; then
       subjects+=("$p")
@@ -79,6 +80,11 @@ stop_tracked() {
 }
 cleanup() {
   stop_tracked
+  # supervisors that failed before they were tracked but wrote their own pidfile
+  local f
+  for f in "$work"/svc/supervisor-*/pid "$work"/daemon/*.pid; do
+    [ -s "$f" ] && stop_one pidfile "$(cat "$f")" - -
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,7 +109,8 @@ supervisor_conf() {
     printf 'supervisor.rpcinterface:make_main_rpcinterface\n'
     printf '[supervisorctl]\nserverurl=unix://%s/sock\n' "$d"
     for ((i = 0; i < $4; i++)); do
-      printf '[program:j%d]\ncommand=%s %s %s\nautorestart=true\nstartsecs=0\n' "$i" "$JOB" "$3" "$2$i"
+      printf '[program:j%d]\ncommand=%s %s %s\nautorestart=true\nstartsecs=0\n' "$i" "$JOB" "$3" \
+        "$2$([ "$4" = 1 ] || echo $i)"
       printf 'startretries=1000000\nstdout_logfile=NONE\nstderr_logfile=NONE\n'
     done
   } >"$d/supervisord.conf"
