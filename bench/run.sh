@@ -75,6 +75,7 @@ stop_one() { # SUBJECT PID DIR JOBPID: ask the supervisor to stop its job, wait,
 }
 stop_tracked() {
   [ -f "$work/pids" ] || return 0
+  local s pid dir job
   while read -r s pid dir job; do stop_one "$s" "$pid" "$dir" "$job"; done <"$work/pids"
   : >"$work/pids"
 }
@@ -123,6 +124,7 @@ launcher() {
   case $s in
   nohup) cmd=(setsid -f nohup "$JOB" "$mode" "$file") ;;
   pg) cmd=("$PG_RUN" --name "$name" -q --restart-delay 0 --max-restarts unlimited -- "$JOB" "$mode" "$file") ;;
+  pg-timer) cmd=("$PG_RUN" --name "$name" -q --max-memory 1G -- "$JOB" "$mode" "$file") ;;
   daemon) cmd=(daemon "--name=$name" "--pidfiles=$work/daemon" --respawn --idiot --acceptable=0
     --attempts=1000000 --delay=0 -- "$JOB" "$mode" "$file") ;;
   runit) dir=$(service_dir "$s" "$name" "$JOB" "$mode" "$file") && cmd=(setsid -f runsv "$dir") ;;
@@ -182,46 +184,54 @@ for ((i = 1; i <= N; i++)); do
       "$(ms "$("$DRIVE" restart "$work/stamps/restart-$s" "$MIN_AGE")")"
   done
 done
+# and pg with a configured timer (--max-memory samples the tree every few seconds)
+idlers=("${subjects[@]}" "pg --max-memory")
+sup_pid["pg --max-memory"]=$(start_stamp pg-timer idle-timer "$work/stamps/idle-timer")
 pids=()
-for s in "${subjects[@]}"; do pids+=("${sup_pid[$s]}"); done
+for s in "${idlers[@]}"; do pids+=("${sup_pid[$s]}"); done
 mapfile -t idle < <("$DRIVE" idle "$IDLE_S" "${pids[@]}")
-for k in "${!subjects[@]}"; do
+for k in "${!idlers[@]}"; do
   read -r ticks vcsw <<<"${idle[$k]}"
-  rec idle "CPU ticks over ${IDLE_S} s" "${subjects[$k]}" 1 "$ticks"
-  rec idle "voluntary context switches over ${IDLE_S} s" "${subjects[$k]}" 1 "$vcsw"
+  rec idle "CPU ticks over ${IDLE_S} s" "${idlers[$k]}" 1 "$ticks"
+  rec idle "voluntary context switches over ${IDLE_S} s" "${idlers[$k]}" 1 "$vcsw"
 done
 stop_tracked
 
 # --- 3. crash loop: restarts per second, and exits recorded against exits that happened
+crash_run() { # RUN SUBJECT SECONDS SECTION
+  local r=$1 s=$2 window=$3 section=$4 counter sup happened recorded rotations
+  counter=$work/stamps/crash-$s-$r
+  launcher "$s" "c$r-$s" crash "$counter"
+  case $s in # a crash loop has no stable job to find the supervisor by: have it say its pid
+  runit | daemontools | s6) cmd=(setsid -f sh -c 'echo $$ >"$1/sup.pid" && exec "$2" "$1"' sh "$dir" "${cmd[2]}") ;;
+  esac
+  "${cmd[@]}" </dev/null >/dev/null 2>&1
+  case $s in
+  pg) sup=$("$PG_LS" --json "c$r-$s" | grep -o '"supervisor_pid": *[0-9]*' | grep -o '[0-9]*$') ;;
+  daemon) sup=$(wait_file "$work/daemon/c$r-$s.pid") ;;
+  supervisor) sup=$(wait_file "$dir/pid") ;;
+  *) sup=$(wait_file "$dir/sup.pid") ;;
+  esac
+  track "$s" "$sup" "$dir" -
+  wait_file "$counter" >/dev/null
+  rec "$section" "restarts per second (${window} s window)" "$s" "$r" \
+    "$("$DRIVE" rate "$counter" "$window")"
+  stop_tracked
+  happened=$(stat -c %s "$counter")
+  if [ "$s" = pg ]; then
+    recorded=$(cat "$state/c$r-$s"/events.jsonl* | grep -c '"event":"exit"' || true)
+    rotations=$(find "$state/c$r-$s" -name 'events.jsonl.*' | wc -l)
+    rec "$section" "exits recorded in events.jsonl (% of exits)" "$s" "$r" \
+      "$(awk -v a="$recorded" -v b="$happened" 'BEGIN { printf "%.2f", 100 * a / b }')"
+    # The final stop may end a run before its job counted itself: one record more is exact.
+    note "$section run $r: pg recorded $recorded exits, the jobs counted $happened ($rotations rotations of events.jsonl)"
+  fi
+}
 for ((r = 1; r <= CRASH_RUNS; r++)); do
-  for s in "${subjects[@]}"; do
-    counter=$work/stamps/crash-$s-$r
-    launcher "$s" "c$r-$s" crash "$counter"
-    case $s in # a crash loop has no stable job to find the supervisor by: have it say its pid
-    runit | daemontools | s6) cmd=(setsid -f sh -c 'echo $$ >"$1/sup.pid" && exec "$2" "$1"' sh "$dir" "${cmd[2]}") ;;
-    esac
-    "${cmd[@]}" </dev/null >/dev/null 2>&1
-    case $s in
-    pg) sup=$("$PG_LS" --json "c$r-$s" | grep -o '"supervisor_pid": *[0-9]*' | grep -o '[0-9]*$') ;;
-    daemon) sup=$(wait_file "$work/daemon/c$r-$s.pid") ;;
-    supervisor) sup=$(wait_file "$dir/pid") ;;
-    *) sup=$(wait_file "$dir/sup.pid") ;;
-    esac
-    track "$s" "$sup" "$dir" -
-    wait_file "$counter" >/dev/null
-    rec "crash loop" "restarts per second (${CRASH_S} s window)" "$s" "$r" \
-      "$("$DRIVE" rate "$counter" "$CRASH_S")"
-    stop_tracked
-    happened=$(stat -c %s "$counter")
-    if [ "$s" = pg ]; then
-      recorded=$(cat "$state/c$r-$s"/events.jsonl* | grep -c '"event":"exit"' || true)
-      rotations=$(find "$state/c$r-$s" -name 'events.jsonl.*' | wc -l)
-      rec "crash loop" "exits recorded in events.jsonl (% of exits)" "$s" "$r" \
-        "$(awk -v a="$recorded" -v b="$happened" 'BEGIN { printf "%.2f", 100 * a / b }')"
-      note "crash loop run $r: pg recorded $recorded of $happened exits ($rotations rotations)"
-    fi
-  done
+  for s in "${subjects[@]}"; do crash_run "$r" "$s" "$CRASH_S" "crash loop"; done
 done
+# long enough for events.jsonl to rotate (10 MiB, about 11 000 runs)
+[ $quick = 1 ] || crash_run long pg 20 "crash loop, one 20 s run"
 
 # --- 4. MANY jobs at once: summed supervisor memory, and listing them (pg-ls vs status tools)
 declare -A many_sups
