@@ -1,7 +1,7 @@
 // bench_job: the supervised job of the benchmarks, the same binary for pg and for every peer.
 //   bench_job stamp FILE   append "MONOTONIC_NS PID\n" to FILE (one write), then sleep forever
 //   bench_job crash FILE   append one byte to FILE (one write), then exit 1 at once
-//   bench_job write BYTES  write BYTES to stdout (64 KiB lines of 'x' ending in '\n'), exit 0
+//   bench_job write BYTES  write BYTES to stdout in 64 KiB writes of 128-byte lines, exit 0
 // The stamp is taken first thing in main, so it marks the moment the job has exec'd. No C++
 // runtime and, outside sanitized builds, linked statically: the job's own start costs next to
 // nothing, so what is measured is the supervisor (a dynamically linked C++ job spent more time
@@ -29,7 +29,8 @@ int write_out(unsigned long long bytes)
 {
   static char buf[64 * 1024];
   std::memset(buf, 'x', sizeof buf);
-  buf[sizeof buf - 1] = '\n';
+  for (size_t i = 127; i < sizeof buf; i += 128)
+    buf[i] = '\n'; // log-like lines, not one 64 KiB line per write
   while (bytes > 0) {
     size_t n = bytes < sizeof buf ? static_cast<size_t>(bytes) : sizeof buf;
     size_t off = 0;

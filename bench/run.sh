@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick [--with-peers]] [--bin-dir BUILD] [--out DIR]
+# bench/run.sh [--quick [--with-peers]] [--only SECTION,...] [--bin-dir BUILD] [--out DIR]
+# SECTIONs: launch restart (with idle) crash many (memory and status of many jobs) big relay
 # Measures pg side by side with `setsid nohup` and with each installed peer (daemon, runit,
 # daemontools, s6, supervisor); see bench/RESULTS.md for what each measure is. Full mode takes
 # about 10 minutes; --quick (seconds: tiny counts, pg and nohup only) checks that the harness
@@ -7,16 +8,17 @@
 # Every process started here is recorded and ended by its pid; state lives in a temp dir.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-quick=0 with_peers=0
+quick=0 with_peers=0 only=
 bin=$repo/build
 out=$repo/bench/out
 while [ $# -gt 0 ]; do
   case $1 in
   --quick) quick=1 ;;
   --with-peers) with_peers=1 ;; # quick counts, but with the installed peers too
+  --only) only=",$2," && shift ;;
   --bin-dir) bin=$2 && shift ;;
   --out) out=$2 && shift ;;
-  *) echo "usage: bench/run.sh [--quick [--with-peers]] [--bin-dir BUILD] [--out DIR]" >&2 && exit 2 ;;
+  *) echo "usage: bench/run.sh [--quick [--with-peers]] [--only SECTION,...] [--bin-dir BUILD] [--out DIR]" >&2 && exit 2 ;;
   esac
   shift
 done
@@ -41,6 +43,7 @@ tsv=$out/results.tsv notes=$out/notes.txt
 : >"$tsv" && : >"$notes"
 mkdir -p "$work/stamps" "$work/svc" "$work/daemon"
 export PG_STATE_DIR=$state
+want() { [ -z "$only" ] || [[ $only == *",$1,"* ]]; }
 note() { echo "$*" | tee -a "$notes" >&2; }
 rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$tsv"; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
@@ -155,6 +158,7 @@ echo "bench: $([ $quick = 1 ] && echo quick || echo full) run, subjects: nohup $
 note "host: $(uname -sr), $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 1. launch latency (and supervisor memory of one job): N rounds, every subject each round
+if want launch; then
 for ((i = 1; i <= N; i++)); do
   for s in nohup "${subjects[@]}"; do
     stamp=$work/stamps/launch-$s-$i
@@ -172,8 +176,10 @@ for ((i = 1; i <= N; i++)); do
     stop_tracked
   done
 done
+fi
 
 # --- 2. restart latency (SIGKILL of the job until its successor exec'd), then idle cost
+if want restart; then
 declare -A sup_pid
 for s in "${subjects[@]}"; do
   sup_pid[$s]=$(start_stamp "$s" "r-$s" "$work/stamps/restart-$s")
@@ -196,8 +202,10 @@ for k in "${!idlers[@]}"; do
   rec idle "voluntary context switches over ${IDLE_S} s" "${idlers[$k]}" 1 "$vcsw"
 done
 stop_tracked
+fi
 
 # --- 3. crash loop: restarts per second, and exits recorded against exits that happened
+if want crash; then
 crash_run() { # RUN SUBJECT SECONDS SECTION
   local r=$1 s=$2 window=$3 section=$4 counter sup happened recorded rotations
   counter=$work/stamps/crash-$s-$r
@@ -224,16 +232,18 @@ crash_run() { # RUN SUBJECT SECONDS SECTION
     rec "$section" "exits recorded in events.jsonl (% of exits)" "$s" "$r" \
       "$(awk -v a="$recorded" -v b="$happened" 'BEGIN { printf "%.2f", 100 * a / b }')"
     # The final stop may end a run before its job counted itself: one record more is exact.
-    note "$section run $r: pg recorded $recorded exits, the jobs counted $happened ($rotations rotations of events.jsonl)"
+    note "$section ($r): pg recorded $recorded exits, the jobs counted $happened ($rotations rotations of events.jsonl)"
   fi
 }
 for ((r = 1; r <= CRASH_RUNS; r++)); do
   for s in "${subjects[@]}"; do crash_run "$r" "$s" "$CRASH_S" "crash loop"; done
 done
-# long enough for events.jsonl to rotate (10 MiB, about 11 000 runs)
-[ $quick = 1 ] || crash_run long pg 20 "crash loop, one 20 s run"
+# long enough for events.jsonl to rotate (10 MiB: about 20 000 runs)
+[ $quick = 1 ] || crash_run long pg 40 "crash loop, one 40 s run"
+fi
 
 # --- 4. MANY jobs at once: summed supervisor memory, and listing them (pg-ls vs status tools)
+if want many; then
 declare -A many_sups
 for s in "${subjects[@]}"; do
   if [ "$s" = supervisor ]; then # one supervisord runs all of its programs
@@ -282,8 +292,10 @@ for ((i = 1; i <= N; i++)); do
 done
 [ $quick = 1 ] || note "status of $MANY jobs: s6 (s6-svstat takes one service) and daemon have no multi-job status command; supervisorctl is timed through sh -c (about 1 ms)"
 stop_tracked
+fi
 
 # --- 5. pg-ls over BIG state directories written by the project's state code
+if want big; then
 for n in "${BIG[@]}"; do
   "$GEN" "$work/big-$n" "$n"
   for ((i = 1; i <= N; i++)); do
@@ -294,8 +306,10 @@ for n in "${BIG[@]}"; do
   done
   rm -rf "$work/big-$n"
 done
+fi
 
 # --- 6. output relay: a job writing RELAY_BYTES through pg-run's relay vs straight to a file
+if want relay; then
 mb=$((RELAY_BYTES >> 20))
 for ((r = 1; r <= RELAY_RUNS; r++)); do
   t=$("$DRIVE" time 1 --out "$work/direct.out" -- "$JOB" write "$RELAY_BYTES")
@@ -314,6 +328,7 @@ for ((r = 1; r <= RELAY_RUNS; r++)); do
   done
 done
 note "relay: pg keeps its default rotation (10 MiB, 3 files) in the first row, so only the last ~40 MiB stay on disk; --log-max-size 0 keeps one file"
+fi
 
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 {
