@@ -14,11 +14,6 @@ namespace pg {
 
 namespace {
 
-bool revivable(const JobView& v)
-{
-  return revive_reason(v).has_value();
-}
-
 // The job's deadline passed while it was down: it ends as pg-run would have ended it, under
 // the lock, so a launch meanwhile cannot interleave.
 CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
@@ -158,7 +153,7 @@ std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::st
       continue;
     }
     JobView v = view_job(*dir);
-    if (!revivable(v)) {
+    if (!revive_reason(v)) {
       if (names.empty()) {
         continue; // with no names, only the revivable ones are acted on
       }

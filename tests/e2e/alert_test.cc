@@ -17,8 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string k_pg_ctl = PG_CTL_BIN;
-
 using Vars = std::map<std::string, std::string>;
 
 class Alerts : public E2e {
@@ -75,8 +73,6 @@ protected:
         std::to_string(n) + " hook runs"));
     return runs;
   }
-
-  Result pg_ctl(const Args& args) { return run(Args{k_pg_ctl, "--state-dir", state_dir()} + args); }
 
   // The pid a hook wrote ("PID PPID") into TMP/NAME, whole.
   std::pair<pid_t, pid_t> hook_pids(const std::string& name)

@@ -753,4 +753,23 @@ std::map<std::string, std::string> E2e::wait_report(const std::string& file)
   return kv;
 }
 
+Args E2e::ctl(const Args& args) const
+{
+  return Args{PG_CTL_BIN, "--state-dir", state_dir()} + args;
+}
+
+Result E2e::pg_ctl(const Args& args)
+{
+  return run(ctl(args));
+}
+
+void E2e::make_lost(const std::string& name)
+{
+  const Json st = wait_running(name);
+  const pid_t pid = st["pid"].get<pid_t>();
+  must(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL) == 0);
+  must(wait_until([&] { return !alive(pid) && lost(name); },
+                  name + "'s job ends and the job shows lost"));
+}
+
 } // namespace pg::e2e

@@ -142,6 +142,12 @@ protected:
   Args pg_run(const Args& args) const;
   // pg-run --state-dir STATE -n NAME OPTS... FAKE JOB...
   Args job(const std::string& name, const Args& opts, const Args& fake_args) const;
+  // pg-ctl --state-dir STATE ARGS..., and running it to its end.
+  Args ctl(const Args& args) const;
+  Result pg_ctl(const Args& args);
+  // SIGKILL to the supervisor of a running job: the job dies of its parent-death signal and the
+  // job shows lost. Fails the test when that does not happen in time.
+  void make_lost(const std::string& name);
   // Runs job(...) and expects the launch to succeed (exit 0); Abort when it does not.
   Result launch(const std::string& name, const Args& opts, const Args& fake_args,
                 const StartOptions& start_opt = {});

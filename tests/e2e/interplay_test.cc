@@ -11,8 +11,6 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ctl = PG_CTL_BIN;
-
 class Interplay : public E2e {
 protected:
   std::string script(const std::string& name, const std::string& body)
@@ -51,7 +49,7 @@ TEST_F(Interplay, AStopDuringAHungKillKeepsTheHangAndEndsTheJobStopped)
   ASSERT_EQ(r.status, 0) << r.err;
   wait_events("hung", "stall", 1);
   const auto t0 = Clock::now();
-  Result stop = run({k_pg_ctl, "--state-dir", state_dir(), "stop", "hung"});
+  Result stop = pg_ctl({"stop", "hung"});
   EXPECT_EQ(stop.status, 0) << stop.err;
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 20.0);
   Json st = wait_end("hung");

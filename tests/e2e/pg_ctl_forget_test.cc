@@ -11,11 +11,8 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ctl = PG_CTL_BIN;
-
 class PgCtlForget : public E2e {
 protected:
-  Result pg_ctl(const Args& args) { return run(Args{k_pg_ctl, "--state-dir", state_dir()} + args); }
   bool exists(const std::string& rel) const
   {
     struct stat st {};

@@ -45,8 +45,6 @@ size_t count_lines(const std::string& text)
 class PgCtlLogs : public E2e {
 protected:
   // pg-ctl --state-dir STATE ARGS...
-  Args ctl(const Args& args) const { return Args{k_pg_ctl, "--state-dir", state_dir()} + args; }
-  Result pg_ctl(const Args& args) { return run(ctl(args)); }
 
   std::string log_of(const std::string& name) const
   {

@@ -12,19 +12,8 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ctl = PG_CTL_BIN;
-
 class PgCtlRevive : public E2e {
 protected:
-  Result pg_ctl(const Args& args) { return run(Args{k_pg_ctl, "--state-dir", state_dir()} + args); }
-  // SIGKILL to the supervisor: its job gets the parent-death signal and the job shows lost.
-  void make_lost(const std::string& name)
-  {
-    const Json st = wait_running(name);
-    const pid_t pid = st["pid"].get<pid_t>();
-    ASSERT_EQ(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL), 0);
-    must(wait_until([&] { return !alive(pid) && lost(name); }, name + " shows lost"));
-  }
 };
 
 TEST_F(PgCtlRevive, StartsLostAndOutsideStoppedJobsButNoOthers)

@@ -24,8 +24,6 @@ double seconds_since(Clock::time_point t)
 class PgCtl : public E2e {
 protected:
   // pg-ctl --state-dir STATE ARGS...
-  Args ctl(const Args& args) const { return Args{k_pg_ctl, "--state-dir", state_dir()} + args; }
-  Result pg_ctl(const Args& args) { return run(ctl(args)); }
 
   // A running service (fake_job FAKE_ARGS... --pidfile P --sleep 1h); returns its main pid.
   pid_t start_service(const std::string& name, const Args& opts = {}, const Args& fake_args = {})

@@ -12,7 +12,6 @@ const std::string k_analyze = "/usr/bin/systemd-analyze";
 
 class PgCtlUnit : public E2e {
 protected:
-  Result pg_ctl(const Args& args) { return run(Args{k_pg_ctl, "--state-dir", state_dir()} + args); }
 };
 
 TEST_F(PgCtlUnit, PrintsAUnitThatSystemdAccepts)

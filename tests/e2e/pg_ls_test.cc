@@ -17,7 +17,6 @@ namespace pg::e2e {
 namespace {
 
 const std::string k_pg_ls = PG_LS_BIN;
-const std::string k_pg_ctl = PG_CTL_BIN;
 
 // An RFC 3339 UTC time close to now (the jobs of a test start within a minute).
 ::testing::AssertionResult is_recent_utc_time(const Json& v)
@@ -75,7 +74,6 @@ protected:
   // pg-ls --state-dir STATE ARGS...
   Args ls(const Args& args) const { return Args{k_pg_ls, "--state-dir", state_dir()} + args; }
   Result pg_ls(const Args& args, const StartOptions& opt = {}) { return run(ls(args), opt); }
-  Result pg_ctl(const Args& args) { return run(Args{k_pg_ctl, "--state-dir", state_dir()} + args); }
 
   // pg-ls --json NAMES...: expects exit 0 and an array; returns the objects by name.
   std::map<std::string, Json> ls_json(const Args& names = {})
@@ -138,15 +136,6 @@ protected:
   {
     EXPECT_EQ(::kill(supervisor_pid(name), SIGTERM), 0);
     return wait_end(name);
-  }
-  // SIGKILL to the supervisor of a running job: the job dies with it and shows lost.
-  void make_lost(const std::string& name)
-  {
-    const Json st = wait_running(name);
-    const pid_t pid = st["pid"].get<pid_t>();
-    ASSERT_EQ(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL), 0);
-    ASSERT_TRUE(wait_until([&] { return !alive(pid) && lost(name); },
-                           name + "'s job ends and the job shows lost"));
   }
 };
 
