@@ -108,6 +108,12 @@ std::optional<WallTime> parse_rfc3339(std::string_view text)
   }
   // The fields were checked above, so -1 is 1969-12-31T23:59:59, not an error.
   time_t secs = ::timegm(&t);
+  // A time point counts nanoseconds in 64 bits: about the years 1678 to 2262. Beyond that
+  // (a damaged or hostile file) the conversion would overflow.
+  constexpr time_t k_max_secs = 9'000'000'000;
+  if (secs - offset > k_max_secs || secs - offset < -k_max_secs) {
+    return std::nullopt;
+  }
   return WallTime(std::chrono::seconds(secs - offset) + std::chrono::milliseconds(ms));
 }
 

@@ -11,8 +11,15 @@ namespace {
 bool read_state(const JobDir& dir, JobView& v)
 {
   std::string text;
-  if (!dir.read("state.json", text)) {
-    v.error = "no state.json (never started, or being created)";
+  try {
+    if (!dir.read("state.json", text)) {
+      v.state.reset();
+      v.error = "no state.json (never started, or being created)";
+      return false;
+    }
+  } catch (const StateDirError& e) {
+    v.state.reset();
+    v.error = e.what(); // a link, a FIFO, a huge file: refused, never followed
     return false;
   }
   try {

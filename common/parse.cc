@@ -28,6 +28,24 @@ std::string_view trim(std::string_view s)
   return s;
 }
 
+// For error messages: control bytes (a terminal escape, say) shown as \xNN, and cut short.
+std::string printable(std::string_view s)
+{
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : s.substr(0, 64)) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 || b == 0x7f) {
+      out += "\\x";
+      out += k_hex[b >> 4];
+      out += k_hex[b & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return s.size() > 64 ? out + "..." : out;
+}
+
 } // namespace
 
 std::string name_problem(std::string_view name)
@@ -205,10 +223,13 @@ EnvFileResult parse_env_file(std::string_view text)
     if (eq == std::string_view::npos) {
       return fail("expected KEY=VALUE");
     }
+    if (line.find('\0') != std::string_view::npos) {
+      return fail("a NUL byte (an environment value cannot hold one)");
+    }
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
     if (!valid_env_key(key)) {
-      return fail("'" + std::string(key) + "' is not a valid variable name");
+      return fail("'" + printable(key) + "' is not a valid variable name");
     }
     if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
       char q = value[0];

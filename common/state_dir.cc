@@ -191,10 +191,26 @@ void JobDir::write_state(const nlohmann::json& state) const
 bool JobDir::read(const std::string& file, std::string& out) const
 {
   out.clear();
-  UniqueFd fd(retry_eintr(
-      [&] { return ::openat(m_fd.get(), file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  UniqueFd fd(retry_eintr([&] {
+    return ::openat(m_fd.get(), file.c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  }));
   if (!fd) {
-    return false;
+    if (errno == ENOENT) {
+      return false;
+    }
+    if (errno == ELOOP) {
+      throw StateDirError(m_path + "/" + file + " is a symlink; refusing to follow it");
+    }
+    throw StateDirError("open " + m_path + "/" + file + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
+    throw StateDirError(m_path + "/" + file + " is not a regular file; refusing it");
+  }
+  if (static_cast<uint64_t>(st.st_size) > k_max_read) {
+    throw StateDirError(m_path + "/" + file + " is larger than " +
+                        std::to_string(k_max_read >> 20) + " MiB; refusing it");
   }
   char buf[16384];
   for (;;) {
@@ -203,6 +219,10 @@ bool JobDir::read(const std::string& file, std::string& out) const
       return n == 0;
     }
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > k_max_read) {
+      throw StateDirError(m_path + "/" + file + " is larger than " +
+                          std::to_string(k_max_read >> 20) + " MiB; refusing it");
+    }
   }
 }
 

@@ -35,7 +35,10 @@ public:
 
   // Replaces state.json atomically (temp file + rename); throws std::system_error.
   void write_state(const nlohmann::json& state) const;
-  // Reads a file of this directory (state.json, ...), refusing links; false when absent.
+  // Reads a file of this directory (state.json, ...); false when absent. Throws StateDirError
+  // for a symlink (never followed), a file that is not regular (a FIFO would block), or one
+  // larger than k_max_read (no file pg writes here is read whole at that size).
+  static constexpr uint64_t k_max_read = 16 * 1024 * 1024;
   bool read(const std::string& file, std::string& out) const;
   // Opens (creating, 0600) the lock file; refuses a link or another user's file.
   UniqueFd open_lock() const;

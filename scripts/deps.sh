@@ -7,7 +7,9 @@ packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
   # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).
   systemd python3-sdnotify python3-systemd
   # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
-  dpkg-dev file gzip lintian prometheus prometheus-node-exporter)
+  dpkg-dev file gzip lintian prometheus prometheus-node-exporter
+  # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
+  clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

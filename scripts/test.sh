@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, and runs the whole suite twice:
 # a normal build, then under AddressSanitizer + UndefinedBehaviorSanitizer. Also checks
-# formatting and the man pages.
+# formatting and the man pages, and runs each fuzz target briefly (fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -30,4 +30,7 @@ if [ -n "$(ls -A "$san")" ]; then
   head -n 50 "$san"/* >&2
   exit 1
 fi
+echo "== fuzz: each libFuzzer target for a few seconds (clang++, only pg_common and the targets)"
+fuzz/run.sh --seconds 5 --dir build-fuzz-ci
+
 echo "all checks passed"

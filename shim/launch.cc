@@ -34,10 +34,10 @@ void say_error(const std::string& msg)
 std::optional<JobState> read_state(const JobDir& job)
 {
   std::string text;
-  if (!job.read("state.json", text)) {
-    return std::nullopt;
-  }
   try {
+    if (!job.read("state.json", text)) {
+      return std::nullopt;
+    }
     return job_state_from_json(nlohmann::json::parse(text));
   } catch (const std::exception&) {
     return std::nullopt;

@@ -92,6 +92,9 @@ std::vector<JobEvent> parse_events(std::string_view text, const std::string& job
     }
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
+    if (line.size() > k_max_event_line) {
+      continue;
+    }
     json ev = json::parse(line, nullptr, false);
     if (!ev.is_object() || !ev.contains("event") || !ev["event"].is_string()) {
       continue;

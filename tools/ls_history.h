@@ -22,9 +22,13 @@ struct JobEvent {
   nlohmann::json event; // the whole recorded object ("event", "at", ...)
 };
 
+// The longest line taken for an event: the supervisor writes lines of a few KiB at most, so a
+// longer one is damage (or planted), skipped unparsed so that it costs no memory.
+inline constexpr size_t k_max_event_line = 1024 * 1024;
+
 // The events of complete lines of text (one events.jsonl file, or a part of one starting at a
-// line), at or after since when given. Lines that do not parse, or lack "event" or a valid
-// "at", are skipped: a reader never fails on one damaged line.
+// line), at or after since when given. Lines that do not parse, lack "event" or a valid "at",
+// or are longer than k_max_event_line are skipped: a reader never fails on one damaged line.
 std::vector<JobEvent> parse_events(std::string_view text, const std::string& job,
                                    std::optional<WallTime> since);
 

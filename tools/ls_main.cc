@@ -33,6 +33,9 @@ constexpr int k_exit_state_dir = 4;
 // can be 10 MB and more). The events tail grows once when exits are sparse in it.
 constexpr size_t k_tail_bytes = 64 * 1024;
 constexpr size_t k_events_tail_max = 1024 * 1024;
+// --events reads each events.jsonl file whole, up to this much of its end: the supervisor
+// rotates past 10 MB, so only a damaged or planted file is longer, and memory stays bounded.
+constexpr size_t k_events_file_max = 16 * 1024 * 1024;
 
 const char* k_footer =
     R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
@@ -189,9 +192,13 @@ std::vector<pg::JobEvent> read_events(const pg::JobDir& dir, std::optional<pg::W
     if (!fd) {
       break;
     }
-    auto text = read_tail(fd.get(), static_cast<size_t>(-1) / 2);
+    auto text = read_tail(fd.get(), k_events_file_max);
     if (!text) {
       break;
+    }
+    if (text->starts_mid_line) {
+      size_t nl = text->text.find('\n');
+      text->text.erase(0, nl == std::string::npos ? text->text.size() : nl + 1);
     }
     std::vector<pg::JobEvent> got = pg::parse_events(text->text, dir.name(), std::nullopt);
     const bool older_needed = !since || (!got.empty() && got.front().at >= *since);

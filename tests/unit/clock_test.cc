@@ -78,6 +78,15 @@ TEST(ParseRfc3339, ReadsTheSecondBeforeTheEpoch)
   EXPECT_EQ(parse_rfc3339("1969-12-31T23:59:59.999Z"), at_ms(-1));
 }
 
+TEST(ParseRfc3339, RefusesTimesATimePointCannotHold)
+{
+  // Found by fuzz/fuzz_parse: nanoseconds since 1970 overflow 64 bits past about 2262.
+  EXPECT_FALSE(parse_rfc3339("6026-11-21T23:09:19.123Z"));
+  EXPECT_FALSE(parse_rfc3339("0001-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("2200-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("1700-01-01T00:00:00Z"));
+}
+
 TEST(ParseRfc3339, RefusesJunkAndMissingZones)
 {
   EXPECT_FALSE(parse_rfc3339(""));

@@ -325,6 +325,19 @@ TEST(ParseEnvFile, ALineWithoutEqualsIsAnErrorNamingItsLine)
   EXPECT_TRUE(r.vars.empty());
 }
 
+TEST(ParseEnvFile, ANulByteIsAnErrorNotATruncatedValue)
+{
+  auto r = parse_env_file(std::string_view("A=1\nB=x\0y\n", 10));
+  EXPECT_EQ(r.error.rfind("line 2: a NUL byte", 0), 0U) << r.error;
+  EXPECT_TRUE(r.vars.empty());
+}
+
+TEST(ParseEnvFile, ABadKeyIsShownWithItsControlBytesEscaped)
+{
+  auto r = parse_env_file("\x1b[31mRED=1\n");
+  EXPECT_EQ(r.error, "line 1: '\\x1b[31mRED' is not a valid variable name");
+}
+
 TEST(ParseEnvFile, LineNumbersCountCommentsAndBlankLines)
 {
   auto r = parse_env_file("# comment\n\nA=1\n\n# another\nBROKEN\n");

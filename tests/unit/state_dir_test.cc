@@ -371,8 +371,23 @@ TEST_F(StateDirTest, ReadRefusesASymlink)
   spit(m_root + "/secret", "secret");
   ASSERT_EQ(::symlink((m_root + "/secret").c_str(), (j.path() + "/state.json").c_str()), 0);
   std::string text;
-  EXPECT_FALSE(j.read("state.json", text));
+  EXPECT_NE(refusal([&] { j.read("state.json", text); }).find("symlink"), std::string::npos);
   EXPECT_EQ(text.find("secret"), std::string::npos);
+}
+
+TEST_F(StateDirTest, ReadRefusesAFifoAndAHugeFileWithoutBlockingOrReadingThem)
+{
+  StateDir sd = state();
+  JobDir j = job(sd);
+  ASSERT_EQ(::mkfifo((j.path() + "/state.json").c_str(), 0600), 0);
+  std::string text;
+  EXPECT_NE(refusal([&] { j.read("state.json", text); }).find("not a regular file"),
+            std::string::npos);
+  spit(j.path() + "/output.log", "");
+  ASSERT_EQ(
+      ::truncate((j.path() + "/output.log").c_str(), static_cast<off_t>(JobDir::k_max_read + 1)),
+      0);
+  EXPECT_NE(refusal([&] { j.read("output.log", text); }).find("larger than"), std::string::npos);
 }
 
 TEST_F(StateDirTest, ReadReadsAFileLargerThanOneBuffer)

@@ -1,0 +1,413 @@
+// Hostile and careless input (issue 6, item 4): bad job names for every tool, unsafe state and
+// job directories, links in place of the job's files, damaged state.json, huge or binary
+// events.jsonl and logs, malformed env files. Each is refused or tolerated with a one-line
+// error and the documented exit status; nothing crashes, hangs or writes through a link.
+//
+// Already covered elsewhere, not repeated here:
+//   pg-run names "a/b", "..", 65 bytes, "-x"      launch_test LaunchStatus.UsageErrorsExitTwo
+//   pg-run on an unsafe STATE or a linked NAME    launch_test
+//   LaunchStatus.UnsafeStateDirectoryExitsOne pg-ls on a group-writable or linked STATE pg_ls_test
+//   PgLs.GroupWritableStateDirIsRefused,
+//                                                 PgLs.StateDirThatIsASymlinkIsRefused
+//   pg-ctl logs through a linked or special log   pg_ctl_logs_test
+//   PgCtlLogs.ALinkInPlaceOfTheLog... notify from a live process outside the tree   notify_test
+//   Notify.ALiveProcessOutsideTheTreeIsIgnored an env file with one malformed line launch_test
+//   LaunchStatus.EnvironmentErrorsExitOne
+#include "harness.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace pg::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string k_pg_ls = PG_LS_BIN;
+constexpr uid_t k_nobody = 65534;
+
+class Hostile : public E2e {
+protected:
+  Result pg_ls(const Args& args) { return run(Args{k_pg_ls, "--state-dir", state_dir()} + args); }
+  std::string job_file(const std::string& name, const std::string& file) const
+  {
+    return state_dir() + "/" + name + "/" + file;
+  }
+  // A job that ran and ended (completed): its directory holds state.json and events.jsonl.
+  void ended_job(const std::string& name)
+  {
+    launch(name, {"--oneshot"}, {"--exit", "0"});
+    wait_end(name);
+  }
+  // A directory of a victim, with one file, that must stay as it is.
+  std::string victim()
+  {
+    const std::string dir = path("victim");
+    fs::create_directories(dir);
+    write_text(dir + "/keep", "untouched\n");
+    return dir;
+  }
+  void expect_victim_untouched(const std::string& dir)
+  {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      names.push_back(e.path().filename());
+    }
+    EXPECT_EQ(names, std::vector<std::string>{"keep"});
+    EXPECT_EQ(read_text(dir + "/keep"), "untouched\n");
+  }
+};
+
+// One line on stderr (a trailing newline, none before it), prefixed by the tool's name.
+::testing::AssertionResult one_line_error(const Result& r, const std::string& tool)
+{
+  if (r.err.empty() || r.err.back() != '\n' || r.err.find('\n') != r.err.size() - 1) {
+    return ::testing::AssertionFailure() << "not one line: [" << r.err << "]";
+  }
+  if (!starts_with(r.err, tool + ": ")) {
+    return ::testing::AssertionFailure() << "not prefixed by " << tool << ": [" << r.err << "]";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+const std::vector<std::string>& bad_names()
+{
+  static const std::vector<std::string> names{"",
+                                              "a/b",
+                                              "..",
+                                              ".",
+                                              "../x",
+                                              "/etc",
+                                              std::string(65, 'n'),
+                                              "tab\there",
+                                              "new\nline",
+                                              "esc\x1b[31m",
+                                              "del\x7f",
+                                              "sp ace",
+                                              "-x",
+                                              ".hidden",
+                                              "\xc3\xa9t\xc3\xa9"};
+  return names;
+}
+
+TEST_F(Hostile, BadNamesAreUsageErrorsForEveryTool)
+{
+  ended_job("good");
+  for (const std::string& name : bad_names()) {
+    Result run_r = run(job(name, {}, {"--sleep", "1h"}));
+    EXPECT_EQ(run_r.status, 2) << "pg-run -n [" << name << "]: " << run_r.err;
+    EXPECT_TRUE(one_line_error(run_r, "pg-run")) << "[" << name << "]";
+
+    Result ls_r = pg_ls({name});
+    EXPECT_EQ(ls_r.status, 2) << "pg-ls [" << name << "]: " << ls_r.out << ls_r.err;
+    EXPECT_TRUE(one_line_error(ls_r, "pg-ls")) << "[" << name << "]";
+
+    for (const Args& verb :
+         {Args{"stop", name}, Args{"restart", name}, Args{"signal", name, "HUP"},
+          Args{"logs", name}, Args{"forget", name}, Args{"revive", name}, Args{"unit", name}}) {
+      Result r = pg_ctl(verb);
+      EXPECT_EQ(r.status, 2) << "pg-ctl " << verb[0] << " [" << name << "]: " << r.out << r.err;
+      EXPECT_TRUE(one_line_error(r, "pg-ctl")) << verb[0] << " [" << name << "]";
+    }
+  }
+  // Nothing was created for any of them: STATE holds the good job only.
+  std::vector<std::string> entries;
+  for (const auto& e : fs::directory_iterator(state_dir())) {
+    entries.push_back(e.path().filename());
+  }
+  EXPECT_EQ(entries, std::vector<std::string>{"good"});
+  EXPECT_EQ(pg_ls({"good"}).status, 0);
+}
+
+TEST_F(Hostile, UnsafeStateDirIsRefusedByPgCtlAndPgLs)
+{
+  ended_job("web");
+  // The three unsafe shapes: another user's, writable by others, a symlink.
+  const std::string link = path("link");
+  ASSERT_EQ(::symlink(state_dir().c_str(), link.c_str()), 0);
+  struct Case {
+    std::string what;
+    std::string dir;
+    std::function<void()> make, undo;
+  };
+  const std::vector<Case> cases{
+      {"a symlink", link, [] {}, [] {}},
+      {"writable by others", state_dir(), [&] { ::chmod(state_dir().c_str(), 0702); },
+       [&] { ::chmod(state_dir().c_str(), 0700); }},
+      {"another user's", state_dir(),
+       [&] { ASSERT_EQ(::chown(state_dir().c_str(), k_nobody, k_nobody), 0); },
+       [&] { ASSERT_EQ(::chown(state_dir().c_str(), 0, 0), 0); }},
+  };
+  for (const Case& c : cases) {
+    c.make();
+    for (const Args& verb : {Args{"stop", "web"}, Args{"logs", "web"}, Args{"forget", "web"},
+                             Args{"revive"}, Args{"unit", "web"}}) {
+      Result r = run(Args{PG_CTL_BIN, "--state-dir", c.dir} + verb);
+      EXPECT_EQ(r.status, 4) << c.what << ": pg-ctl " << verb[0] << ": " << r.err;
+      EXPECT_TRUE(one_line_error(r, "pg-ctl")) << c.what << " " << verb[0];
+    }
+    for (const Args& args : {Args{}, Args{"web"}, Args{"--events"}, Args{"--prometheus"}}) {
+      Result r = run(Args{k_pg_ls, "--state-dir", c.dir} + args);
+      EXPECT_EQ(r.status, 4) << c.what << ": pg-ls: " << r.out << r.err;
+      EXPECT_TRUE(one_line_error(r, "pg-ls")) << c.what;
+    }
+    c.undo();
+  }
+  // Nothing was forgotten through any of them.
+  EXPECT_TRUE(fs::exists(job_file("web", "state.json")));
+}
+
+TEST_F(Hostile, UnsafeJobDirIsShownRefusedAndNeverWrittenThrough)
+{
+  ended_job("web");
+  const std::string victim_dir = victim();
+  // A NAME that is a link to the victim's directory.
+  ASSERT_EQ(::symlink(victim_dir.c_str(), (state_dir() + "/linked").c_str()), 0);
+  // A NAME directory of another user, and one writable by others.
+  ASSERT_EQ(::mkdir((state_dir() + "/theirs").c_str(), 0700), 0);
+  write_text(state_dir() + "/theirs/state.json", read_text(job_file("web", "state.json")), 0600);
+  ASSERT_EQ(::chown((state_dir() + "/theirs").c_str(), k_nobody, k_nobody), 0);
+  ASSERT_EQ(::mkdir((state_dir() + "/open").c_str(), 0700), 0);
+  ASSERT_EQ(::chmod((state_dir() + "/open").c_str(), 0777), 0);
+
+  // The listing shows each one with why, and still lists the good job.
+  Result table = pg_ls({});
+  EXPECT_EQ(table.status, 0) << table.err;
+  EXPECT_TRUE(contains(table.out, "web")) << table.out;
+  EXPECT_TRUE(contains(table.out, "symlink")) << table.out;
+  EXPECT_TRUE(contains(table.out, "uid 65534")) << table.out;
+  EXPECT_TRUE(contains(table.out, "writable by group or others")) << table.out;
+  for (const char* name : {"linked", "theirs", "open"}) {
+    Result one = pg_ls({name});
+    EXPECT_EQ(one.status, 1) << name << ": " << one.out << one.err;
+    EXPECT_NE(one.out + one.err, "") << name;
+    for (const Args& verb : {Args{"stop", name}, Args{"restart", name}, Args{"logs", name},
+                             Args{"forget", name}, Args{"revive", name}, Args{"unit", name}}) {
+      Result r = pg_ctl(verb);
+      EXPECT_EQ(r.status, 1) << "pg-ctl " << verb[0] << " " << name << ": " << r.out << r.err;
+      EXPECT_NE(r.err, "") << verb[0] << " " << name;
+    }
+    // pg-run refuses to start a job there (exit 1, the environment).
+    Result start = run(job(name, {}, {"--sleep", "1h"}));
+    EXPECT_EQ(start.status, 1) << name << ": " << start.err;
+    EXPECT_TRUE(one_line_error(start, "pg-run")) << name;
+  }
+  expect_victim_untouched(victim_dir);
+  EXPECT_TRUE(fs::is_empty(state_dir() + "/open"));
+  EXPECT_TRUE(fs::is_symlink(state_dir() + "/linked"));
+}
+
+TEST_F(Hostile, LinksInPlaceOfStateAndEventsAreRefusedNotFollowed)
+{
+  ended_job("web");
+  const std::string secret = path("secret.json");
+  write_text(secret, read_text(job_file("web", "state.json")), 0600);
+  const std::string events_victim = path("victim-events");
+  write_text(events_victim, "untouched\n", 0600);
+  fs::remove(job_file("web", "state.json"));
+  fs::remove(job_file("web", "events.jsonl"));
+  ASSERT_EQ(::symlink(secret.c_str(), job_file("web", "state.json").c_str()), 0);
+  ASSERT_EQ(::symlink(events_victim.c_str(), job_file("web", "events.jsonl").c_str()), 0);
+
+  // Readers say it is a link and read nothing through it.
+  Result one = pg_ls({"web"});
+  EXPECT_EQ(one.status, 0) << one.err;
+  EXPECT_TRUE(contains(one.out, "symlink")) << one.out;
+  Result check = pg_ls({"--check"});
+  EXPECT_EQ(check.status, 1) << check.out;
+  EXPECT_TRUE(contains(check.out, "symlink")) << check.out;
+  Result events = pg_ls({"--events"});
+  EXPECT_EQ(events.status, 0) << events.err;
+  EXPECT_FALSE(contains(events.out, "untouched")) << events.out;
+  Result stop = pg_ctl({"stop", "web"});
+  EXPECT_EQ(stop.status, 1) << stop.err;
+  EXPECT_TRUE(contains(stop.err, "symlink")) << stop.err;
+
+  // A new run of the name replaces the state link (rename, never a write through it) and
+  // leaves the events' victim as it was.
+  launch("web", {"--oneshot"}, {"--exit", "0"});
+  wait_end("web");
+  EXPECT_FALSE(fs::is_symlink(job_file("web", "state.json")));
+  EXPECT_EQ(read_text(events_victim), "untouched\n");
+  EXPECT_EQ(read_text(secret), read_text(secret)); // still there
+  EXPECT_EQ(pg_ls({"web"}).status, 0);
+}
+
+TEST_F(Hostile, AFifoInPlaceOfStateJsonDoesNotHangReaders)
+{
+  ended_job("web");
+  fs::remove(job_file("web", "state.json"));
+  ASSERT_EQ(::mkfifo(job_file("web", "state.json").c_str(), 0600), 0);
+  Result one = run(Args{k_pg_ls, "--state-dir", state_dir(), "web"}, {}, 5'000ms);
+  EXPECT_EQ(one.status, 0) << one.err;
+  EXPECT_TRUE(contains(one.out, "not a regular file")) << one.out;
+  Result stop = run(ctl({"stop", "web"}), {}, 5'000ms);
+  EXPECT_EQ(stop.status, 1) << stop.err;
+  EXPECT_TRUE(contains(stop.err, "not a regular file")) << stop.err;
+}
+
+TEST_F(Hostile, DamagedStateJsonIsShownRefusedAndReplacedByANewRun)
+{
+  ended_job("web");
+  const std::string good = read_text(job_file("web", "state.json"));
+  const std::vector<std::pair<std::string, std::string>> damages{
+      {"truncated", good.substr(0, good.size() / 2)},
+      {"empty", ""},
+      {"binary", std::string("\x00\xff\xfe\x01garbage\x00", 12)},
+      {"wrong types", R"({"schema_version":1,"name":"web","state":42})"},
+      {"from the future", R"({"schema_version":99})"},
+      {"a time out of range",
+       std::string(good).replace(good.find("\"updated_at\":\"") + 14, 4, "9999")},
+  };
+  for (const auto& [what, text] : damages) {
+    write_text(job_file("web", "state.json"), text, 0600);
+    // pg-ls lists it as lost with why (exit 0); the detail view too; --check flags it.
+    Result table = pg_ls({});
+    EXPECT_EQ(table.status, 0) << what << ": " << table.err;
+    EXPECT_TRUE(contains(table.out, "lost")) << what << ": " << table.out;
+    EXPECT_TRUE(contains(table.out, "state.json is damaged") ||
+                contains(table.out, "no state.json"))
+        << what << ": " << table.out;
+    Result json = pg_ls({"--json"});
+    EXPECT_EQ(json.status, 0) << what;
+    EXPECT_FALSE(Json::parse(json.out, nullptr, false).is_discarded()) << what << json.out;
+    EXPECT_EQ(pg_ls({"web"}).status, 0) << what;
+    EXPECT_EQ(pg_ls({"--check"}).status, 1) << what;
+    // pg-ctl refuses to act on what it cannot read (exit 1, one line naming the job).
+    for (const Args& verb :
+         {Args{"stop", "web"}, Args{"restart", "web"}, Args{"signal", "web", "HUP"},
+          Args{"revive", "web"}, Args{"unit", "web"}}) {
+      Result r = pg_ctl(verb);
+      EXPECT_EQ(r.status, 1) << what << ": pg-ctl " << verb[0] << ": " << r.out << r.err;
+      EXPECT_TRUE(contains(r.err, "web")) << what << ": " << verb[0] << ": " << r.err;
+    }
+  }
+  // pg-run of the same name starts afresh and writes a good state over the damage.
+  launch("web", {"--oneshot"}, {"--exit", "0"});
+  Json st = wait_end("web");
+  EXPECT_EQ(st["state"], "completed");
+  EXPECT_EQ(pg_ls({"--check"}).status, 0);
+}
+
+TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)
+{
+  ended_job("web");
+  const std::string ev = job_file("web", "events.jsonl");
+  const std::string kept = read_text(ev);
+  {
+    // 50 MB of one line, then a binary tail, then the real history again.
+    std::ofstream out(ev, std::ios::trunc | std::ios::binary);
+    std::string chunk(1 << 20, 'x');
+    out << "{\"event\":\"exit\",\"at\":\"2026-01-01T00:00:00Z\",\"cause\":\"";
+    for (int i = 0; i < 50; ++i) {
+      out << chunk;
+    }
+    out << "\"}\n";
+    for (int i = 0; i < 4096; ++i) {
+      out << static_cast<char>(i * 7 % 256);
+    }
+    out << "\n" << kept;
+  }
+  {
+    // A 30 MB output log without a newline, and binary.
+    std::ofstream out(job_file("web", "output.log"), std::ios::app | std::ios::binary);
+    for (int i = 0; i < 30 * 1024; ++i) {
+      out << std::string(1024, static_cast<char>(i % 256));
+    }
+  }
+  // Bounded memory: under a 1 GiB address-space limit (ASan reserves terabytes of virtual
+  // memory, so the sanitizer build runs without it).
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string limit = "true";
+#else
+  const std::string limit = "ulimit -v 1048576";
+#endif
+  for (const Args& args : {Args{"--events"}, Args{"--events", "--json"}, Args{"web"},
+                           Args{"--json"}, Args{"--prometheus"}}) {
+    const auto t0 = Clock::now();
+    Result r = run(
+        Args{"/bin/sh", "-c", limit + "; exec \"$@\"", "sh", k_pg_ls, "--state-dir", state_dir()} +
+            args,
+        {}, 20'000ms);
+    EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
+    EXPECT_LT(Clock::now() - t0, 15s) << args[0];
+    if (args[0] == "--events") {
+      // The real events after the damage are still listed.
+      EXPECT_TRUE(contains(r.out, "exit")) << r.out.substr(0, 2000);
+    }
+  }
+  for (const Args& args :
+       {Args{"logs", "web"}, Args{"logs", "-n", "1000", "web"}, Args{"logs", "--json", "web"}}) {
+    Result r = run(Args{"/bin/sh", "-c", limit + "; exec \"$@\"", "sh", PG_CTL_BIN, "--state-dir",
+                        state_dir()} +
+                       args,
+                   {}, 20'000ms);
+    EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
+    EXPECT_LT(r.out.size(), 4u << 20) << "a terminal gets a bounded amount";
+  }
+}
+
+TEST_F(Hostile, MalformedEnvFilesAreRefusedNamingTheLine)
+{
+  const std::vector<std::pair<std::string, std::string>> files{
+      {"no equals sign", "A=1\nJUSTAKEY\n"},
+      {"a bad key", "A=1\n1BAD=x\n"},
+      {"a key with a space", "MY KEY=x\n"},
+      {"an unterminated quote", "A=\"open\n"},
+      {"a NUL byte", std::string("A=1\nB=x\0y\n", 10)},
+      {"binary", std::string("\xff\xfe\x00\x01=\x02\n", 7)},
+      {"a terminal escape in a key", "\x1b]0;owned\x07KEY=1\n"},
+      {"a reserved variable", "NOTIFY_SOCKET=@evil\n"},
+  };
+  for (const auto& [what, text] : files) {
+    write_text(path("bad.env"), text, 0600);
+    Result r = run(job("envjob", {"--env-file", path("bad.env")}, {"--sleep", "1h"}));
+    EXPECT_EQ(r.status, 1) << what << ": " << r.err;
+    EXPECT_TRUE(one_line_error(r, "pg-run")) << what;
+    EXPECT_TRUE(contains(r.err, what == "a reserved variable" ? "set by pg-run" : "line "))
+        << what << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "\x1b")) << what << ": the error holds no terminal escape";
+    EXPECT_FALSE(lock_held("envjob")) << what;
+  }
+}
+
+TEST_F(Hostile, NotifyFromAnotherUserIsIgnored)
+{
+  // (A live process of our own user outside the tree: notify_test's
+  // Notify.ALiveProcessOutsideTheTreeIsIgnored.) Here, uid 65534 sends to a root job's socket,
+  // which any process of the network namespace can reach (it is abstract).
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to become uid 65534";
+  }
+  write_text(path("job.sh"),
+             "#!/bin/sh\nprintf %s \"$NOTIFY_SOCKET\" > sock.tmp && mv sock.tmp sock\n"
+             "exec sleep 60\n",
+             0755);
+  Result r = run(pg_run({"-n", "guarded", "--notify", "--cwd", tmp(), "--", path("job.sh")}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string address = wait_file(path("sock"));
+  StartOptions nobody;
+  nobody.uid = k_nobody;
+  nobody.gid = k_nobody;
+  nobody.cwd = "/";
+  nobody.env = {{"NOTIFY_SOCKET", address}};
+  Result sent = run({"/usr/bin/systemd-notify", "--ready", "--status=spoofed by nobody"}, nobody);
+  ASSERT_EQ(sent.status, 0) << sent.err;
+  auto ev = wait_events("guarded", "notify-ignored", 1);
+  EXPECT_TRUE(ev[0]["why"] == "not of the job's tree" || ev[0]["why"] == "gone, another user")
+      << ev[0].dump();
+  Json st = state("guarded");
+  EXPECT_EQ(st["state"], "starting");
+  EXPECT_EQ(st["status_text"], "");
+  EXPECT_TRUE(events("guarded", "ready").empty());
+}
+
+} // namespace
+} // namespace pg::e2e
