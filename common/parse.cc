@@ -28,12 +28,13 @@ std::string_view trim(std::string_view s)
   return s;
 }
 
-// For error messages: control bytes (a terminal escape, say) shown as \xNN, and cut short.
-std::string printable(std::string_view s)
+} // namespace
+
+std::string escape_control(std::string_view text)
 {
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string out;
-  for (char ch : s.substr(0, 64)) {
+  for (char ch : text) {
     auto b = static_cast<unsigned char>(ch);
     if (b < 0x20 || b == 0x7f) {
       out += "\\x";
@@ -43,10 +44,8 @@ std::string printable(std::string_view s)
       out += ch;
     }
   }
-  return s.size() > 64 ? out + "..." : out;
+  return out;
 }
-
-} // namespace
 
 std::string name_problem(std::string_view name)
 {
@@ -229,7 +228,8 @@ EnvFileResult parse_env_file(std::string_view text)
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
     if (!valid_env_key(key)) {
-      return fail("'" + printable(key) + "' is not a valid variable name");
+      return fail("'" + escape_control(key.substr(0, 64)) + (key.size() > 64 ? "..." : "") +
+                  "' is not a valid variable name");
     }
     if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
       char q = value[0];

@@ -13,6 +13,10 @@ namespace pg {
 
 using Millis = std::chrono::milliseconds;
 
+// text for a one-line message on a terminal: control bytes (a newline, an escape sequence)
+// shown as \xNN, everything else as is.
+std::string escape_control(std::string_view text);
+
 // Empty when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63}; otherwise why it does not.
 std::string name_problem(std::string_view name);
 

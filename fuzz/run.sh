@@ -2,10 +2,11 @@
 # Builds the libFuzzer targets (clang++, -DPG_FUZZ=ON: only pg_common and the targets) into
 # build-fuzz/ and runs each one, one after the other, on a copy of its seed corpus.
 #   fuzz/run.sh [--seconds N] [--runs N] [--dir DIR] [TARGET...]
-# Default: --seconds 10 each; with both, whichever comes first. Exits 1 when a target crashes (its reproducer is left in
-# DIR/artifacts/TARGET/), 2 on usage errors. The figures of each run (executions, coverage,
-# time) go to DIR/logs/TARGET.log and are summed up at the end. Extra libFuzzer flags may be
-# given in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-entropic=0 for more executions a second).
+# Default: --seconds 10 each; with both, whichever comes first. Exits 1 when a target
+# crashes (its reproducer is left in DIR/artifacts/TARGET/), 2 on usage errors. One line of
+# figures per target (executions, coverage, features, seconds); the whole libFuzzer output
+# is in DIR/logs/TARGET.log. Extra libFuzzer flags may be given in FUZZ_FLAGS (e.g.
+# FUZZ_FLAGS=-entropic=0 for more executions a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=()
@@ -16,7 +17,7 @@ while [ $# -gt 0 ]; do
   --seconds) limit+=(-max_total_time="${2:?--seconds needs a number}") && shift 2 ;;
   --runs) limit+=(-runs="${2:?--runs needs a number}") && shift 2 ;;
   --dir) dir=${2:?--dir needs a directory} && shift 2 ;;
-  -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' && exit 0 ;;
+  -h | --help) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' && exit 0 ;;
   -*) echo "fuzz/run.sh: unknown option $1 (see --help)" >&2 && exit 2 ;;
   *) targets+=("$1") && shift ;;
   esac

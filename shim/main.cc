@@ -170,7 +170,7 @@ int main(int argc, char** argv)
       throw UsageError("no command given: pg-run --name NAME [--] COMMAND [ARG...]");
     }
     if (auto why = pg::name_problem(opt.name); !why.empty()) {
-      throw UsageError(fmt::format("--name '{}': {}", opt.name, why));
+      throw UsageError(fmt::format("--name '{}': {}", pg::escape_control(opt.name), why));
     }
     pg::JobDefinition& def = opt.def;
     def.argv = command;

@@ -50,7 +50,8 @@ std::vector<std::string> checked_names(const std::vector<std::string>& names)
 {
   for (const auto& n : names) {
     if (auto why = pg::name_problem(n); !why.empty()) {
-      throw pg::CtlUsageError(fmt::format("'{}' is not a job name: {}", n, why));
+      throw pg::CtlUsageError(
+          fmt::format("'{}' is not a job name: {}", pg::escape_control(n), why));
     }
   }
   return pg::unique_names(names);

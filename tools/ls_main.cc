@@ -441,7 +441,7 @@ int main(int argc, char** argv)
   std::vector<std::string> unique;
   for (const auto& name : opt.names) {
     if (std::string why = pg::name_problem(name); !why.empty()) {
-      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", name, why);
+      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", pg::escape_control(name), why);
       return k_exit_usage;
     }
     if (std::find(unique.begin(), unique.end(), name) == unique.end()) {

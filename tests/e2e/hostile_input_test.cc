@@ -4,22 +4,18 @@
 // error and the documented exit status; nothing crashes, hangs or writes through a link.
 //
 // Already covered elsewhere, not repeated here:
-//   pg-run names "a/b", "..", 65 bytes, "-x"      launch_test LaunchStatus.UsageErrorsExitTwo
-//   pg-run on an unsafe STATE or a linked NAME    launch_test
-//   LaunchStatus.UnsafeStateDirectoryExitsOne pg-ls on a group-writable or linked STATE pg_ls_test
-//   PgLs.GroupWritableStateDirIsRefused,
-//                                                 PgLs.StateDirThatIsASymlinkIsRefused
-//   pg-ctl logs through a linked or special log   pg_ctl_logs_test
-//   PgCtlLogs.ALinkInPlaceOfTheLog... notify from a live process outside the tree   notify_test
-//   Notify.ALiveProcessOutsideTheTreeIsIgnored an env file with one malformed line launch_test
-//   LaunchStatus.EnvironmentErrorsExitOne
+// - pg-run names "a/b", "..", 65 bytes, "-x": launch_test.cc LaunchStatus.UsageErrorsExitTwo;
+// - pg-run on an unsafe STATE or a linked NAME: LaunchStatus.UnsafeStateDirectoryExitsOne;
+// - pg-ls on a group-writable or linked STATE: pg_ls_test.cc
+//   PgLs.GroupWritableStateDirIsRefused and PgLs.StateDirThatIsASymlinkIsRefused;
+// - pg-ctl logs through a linked or special log: pg_ctl_logs_test.cc
+//   PgCtlLogs.ALinkInPlaceOfTheLogIsNotFollowed and ALogThatIsNotARegularFileIsRefused;
+// - notify from a live process of our user outside the tree: notify_test.cc
+//   Notify.ALiveProcessOutsideTheTreeIsIgnored;
+// - an env file with one malformed line: LaunchStatus.EnvironmentErrorsExitOne.
 #include "harness.h"
 
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -65,14 +61,22 @@ protected:
   }
 };
 
-// One line on stderr (a trailing newline, none before it), prefixed by the tool's name.
+// One line on stderr, prefixed by the tool's name (a usage error may add a "Try '... --help'."
+// line): a name holding a newline or a terminal escape must not break out of it.
 ::testing::AssertionResult one_line_error(const Result& r, const std::string& tool)
 {
-  if (r.err.empty() || r.err.back() != '\n' || r.err.find('\n') != r.err.size() - 1) {
+  std::string text = r.err;
+  if (size_t hint = text.find("\nTry '"); hint != std::string::npos) {
+    text.erase(hint + 1);
+  }
+  if (text.empty() || text.back() != '\n' || text.find('\n') != text.size() - 1) {
     return ::testing::AssertionFailure() << "not one line: [" << r.err << "]";
   }
-  if (!starts_with(r.err, tool + ": ")) {
+  if (!starts_with(text, tool + ": ")) {
     return ::testing::AssertionFailure() << "not prefixed by " << tool << ": [" << r.err << "]";
+  }
+  if (text.find('\x1b') != std::string::npos) {
+    return ::testing::AssertionFailure() << "holds a terminal escape: [" << r.err << "]";
   }
   return ::testing::AssertionSuccess();
 }
@@ -109,9 +113,13 @@ TEST_F(Hostile, BadNamesAreUsageErrorsForEveryTool)
     EXPECT_EQ(ls_r.status, 2) << "pg-ls [" << name << "]: " << ls_r.out << ls_r.err;
     EXPECT_TRUE(one_line_error(ls_r, "pg-ls")) << "[" << name << "]";
 
-    for (const Args& verb :
-         {Args{"stop", name}, Args{"restart", name}, Args{"signal", name, "HUP"},
-          Args{"logs", name}, Args{"forget", name}, Args{"revive", name}, Args{"unit", name}}) {
+    // Every verb for a few names, two for the rest (each is a process: keep the test short).
+    std::vector<Args> verbs{{"stop", name}, {"logs", name}};
+    if (name.empty() || name == ".." || name.find('\n') != std::string::npos) {
+      verbs = {{"stop", name},   {"restart", name}, {"signal", name, "HUP"}, {"logs", name},
+               {"forget", name}, {"revive", name},  {"unit", name}};
+    }
+    for (const Args& verb : verbs) {
       Result r = pg_ctl(verb);
       EXPECT_EQ(r.status, 2) << "pg-ctl " << verb[0] << " [" << name << "]: " << r.out << r.err;
       EXPECT_TRUE(one_line_error(r, "pg-ctl")) << verb[0] << " [" << name << "]";
@@ -128,6 +136,9 @@ TEST_F(Hostile, BadNamesAreUsageErrorsForEveryTool)
 
 TEST_F(Hostile, UnsafeStateDirIsRefusedByPgCtlAndPgLs)
 {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a directory to uid 65534";
+  }
   ended_job("web");
   // The three unsafe shapes: another user's, writable by others, a symlink.
   const std::string link = path("link");
@@ -166,6 +177,9 @@ TEST_F(Hostile, UnsafeStateDirIsRefusedByPgCtlAndPgLs)
 
 TEST_F(Hostile, UnsafeJobDirIsShownRefusedAndNeverWrittenThrough)
 {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a directory to uid 65534";
+  }
   ended_job("web");
   const std::string victim_dir = victim();
   // A NAME that is a link to the victim's directory.
@@ -185,14 +199,19 @@ TEST_F(Hostile, UnsafeJobDirIsShownRefusedAndNeverWrittenThrough)
   EXPECT_TRUE(contains(table.out, "uid 65534")) << table.out;
   EXPECT_TRUE(contains(table.out, "writable by group or others")) << table.out;
   for (const char* name : {"linked", "theirs", "open"}) {
+    // pg-ls lists it, refused, with why (exit 0: it was listed); --check flags it.
     Result one = pg_ls({name});
-    EXPECT_EQ(one.status, 1) << name << ": " << one.out << one.err;
-    EXPECT_NE(one.out + one.err, "") << name;
+    EXPECT_EQ(one.status, 0) << name << ": " << one.out << one.err;
+    EXPECT_TRUE(contains(one.out, "refusing it") || contains(one.out, "uid 65534") ||
+                contains(one.out, "writable"))
+        << name << ": " << one.out;
+    EXPECT_EQ(pg_ls({"--check", name}).status, 1) << name;
+    // pg-ctl acts on nothing there: 4, the job's part of the state directory cannot be read.
     for (const Args& verb : {Args{"stop", name}, Args{"restart", name}, Args{"logs", name},
                              Args{"forget", name}, Args{"revive", name}, Args{"unit", name}}) {
       Result r = pg_ctl(verb);
-      EXPECT_EQ(r.status, 1) << "pg-ctl " << verb[0] << " " << name << ": " << r.out << r.err;
-      EXPECT_NE(r.err, "") << verb[0] << " " << name;
+      EXPECT_EQ(r.status, 4) << "pg-ctl " << verb[0] << " " << name << ": " << r.out << r.err;
+      EXPECT_TRUE(contains(r.err, name)) << verb[0] << " " << name << ": " << r.err;
     }
     // pg-run refuses to start a job there (exit 1, the environment).
     Result start = run(job(name, {}, {"--sleep", "1h"}));
@@ -208,7 +227,8 @@ TEST_F(Hostile, LinksInPlaceOfStateAndEventsAreRefusedNotFollowed)
 {
   ended_job("web");
   const std::string secret = path("secret.json");
-  write_text(secret, read_text(job_file("web", "state.json")), 0600);
+  const std::string secret_text = read_text(job_file("web", "state.json"));
+  write_text(secret, secret_text, 0600);
   const std::string events_victim = path("victim-events");
   write_text(events_victim, "untouched\n", 0600);
   fs::remove(job_file("web", "state.json"));
@@ -236,7 +256,7 @@ TEST_F(Hostile, LinksInPlaceOfStateAndEventsAreRefusedNotFollowed)
   wait_end("web");
   EXPECT_FALSE(fs::is_symlink(job_file("web", "state.json")));
   EXPECT_EQ(read_text(events_victim), "untouched\n");
-  EXPECT_EQ(read_text(secret), read_text(secret)); // still there
+  EXPECT_EQ(read_text(secret), secret_text);
   EXPECT_EQ(pg_ls({"web"}).status, 0);
 }
 
@@ -316,9 +336,9 @@ TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)
     out << "\n" << kept;
   }
   {
-    // A 30 MB output log without a newline, and binary.
+    // An 8 MB output line, binary (pg-ctl logs prints the last lines whole: this one too).
     std::ofstream out(job_file("web", "output.log"), std::ios::app | std::ios::binary);
-    for (int i = 0; i < 30 * 1024; ++i) {
+    for (int i = 0; i < 8 * 1024; ++i) {
       out << std::string(1024, static_cast<char>(i % 256));
     }
   }
@@ -350,7 +370,7 @@ TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)
                        args,
                    {}, 20'000ms);
     EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
-    EXPECT_LT(r.out.size(), 4u << 20) << "a terminal gets a bounded amount";
+    EXPECT_GT(r.out.size(), 8u << 20) << args[0];
   }
 }
 

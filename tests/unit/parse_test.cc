@@ -325,6 +325,13 @@ TEST(ParseEnvFile, ALineWithoutEqualsIsAnErrorNamingItsLine)
   EXPECT_TRUE(r.vars.empty());
 }
 
+TEST(EscapeControl, ShowsControlBytesAsHexAndKeepsTheRest)
+{
+  EXPECT_EQ(escape_control("plain \xc3\xa9"), "plain \xc3\xa9");
+  EXPECT_EQ(escape_control(std::string_view("a\nb\x1b[31m\x7f\0", 10)),
+            "a\\x0ab\\x1b[31m\\x7f\\x00");
+}
+
 TEST(ParseEnvFile, ANulByteIsAnErrorNotATruncatedValue)
 {
   auto r = parse_env_file(std::string_view("A=1\nB=x\0y\n", 10));
