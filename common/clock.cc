@@ -1,5 +1,6 @@
 #include "clock.h"
 
+#include <dlfcn.h>
 #include <time.h>
 
 #include <cstdio>
@@ -8,10 +9,25 @@ namespace pg {
 
 namespace {
 
+using ClockGettime = int (*)(clockid_t, timespec*);
+
+// libc's own clock_gettime (the vDSO's speed), past any preloaded wrapper of it: libfaketime,
+// loaded to fake a job's date (`faketime '+1d' pg-run ...`), shifts BOOTTIME and MONOTONIC by
+// its wall-clock offset too unless told not to, and pg-run's timers must not see that jump.
+ClockGettime libc_clock_gettime()
+{
+  static const ClockGettime fn = [] {
+    void* libc = ::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    void* sym = libc != nullptr ? ::dlsym(libc, "clock_gettime") : nullptr;
+    return sym != nullptr ? reinterpret_cast<ClockGettime>(sym) : &::clock_gettime;
+  }();
+  return fn;
+}
+
 Nanos read_clock(clockid_t id)
 {
   timespec ts{};
-  ::clock_gettime(id, &ts);
+  libc_clock_gettime()(id, &ts);
   return std::chrono::seconds(ts.tv_sec) + Nanos(ts.tv_nsec);
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -28,6 +29,35 @@ std::vector<pid_t> all_pids()
   ::closedir(d);
   return pids;
 }
+
+namespace {
+
+// /proc/PID/stat shows a start time on the reader's CLOCK_BOOTTIME, which a time namespace
+// offsets (unshare --time, a container, a CRIU restore): this process's boottime offset in
+// clock ticks, taken off every start time read, so that a supervisor's recorded identity
+// matches when pg-ctl or pg-ls reads it from another time namespace. Exact for offsets in
+// whole ticks; zero without time namespaces.
+int64_t boottime_offset_ticks()
+{
+  static const int64_t ticks = [] {
+    std::string text;
+    if (!read_file("/proc/self/timens_offsets", text)) {
+      return int64_t{0};
+    }
+    const size_t at = text.find("boottime");
+    long long s = 0;
+    long long ns = 0;
+    if (at == std::string::npos ||
+        std::sscanf(text.c_str() + at, "boottime %lld %lld", &s, &ns) != 2) {
+      return int64_t{0};
+    }
+    const int64_t hz = ::sysconf(_SC_CLK_TCK) > 0 ? ::sysconf(_SC_CLK_TCK) : 100;
+    return static_cast<int64_t>(s) * hz + static_cast<int64_t>(ns) * hz / 1'000'000'000;
+  }();
+  return ticks;
+}
+
+} // namespace
 
 std::optional<ProcStat> read_proc_stat(pid_t pid)
 {
@@ -64,7 +94,7 @@ std::optional<ProcStat> read_proc_stat(pid_t pid)
   st.state = fields[0].empty() ? '?' : fields[0][0];
   st.ppid = static_cast<pid_t>(num(4));
   st.pgid = static_cast<pid_t>(num(5));
-  st.start_time = num(22);
+  st.start_time = static_cast<uint64_t>(static_cast<int64_t>(num(22)) - boottime_offset_ticks());
   st.rss_pages = num(24);
   return st;
 }

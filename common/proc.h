@@ -15,7 +15,7 @@ struct ProcStat {
   pid_t ppid = 0;
   pid_t pgid = 0;
   char state = '?';
-  uint64_t start_time = 0; // clock ticks after boot (field 22)
+  uint64_t start_time = 0; // clock ticks after boot (field 22), on the host's CLOCK_BOOTTIME
   uint64_t rss_pages = 0;
   std::string comm;
 };

@@ -6,6 +6,8 @@ packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux
   # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).
   systemd python3-sdnotify python3-systemd
+  # libfaketime: the wall-clock jump of the clock tests (tests/e2e/clock_test.cc).
+  faketime
   # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
   dpkg-dev file gzip lintian prometheus prometheus-node-exporter
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).

@@ -75,7 +75,10 @@ void arm(int fd, Nanos at)
     its.it_value.tv_sec = static_cast<time_t>(at.count() / 1'000'000'000);
     its.it_value.tv_nsec = static_cast<long>(at.count() % 1'000'000'000);
   }
-  ::timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, nullptr);
+  // The raw syscall: a preloaded libfaketime (`faketime` run on pg-run to fake the job's date)
+  // wraps timerfd_settime and shifts every absolute expiry by its wall-clock offset, whatever
+  // the timer's clock, so a duration would never end and a stop timeout would fire at once.
+  ::syscall(SYS_timerfd_settime, fd, TFD_TIMER_ABSTIME, &its, nullptr);
 }
 
 } // namespace
