@@ -197,12 +197,13 @@ TEST_F(CrashLoop, EveryExitIsRecordedWithItsStatusAndTheSupervisorStaysFlat)
   // Flat: the same descriptors at the end, at most the spawn's error pipe more in between.
   EXPECT_EQ(last.fds, base.fds);
   EXPECT_LE(peak.fds, base.fds + 2);
-  // Memory: a small fixed slack, whatever the number of runs. Under ASan the quarantine holds
-  // freed memory by design, so only the plain build is held to it.
+  // Memory: a small fixed slack, whatever the number of runs (100 000 runs once grew it by
+  // 828 kB: the restart budget kept every restart's time). Under ASan the quarantine holds freed
+  // memory by design, so only the plain build is held to it. PSS is reported, not held: it
+  // moves with other processes mapping the same libraries.
   if (!sanitized()) {
-    EXPECT_LE(peak.rss_kb - base.rss_kb, 1024) << "the supervisor's RSS grew";
-    EXPECT_LE(last.rss_kb - base.rss_kb, 1024) << "the supervisor's RSS grew";
-    EXPECT_LE(peak.pss_kb - base.pss_kb, 1024) << "the supervisor's PSS grew";
+    EXPECT_LE(peak.rss_kb - base.rss_kb, 256) << "the supervisor's RSS grew";
+    EXPECT_LE(last.rss_kb - base.rss_kb, 256) << "the supervisor's RSS grew";
   }
 }
 
