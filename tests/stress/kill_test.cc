@@ -280,3 +280,58 @@ TEST_F(KillAnyMoment, StateParsesTheJobShowsLostAndReviveStartsNoSecondCopy)
 
 } // namespace
 } // namespace pg::stress
+
+namespace pg::stress {
+namespace {
+
+// The two holes the random kills found, each made to happen on purpose.
+class KillAnyMomentCases : public Stress {};
+
+// A supervisor killed between forking a run and writing state.json leaves that run unnamed: the
+// state names the run before. Revive finds it all the same (same supervisor, same id prefix).
+TEST_F(KillAnyMomentCases, ReviveFindsARunTheDeadSupervisorNeverRecorded)
+{
+  launch("unrecorded", {}, {"--ignore-term", "--sleep", "1h"});
+  const Json st = wait_running("unrecorded");
+  const pid_t job = st["pid"].get<pid_t>();
+  remember(job);
+  ASSERT_EQ(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL), 0);
+  e2e::must(e2e::wait_until([&] { return lost("unrecorded"); }, "the job shows lost"));
+  ASSERT_TRUE(e2e::alive(job)); // it ignored its parent-death SIGTERM
+  // As if the state lagged a run: it names the run before the one that lives.
+  Json lag = state("unrecorded");
+  const std::string id = lag["run_id"];
+  ASSERT_EQ(id.size(), 24u) << id;
+  ASSERT_EQ(id.substr(16), "00000001") << "the first run of a supervisor";
+  lag["run_id"] = id.substr(0, 16) + "00000000";
+  e2e::write_text(job_dir("unrecorded") + "/state.json", lag.dump() + "\n", 0600);
+
+  e2e::Result r = pg_ctl({"revive", "unrecorded"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_TRUE(e2e::contains(r.err, "still live")) << r.err;
+  EXPECT_TRUE(lost("unrecorded"));
+  EXPECT_EQ(with_env("PG_NAME", "unrecorded").size(), 1u) << "a second copy was started";
+  r = pg_ctl({"revive", "--replace", "unrecorded"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_FALSE(e2e::alive(job));
+  wait_running("unrecorded", job);
+}
+
+// The lock held by another process than the supervisor state.json names (a child it forked an
+// instant before it was killed, or a launch under way): pg-ls says starting, never running, and
+// lost once the lock is free.
+TEST_F(KillAnyMomentCases, ALockHeldByAnotherProcessIsNeverShownRunning)
+{
+  launch("heldlock", {}, {"--sleep", "1h"});
+  make_lost("heldlock");
+  EXPECT_EQ(ls_json("heldlock").value("state", ""), "lost");
+  UniqueFd fd(::open((job_dir("heldlock") + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(fd);
+  ASSERT_TRUE(try_lock(fd.get()));
+  EXPECT_EQ(ls_json("heldlock").value("state", ""), "starting");
+  fd.reset();
+  EXPECT_EQ(ls_json("heldlock").value("state", ""), "lost");
+}
+
+} // namespace
+} // namespace pg::stress
