@@ -54,6 +54,14 @@ JobView view_job(const JobDir& dir)
     return v;
   }
   v.shown = v.state->state;
+  const SupervisorRecord& sup = v.state->supervisor;
+  if (is_live(v.state->state) && v.supervisor_alive &&
+      !ProcessIdentity{sup.pid, sup.start_time, sup.boot_id}.alive()) {
+    // The lock is held, but not by the supervisor state.json names: a launch or revive is under
+    // way, or that supervisor was just killed and a child it forked holds a copy of the lock's
+    // descriptor until it execs or dies. Either way that supervisor runs nothing.
+    v.shown = RunState::Starting;
+  }
   if (is_live(v.state->state) && !v.supervisor_alive) {
     v.shown = RunState::Lost;
     if (v.state->supervisor.boot_id != boot_id()) {

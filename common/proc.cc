@@ -206,4 +206,28 @@ std::vector<pid_t> processes_with_env(const std::string& key, const std::string&
   return out;
 }
 
+std::vector<pid_t> processes_of_run_family(const std::string& run_id)
+{
+  const std::string needle = "PG_RUN_ID=" + run_id.substr(0, k_run_family_chars);
+  std::vector<pid_t> out;
+  for (pid_t p : all_pids()) {
+    std::string env;
+    if (!read_file("/proc/" + std::to_string(p) + "/environ", env)) {
+      continue;
+    }
+    for (size_t pos = 0; pos < env.size();) {
+      size_t end = env.find('\0', pos);
+      if (end == std::string::npos) {
+        end = env.size();
+      }
+      if (std::string_view(env).substr(pos, end - pos).starts_with(needle)) {
+        out.push_back(p);
+        break;
+      }
+      pos = end + 1;
+    }
+  }
+  return out;
+}
+
 } // namespace pg

@@ -50,4 +50,11 @@ std::vector<pid_t> descendants(pid_t root);
 // Every process of this user whose environment holds KEY=VALUE exactly (e.g. PG_RUN_ID=...).
 std::vector<pid_t> processes_with_env(const std::string& key, const std::string& value);
 
+// A run id (PG_RUN_ID) is a supervisor's random prefix and its run counter: every run of one
+// supervisor shares the prefix, so the processes of a run state.json has not named yet (the
+// supervisor died before writing it) are found through the run it names.
+inline constexpr size_t k_run_family_chars = 16;
+// Every process whose PG_RUN_ID belongs to the same supervisor as run_id.
+std::vector<pid_t> processes_of_run_family(const std::string& run_id);
+
 } // namespace pg

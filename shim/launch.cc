@@ -44,12 +44,12 @@ std::optional<JobState> read_state(const JobDir& job)
   }
 }
 
-// Kills every process still carrying the run id, and waits until none is left.
+// Kills every process still carrying an id of that run's supervisor, and waits until none is left.
 bool kill_leftovers(const std::string& run_id)
 {
   const auto deadline = monotonic_now() + std::chrono::seconds(5);
   for (;;) {
-    auto pids = processes_with_env("PG_RUN_ID", run_id);
+    auto pids = processes_of_run_family(run_id);
     if (pids.empty()) {
       return true;
     }
@@ -307,7 +307,7 @@ int launch(const Options& opt)
   // We hold the lock. A state that still says alive belonged to a supervisor that died (lost):
   // never start a second copy while processes of that run live.
   if (auto prev = read_state(*job); prev && is_live(prev->state) && !prev->run_id.empty()) {
-    auto left = processes_with_env("PG_RUN_ID", prev->run_id);
+    auto left = processes_of_run_family(prev->run_id);
     if (!left.empty()) {
       if (!opt.replace) {
         say_error(fmt::format("{} is lost but {} of its processes still live (pid {}); use "

@@ -165,7 +165,11 @@ Next decide(const Classification& c, const RunEnd& end, const JobDefinition& def
     next.gave_up = true;
     return next;
   }
-  budget.failure_restarts.push_back(now_boot);
+  if (def.max_restarts) {
+    // Only a limit reads them: with no limit a crash loop would keep one per restart for a
+    // whole --restart-window (millions within the default hour).
+    budget.failure_restarts.push_back(now_boot);
+  }
   ++budget.consecutive_failures;
   next.restart = true;
   next.delay = backoff_delay(def, budget.consecutive_failures);

@@ -207,6 +207,11 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
          {"cgroup", m_pub.supervisor.cgroup},
          {"command", m_opt.def.argv},
          {"revived", m_opt.keep_started_at.has_value()}});
+  // Before the first run is forked, state.json names this supervisor and the id its first run
+  // will carry, so a revive after our death finds every process we started (see start_run).
+  m_run_family = random_run_id().substr(0, k_run_family_chars);
+  m_pub.run_id = fmt::format("{}{:08x}", m_run_family, m_runs + 1);
+  publish();
   if (!start_run(true)) {
     return std::make_pair(m_last_status, m_pub.last_exit ? m_pub.last_exit->cause : "");
   }
@@ -234,7 +239,9 @@ bool Supervisor::start_run(bool first)
   m_restart_at_boot = Nanos(0);
   m_pub.next_start_at.reset();
   const JobDefinition& def = m_opt.def;
-  std::string run_id = random_run_id();
+  // This supervisor's random prefix and the run's number: a run that state.json has not named
+  // yet is still found (through the run it does name) if we die before naming it.
+  std::string run_id = fmt::format("{}{:08x}", m_run_family, m_runs + 1);
   std::vector<std::string> env = m_base_env;
   env.push_back("PG_RUN_ID=" + run_id);
   SpawnRequest req{def.command,

@@ -120,6 +120,7 @@ private:
   int m_forwarded_signal = 0;
   std::string m_forwarded_detail;
   unsigned m_runs = 0;
+  std::string m_run_family; // the prefix of every PG_RUN_ID this supervisor gives
 
   // Deadlines; zero = unset.
   Nanos m_first_start_boot{0};

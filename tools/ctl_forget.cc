@@ -93,7 +93,7 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
   if (v.state) {
     r.state = lost ? RunState::Lost : v.state->state;
     if (lost && !v.state->run_id.empty()) {
-      std::vector<pid_t> left = processes_with_env("PG_RUN_ID", v.state->run_id);
+      std::vector<pid_t> left = processes_of_run_family(v.state->run_id);
       if (!left.empty()) {
         std::string pids;
         for (pid_t p : left) {

@@ -484,6 +484,19 @@ TEST(Policy, DefaultBudgetIsFiveRestarts)
   EXPECT_TRUE(fail_once(d, b, at(minutes(2))).gave_up);
 }
 
+TEST(Policy, UnlimitedRestartsKeepNoHistory)
+{
+  // A crash loop with no limit: the budget stays empty, so the supervisor's memory stays flat.
+  JobDefinition d = service();
+  d.max_restarts.reset();
+  RestartBudget b;
+  for (int i = 0; i < 10'000; ++i) {
+    EXPECT_TRUE(fail_once(d, b, at(std::chrono::milliseconds(i))).restart);
+  }
+  EXPECT_TRUE(b.failure_restarts.empty());
+  EXPECT_EQ(b.consecutive_failures, 10'000U);
+}
+
 TEST(Policy, FailuresOlderThanTheWindowNoLongerCount)
 {
   JobDefinition d = service();
