@@ -263,10 +263,16 @@ void EventLog::open_file()
   }
   struct stat st {};
   m_size = ::fstat(m_fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  // The events fd is write-only: the last byte is read through a read-only one.
   char last = '\n';
-  m_needs_newline = m_size > 0 &&
-                    ::pread(m_fd.get(), &last, 1, static_cast<off_t>(m_size - 1)) == 1 &&
-                    last != '\n';
+  if (m_size > 0) {
+    UniqueFd r(retry_eintr(
+        [&] { return ::openat(m_dirfd, "events.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+    if (r && ::pread(r.get(), &last, 1, static_cast<off_t>(m_size - 1)) != 1) {
+      last = '\n';
+    }
+  }
+  m_needs_newline = last != '\n';
 }
 
 void EventLog::rotate()

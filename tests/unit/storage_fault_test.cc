@@ -96,6 +96,8 @@ TEST(StorageErrorJson, RoundTripsInTheState)
   JobState s;
   s.name = "j";
   s.supervisor.boot_id = "b";
+  s.definition.argv = {"/bin/true"};
+  s.definition.command = "/bin/true";
   s.updated_at = WallTime(std::chrono::milliseconds(1'700'000'000'000));
   StorageFault f;
   f.error = "No space left on device";
