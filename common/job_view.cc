@@ -1,6 +1,7 @@
 #include "job_view.h"
 
 #include "proc.h"
+#include "storage_fault.h"
 
 #include <algorithm>
 
@@ -41,6 +42,10 @@ JobView view_job(const JobDir& dir)
   v.name = dir.name();
   read_state(dir, v);
   v.supervisor_alive = dir.lock_held();
+  v.storage_fault = to_string(filesystem_trouble(dir.fd()));
+  if (v.storage_fault.empty() && v.supervisor_alive && storage_flagged(dir)) {
+    v.storage_fault = "write-error";
+  }
   if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
     // The supervisor may have written its final state and exited between our two looks:
     // the final state is on disk before the lock is released, so one more read settles it.

@@ -18,6 +18,10 @@ struct JobView {
   RunState shown = RunState::Lost;
   bool supervisor_alive = false; // the lock is held
   std::string lost_reason;       // set when shown == Lost
+  // Why pg-run cannot record (write the job's directory): "full" or "read-only" (its
+  // filesystem's state, for any job), "write-error" (its live supervisor's flag, on a
+  // filesystem that looks fine: a quota, an I/O error...), or "" (no trouble).
+  std::string storage_fault;
 
   // Age of the current run, when one is running.
   std::optional<std::chrono::seconds> uptime() const;

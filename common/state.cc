@@ -327,6 +327,33 @@ ExitRecord exit_record_from_json(const json& j)
   return e;
 }
 
+json to_json(const StorageFault& f)
+{
+  return json{
+      {"error", f.error},
+      {"since", format_rfc3339(f.since)},
+      {"until", opt_time(f.until)},
+      {"events_queued", f.events_queued},
+      {"events_dropped", f.events_dropped},
+      {"state_writes_failed", f.state_writes_failed},
+  };
+}
+
+StorageFault storage_fault_from_json(const json& j)
+{
+  if (!j.is_object()) {
+    throw std::runtime_error("not an object");
+  }
+  StorageFault f;
+  f.error = get_or<std::string>(j, "error", "");
+  f.since = time_field(j, "since");
+  f.until = opt_time_field(j, "until");
+  f.events_queued = get_or<uint64_t>(j, "events_queued", 0);
+  f.events_dropped = get_or<uint64_t>(j, "events_dropped", 0);
+  f.state_writes_failed = get_or<uint64_t>(j, "state_writes_failed", 0);
+  return f;
+}
+
 json to_json(const JobState& s)
 {
   return json{
@@ -354,6 +381,7 @@ json to_json(const JobState& s)
       {"end_cause", s.end_cause},
       {"log_dropped_bytes", s.log_dropped_bytes},
       {"log_drop_error", s.log_drop_error},
+      {"storage_error", s.storage_error ? to_json(*s.storage_error) : json(nullptr)},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
   };
@@ -405,6 +433,9 @@ JobState job_state_from_json(const json& j)
   s.end_cause = get_or<std::string>(j, "end_cause", "");
   s.log_dropped_bytes = get_or<uint64_t>(j, "log_dropped_bytes", 0);
   s.log_drop_error = get_or<std::string>(j, "log_drop_error", "");
+  if (auto it = j.find("storage_error"); it != j.end() && !it->is_null()) {
+    s.storage_error = nested("storage_error", [&] { return storage_fault_from_json(*it); });
+  }
   const json& def = object_field(j, "definition");
   s.definition = nested("definition", [&] { return definition_from_json(def); });
   s.updated_at = time_field(j, "updated_at");

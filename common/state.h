@@ -84,6 +84,19 @@ struct ExitRecord {
   bool operator==(const ExitRecord&) const = default;
 };
 
+// A time pg-run could not write its state directory (full, read-only, I/O error): what failed
+// and what it cost. state.json keeps the last one once writing works again.
+struct StorageFault {
+  std::string error;             // the first failure's errno text: "No space left on device"
+  WallTime since{};              // its first failed write
+  std::optional<WallTime> until; // when writing worked again; nullopt while it lasts
+  uint64_t events_queued = 0;    // events held in memory meanwhile, written at the recovery
+  uint64_t events_dropped = 0;   // events beyond the queue's bound: lost
+  uint64_t state_writes_failed = 0;
+
+  bool operator==(const StorageFault&) const = default;
+};
+
 struct SupervisorRecord {
   pid_t pid = 0;
   uint64_t start_time = 0;
@@ -116,6 +129,7 @@ struct JobState {
   // Output bytes the relay could not write to the log (disk full, I/O error), and why.
   uint64_t log_dropped_bytes = 0;
   std::string log_drop_error;
+  std::optional<StorageFault> storage_error; // the last storage fault, or the one going on
   JobDefinition definition;
   WallTime updated_at{};
 
@@ -125,6 +139,8 @@ struct JobState {
 nlohmann::json to_json(const JobDefinition& d);
 nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
+nlohmann::json to_json(const StorageFault& f);
+StorageFault storage_fault_from_json(const nlohmann::json& j);
 // Throw std::runtime_error naming the field when the JSON does not describe a valid object.
 JobDefinition definition_from_json(const nlohmann::json& j);
 ExitRecord exit_record_from_json(const nlohmann::json& j);

@@ -283,6 +283,16 @@ void EventLog::open_file()
   }
   struct stat st {};
   m_size = ::fstat(m_fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  // The events fd is write-only: the last byte is read through a read-only one.
+  char last = '\n';
+  if (m_size > 0) {
+    UniqueFd r(retry_eintr(
+        [&] { return ::openat(m_dirfd, "events.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+    if (r && ::pread(r.get(), &last, 1, static_cast<off_t>(m_size - 1)) != 1) {
+      last = '\n';
+    }
+  }
+  m_needs_newline = last != '\n';
 }
 
 void EventLog::rotate()
@@ -299,7 +309,11 @@ void EventLog::rotate()
 
 void EventLog::append(const nlohmann::json& event)
 {
-  std::string line = dump_line(event) + "\n";
+  append_line(dump_line(event) + "\n");
+}
+
+void EventLog::append_line(std::string_view line)
+{
   if (!m_fd) {
     open_file();
   }
@@ -307,12 +321,24 @@ void EventLog::append(const nlohmann::json& event)
     rotate();
     open_file();
   }
+  std::string fixed;
+  if (m_needs_newline) {
+    fixed = "\n";
+    fixed += line;
+    line = fixed;
+  }
   if (!write_all(m_fd.get(), line)) {
     int err = errno;
+    // A write cut short (the disk filled up in the middle) must not leave half a line for the
+    // next one to glue onto: back to the last whole line. If even that fails (read-only), the
+    // next open sees the cut line and starts on a new one.
+    int cut = ::ftruncate(m_fd.get(), static_cast<off_t>(m_size));
+    (void)cut;
     m_fd.reset(); // reopen next time: the fault may clear
     throw_errno("append events.jsonl", err);
   }
   m_size += line.size();
+  m_needs_newline = false;
 }
 
 } // namespace pg

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pg {
@@ -88,6 +89,10 @@ public:
   }
   // Appends one line with a single write(2); throws std::system_error when that fails.
   void append(const nlohmann::json& event);
+  // Appends line (one JSON object ending in a newline) the same way. A failed append leaves
+  // no part of the line behind (the file is cut back to its last whole line), and a file
+  // found not ending in a newline (a write cut by a crash) gets one first: lines stay whole.
+  void append_line(std::string_view line);
 
 private:
   void open_file();
@@ -97,6 +102,7 @@ private:
   int m_keep;
   UniqueFd m_fd;
   uint64_t m_size = 0;
+  bool m_needs_newline = false; // the file ends in a cut line
 };
 
 } // namespace pg

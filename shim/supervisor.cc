@@ -367,6 +367,7 @@ int Supervisor::loop()
       start_run(false);
     }
   }
+  storage_final_flush();
   return m_last_status;
 }
 
@@ -463,6 +464,9 @@ void Supervisor::on_timers()
   check_limits();
   if (!m_done) {
     m_alerts.on_timer(boot); // failures the cooldown held back, once it has ended
+  }
+  if (m_fault.active && monotonic_now() >= m_fault.retry_at_mono) {
+    storage_retry();
   }
 }
 
@@ -825,15 +829,11 @@ void Supervisor::report_dropped(bool now)
   const uint64_t fresh = total - m_pub.log_dropped_bytes;
   m_pub.log_dropped_bytes = total;
   m_pub.log_drop_error = m_log.drop_error();
-  try {
-    m_events.append({{"event", "log-dropped"},
-                     {"at", format_rfc3339(wall_now())},
-                     {"bytes", fresh},
-                     {"total", total},
-                     {"error", m_log.drop_error()}});
-  } catch (const std::exception&) {
-    m_storage_error = true; // the same disk, most likely: state.json may still make it
-  }
+  // The same disk, most likely: then it waits with the other events (supervisor_storage.cc).
+  event({{"event", "log-dropped"},
+         {"bytes", fresh},
+         {"total", total},
+         {"error", m_log.drop_error()}});
   publish();
 }
 
@@ -879,6 +879,9 @@ void Supervisor::rearm_timers()
   if (Nanos hung = hung_check(); hung.count() > 0 && (mono.count() == 0 || hung < mono)) {
     mono = hung;
   }
+  if (m_fault.active && (mono.count() == 0 || m_fault.retry_at_mono < mono)) {
+    mono = m_fault.retry_at_mono; // a storage fault: retry the writes (none armed without one)
+  }
   if (mono != m_armed_mono) {
     arm(m_mono_timer.get(), mono);
     m_armed_mono = mono;
@@ -904,13 +907,9 @@ void Supervisor::publish()
   m_pub.updated_at = wall_now();
   try {
     m_job.write_state(to_json(m_pub));
-    m_storage_error = false;
   } catch (const std::exception& e) {
-    // The job matters more than our bookkeeping: keep supervising, say so once.
-    if (!m_storage_error && m_foreground) {
-      spdlog::error("{}: cannot write state: {}", m_opt.name, e.what());
-    }
-    m_storage_error = true;
+    // The job matters more than our bookkeeping: keep supervising (supervisor_storage.cc).
+    storage_failed(e, true);
   }
 }
 
@@ -921,14 +920,7 @@ void Supervisor::event(nlohmann::json ev)
   if (std::string text = log_line(line); !text.empty()) {
     m_log.mark(text);
   }
-  try {
-    m_events.append(line);
-  } catch (const std::exception& e) {
-    if (!m_storage_error && m_foreground) {
-      spdlog::error("{}: cannot append event: {}", m_opt.name, e.what());
-    }
-    m_storage_error = true;
-  }
+  record_event(dump_line(line) + "\n");
 }
 
 std::string Supervisor::log_line(const nlohmann::json& ev)
@@ -974,6 +966,9 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
   if (kind == "alert") {
     return fmt::format("alert ({}): running the --on-failure hook: {}", str("alert"),
                        str("message"));
+  }
+  if (kind == "storage-fault" || kind == "storage-recovered") {
+    return storage_log_line(ev);
   }
   if (kind == "alert-held") {
     return fmt::format("alert ({}) held back by the --alert-cooldown ({} held)", str("alert"),

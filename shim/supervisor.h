@@ -17,6 +17,8 @@
 
 #include <sys/signalfd.h>
 
+#include <deque>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -138,7 +140,27 @@ private:
 
   bool m_done = false;
   int m_last_status = 0;
-  bool m_storage_error = false;
+
+  // Storage faults: the job's directory cannot be written (full, read-only...); see
+  // supervisor_storage.cc. The job goes on; events wait in a bounded queue and are written in
+  // order once writing works again, retried on the monotonic timer and at each new event.
+  struct StorageFaultState {
+    bool active = false;
+    bool retrying = false;
+    Nanos retry_at_mono{0};
+    std::deque<std::string> queue; // whole events.jsonl lines, oldest first
+    size_t queue_bytes = 0;
+  };
+  static constexpr Nanos k_storage_retry_every{1'000'000'000};
+  static constexpr size_t k_storage_queue_lines = 4096;
+  static constexpr size_t k_storage_queue_bytes = 1 << 20;
+  StorageFaultState m_fault;
+  void record_event(std::string line); // appends, or queues while in a fault
+  // A write failed (state_write: of state.json): enters the fault, or counts in it.
+  void storage_failed(const std::exception& e, bool state_write);
+  void storage_retry();       // writes what waits; leaves the fault if all did
+  void storage_final_flush(); // at exit: a last few tries, bounded
+  static std::string storage_log_line(const nlohmann::json& ev);
 
   // Resource use, --max-memory and --restart-every (supervisor_limits.cc).
   RunUsage m_usage;                // what the kernel accounted for this run's reaped processes

@@ -109,6 +109,24 @@ std::string lost_why(const JobView& v)
   return "its supervisor is gone";
 }
 
+// What a storage fault means, in one phrase.
+std::string storage_fault_text(const std::string& kind)
+{
+  if (kind == "full" || kind == "read-only") {
+    return "the state directory's filesystem is " + kind + ": recording is suspended";
+  }
+  return "pg-run cannot write to the job's directory: recording is suspended";
+}
+
+// The last storage fault state.json records: "No space left on device from ... to ...: ...".
+std::string storage_history_text(const StorageFault& f)
+{
+  return fmt::format("{} from {} {}: {} events written late, {} lost, {} state writes failed",
+                     terminal_safe(f.error), format_local(f.since),
+                     f.until ? "to " + format_local(*f.until) : std::string("(still on)"),
+                     f.events_queued, f.events_dropped, f.state_writes_failed);
+}
+
 // Left-aligned columns separated by two spaces, the last one not padded. The cell of column
 // `painted` takes the colour of its row's entry in row_states (none for nullopt).
 std::string render_columns(const std::vector<std::vector<std::string>>& rows,
@@ -314,6 +332,20 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
   if (!st.end_cause.empty() && !is_live(st.state)) {
     field(out, "Ended", terminal_safe(st.end_cause));
   }
+  if (!v.storage_fault.empty() && v.supervisor_alive) {
+    field(out, "Storage",
+          fmt::format("{} (shown is the state written {}; the job goes on, its events wait in "
+                      "pg-run's memory)",
+                      storage_fault_text(v.storage_fault), format_local(st.updated_at)));
+  } else if (!v.storage_fault.empty()) {
+    field(out, "Storage",
+          fmt::format("the state directory's filesystem is {}: nothing can be recorded there "
+                      "(no launch, no revive)",
+                      v.storage_fault));
+  }
+  if (st.storage_error) {
+    field(out, "Last fault", storage_history_text(*st.storage_error));
+  }
   if (st.log_dropped_bytes > 0) {
     field(out, "Log",
           fmt::format("{} ({} bytes of output could not be written: {})", terminal_safe(d.log),
@@ -517,6 +549,27 @@ std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& styl
       notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
     }
   }
+  // A full or read-only filesystem concerns every job on it: said once, under the notes.
+  std::vector<std::string> fs_faults;
+  for (const auto& job : jobs) {
+    const std::string& kind = job.view.storage_fault;
+    if (kind.empty() || job.view.shown == RunState::Lost) {
+      continue;
+    }
+    if (kind == "write-error") {
+      notes += fmt::format("{}: {}\n", job.view.name, storage_fault_text(kind));
+    } else if (std::find(fs_faults.begin(), fs_faults.end(), kind) == fs_faults.end()) {
+      fs_faults.push_back(kind);
+    }
+  }
+  const bool any_live = std::any_of(jobs.begin(), jobs.end(),
+                                    [](const ListedJob& j) { return j.view.supervisor_alive; });
+  for (const auto& kind : fs_faults) {
+    notes += any_live ? "warning: " + storage_fault_text(kind) +
+                            " (the jobs go on; pg-ls shows the state last written)\n"
+                      : "warning: the state directory's filesystem is " + kind +
+                            ": nothing can be recorded there (no launch, no revive)\n";
+  }
   std::string out = render_columns(rows, states, 1, style.colour, "");
   if (!notes.empty()) {
     out += "\n" + notes;
@@ -593,6 +646,8 @@ ordered_json job_json(const ListedJob& job)
       {"last_exit", nullptr},
       {"supervisor", nullptr},
       {"updated_at", nullptr},
+      {"storage_fault",
+       v.storage_fault.empty() ? ordered_json(nullptr) : ordered_json(v.storage_fault)},
   };
   if (!v.state) {
     return j;
@@ -625,6 +680,17 @@ ordered_json job_json(const ListedJob& job)
   j["end_cause"] = st.end_cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.end_cause);
   j["log"] = d.log;
   j["log_dropped_bytes"] = st.log_dropped_bytes;
+  if (st.storage_error) {
+    const StorageFault& f = *st.storage_error;
+    j["storage_error"] = {{"error", f.error},
+                          {"since", format_rfc3339(f.since)},
+                          {"until", opt_rfc3339(f.until)},
+                          {"events_queued", f.events_queued},
+                          {"events_dropped", f.events_dropped},
+                          {"state_writes_failed", f.state_writes_failed}};
+  } else {
+    j["storage_error"] = nullptr;
+  }
   if (st.last_exit) {
     j["last_exit"] = exit_json(*st.last_exit);
   }
@@ -659,6 +725,9 @@ std::optional<std::string> check_problem(const ListedJob& job)
   if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
     return fmt::format("{}: stopped by an outside signal: {}", v.name,
                        terminal_safe(v.state->end_cause));
+  }
+  if (!v.storage_fault.empty() && v.supervisor_alive) {
+    return fmt::format("{}: {}", v.name, storage_fault_text(v.storage_fault));
   }
   return std::nullopt;
 }
