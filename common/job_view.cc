@@ -1,6 +1,11 @@
 #include "job_view.h"
 
 #include "proc.h"
+#include "state_fast.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -8,15 +13,55 @@ namespace pg {
 
 namespace {
 
+// Reads state.json whole into buf (kept between jobs, never shrunk, so no refill); its size
+// in len; false when it cannot be opened. state.json is only ever replaced by a rename, never
+// written in place, so a read shorter than asked is its end: one read(2) for the usual file.
+bool read_state_text(const JobDir& dir, std::string& buf, size_t& len)
+{
+  UniqueFd fd(retry_eintr(
+      [&] { return ::openat(dir.fd(), "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  len = 0;
+  if (!fd) {
+    return false;
+  }
+  if (buf.size() < 16384) {
+    buf.resize(16384);
+  }
+  for (;;) {
+    if (len == buf.size()) {
+      buf.resize(buf.size() * 2);
+    }
+    const size_t want = buf.size() - len;
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf.data() + len, want); });
+    if (n < 0) {
+      len = 0;
+      return false;
+    }
+    len += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < want) {
+      return true;
+    }
+  }
+}
+
 bool read_state(const JobDir& dir, JobView& v)
 {
-  std::string text;
-  if (!dir.read("state.json", text)) {
+  thread_local std::string buf;
+  size_t len = 0;
+  if (!read_state_text(dir, buf, len)) {
     v.error = "no state.json (never started, or being created)";
     return false;
   }
+  const std::string_view text(buf.data(), len);
+  // The one-pass reader knows the usual files; anything else (and every error message) is
+  // the full parser's.
+  if (auto fast = fast_job_state(text)) {
+    v.state = std::move(fast);
+    v.error.clear();
+    return true;
+  }
   try {
-    v.state = job_state_from_json(nlohmann::json::parse(text));
+    v.state = job_state_from_json(nlohmann::json::parse(text.begin(), text.end()));
     v.error.clear();
     return true;
   } catch (const std::exception& e) {
@@ -26,14 +71,17 @@ bool read_state(const JobDir& dir, JobView& v)
   }
 }
 
-} // namespace
-
-JobView view_job(const JobDir& dir)
+// lock_ended: test the lock also when the state says the job has ended (for pg-ctl, which
+// must know whether a supervisor still holds the name). A listing skips it there: an ended
+// state is the supervisor's last word, written just before it exits.
+JobView view(const JobDir& dir, bool lock_ended)
 {
   JobView v;
   v.name = dir.name();
   read_state(dir, v);
-  v.supervisor_alive = dir.lock_held();
+  if (lock_ended || !v.state || is_live(v.state->state)) {
+    v.supervisor_alive = dir.lock_held();
+  }
   if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
     // The supervisor may have written its final state and exited between our two looks:
     // the final state is on disk before the lock is released, so one more read settles it.
@@ -59,13 +107,20 @@ JobView view_job(const JobDir& dir)
   return v;
 }
 
+} // namespace
+
+JobView view_job(const JobDir& dir)
+{
+  return view(dir, true);
+}
+
 std::vector<JobView> view_all(const StateDir& sd)
 {
   std::vector<JobView> out;
   for (const auto& name : sd.job_names()) {
     try {
       if (auto dir = sd.job(name, false)) {
-        out.push_back(view_job(*dir));
+        out.push_back(view(*dir, false));
       }
     } catch (const StateDirError& e) {
       JobView v;
