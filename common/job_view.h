@@ -31,7 +31,8 @@ struct JobView {
 
 // Reads one job; never throws for a damaged job (the damage is in error).
 JobView view_job(const JobDir& dir);
-// Every job of the state directory, sorted by name.
+// Every job of the state directory, sorted by name. For a listing: the lock is tested only
+// where it tells something (a state that says live, or no readable state), not for ended jobs.
 std::vector<JobView> view_all(const StateDir& sd);
 
 } // namespace pg

@@ -703,6 +703,245 @@ ordered_json job_json(const ListedJob& job)
   return j;
 }
 
+namespace {
+
+// Pretty-printed JSON as nlohmann's dump(2) writes it, straight into a string: containers
+// open on their line, one member or item a line, "{}" and "[]" when empty.
+class JsonWriter {
+public:
+  explicit JsonWriter(std::string& out) : m_out(out) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  // A member's key; its value follows.
+  JsonWriter& key(std::string_view k) // plain ASCII, never escaped
+  {
+    next();
+    m_out += '"';
+    m_out += k;
+    m_out += "\": ";
+    m_keyed = true;
+    return *this;
+  }
+  void null() { item("null"); }
+  void boolean(bool b) { item(b ? "true" : "false"); }
+  template <typename T> void integer(T n)
+  {
+    prefix();
+    fmt::format_to(std::back_inserter(m_out), "{}", n);
+  }
+  void real(double d)
+  {
+    prefix();
+    m_out += ordered_json(d).dump(); // nlohmann's own shortest form ("1800.5", "1e-05")
+  }
+  void string(std::string_view s)
+  {
+    prefix();
+    quoted(s);
+  }
+  void opt_string(const std::optional<std::string>& s) { s ? string(*s) : null(); }
+  void time(const std::optional<WallTime>& t) { t ? string(format_rfc3339(*t)) : null(); }
+
+private:
+  void open(char c)
+  {
+    prefix();
+    m_out += c;
+    m_counts.push_back(0);
+  }
+  void close(char c)
+  {
+    const bool empty = m_counts.back() == 0;
+    m_counts.pop_back();
+    if (!empty) {
+      m_out += '\n';
+      m_out.append(2 * m_counts.size(), ' ');
+    }
+    m_out += c;
+  }
+  // Before a member or an array item: the separator and the indentation.
+  void next()
+  {
+    if (m_counts.empty()) {
+      return;
+    }
+    if (m_counts.back()++ > 0) {
+      m_out += ',';
+    }
+    m_out += '\n';
+    m_out.append(2 * m_counts.size(), ' ');
+  }
+  // Before a value: nothing after a key, the item's separator in an array.
+  void prefix()
+  {
+    if (m_keyed) {
+      m_keyed = false;
+    } else {
+      next();
+    }
+  }
+  void item(std::string_view text)
+  {
+    prefix();
+    m_out += text;
+  }
+  void quoted(std::string_view s)
+  {
+    const size_t mark = m_out.size();
+    m_out += '"';
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c >= 0x80) {
+        // Control characters and UTF-8 (valid or not): nlohmann's own escaping and replacement.
+        m_out.resize(mark);
+        m_out += ordered_json(std::string(s))
+                     .dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+        return;
+      }
+      if (c == '"' || c == '\\') {
+        m_out.append(s.substr(run, i - run));
+        m_out += '\\';
+        run = i;
+      }
+    }
+    m_out.append(s.substr(run));
+    m_out += '"';
+  }
+
+  std::string& m_out;
+  std::vector<int> m_counts; // members or items written, per open container
+  bool m_keyed = false;      // a key was written, its value comes next
+};
+
+template <typename T> void opt_integer(JsonWriter& w, const std::optional<T>& n)
+{
+  n ? w.integer(*n) : w.null();
+}
+
+void write_exit(JsonWriter& w, const ExitRecord& e)
+{
+  w.begin_object();
+  w.key("code");
+  opt_integer(w, e.code);
+  w.key("signal").opt_string(e.signal ? std::optional(signal_name(*e.signal)) : std::nullopt);
+  w.key("core_dumped").boolean(e.core_dumped);
+  w.key("runtime_s").real(e.runtime_s);
+  w.key("outcome").string(to_string(e.outcome));
+  w.key("cause").string(e.cause);
+  w.key("at").string(format_rfc3339(e.at));
+  w.key("pid");
+  opt_integer(w, e.pid > 0 ? std::optional<pid_t>(e.pid) : std::nullopt);
+  w.key("max_rss_kb");
+  opt_integer(w, e.max_rss_kb);
+  w.key("user_cpu_s");
+  e.user_cpu_s ? w.real(*e.user_cpu_s) : w.null();
+  w.key("sys_cpu_s");
+  e.sys_cpu_s ? w.real(*e.sys_cpu_s) : w.null();
+  w.end_object();
+}
+
+// job_json(), key for key and in its order (end_cause and log_dropped_bytes were added to
+// that object after its initial keys, so they come last).
+void write_job(JsonWriter& w, const ListedJob& job)
+{
+  const JobView& v = job.view;
+  const JobState* st = v.state ? &*v.state : nullptr;
+  const JobDefinition* d = st ? &st->definition : nullptr;
+  w.begin_object();
+  w.key("name").string(v.name);
+  w.key("state").string(to_string(v.shown));
+  w.key("lost_reason")
+      .opt_string(v.shown == RunState::Lost ? std::optional(lost_why(v)) : std::nullopt);
+  w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
+  w.key("supervisor_pid");
+  opt_integer(w,
+              st && v.supervisor_alive ? std::optional<pid_t>(st->supervisor.pid) : std::nullopt);
+  w.key("pid");
+  opt_integer(w, st ? live_pid(job) : std::nullopt);
+  w.key("command");
+  if (d) {
+    w.begin_array();
+    for (const auto& a : d->argv) {
+      w.string(a);
+    }
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("resolved_command").opt_string(d ? std::optional(d->command) : std::nullopt);
+  w.key("cwd").opt_string(d ? std::optional(d->cwd) : std::nullopt);
+  w.key("started_at").time(st ? st->started_at : std::nullopt);
+  w.key("run_started_at").time(st && job.uptime ? st->run_started_at : std::nullopt);
+  w.key("uptime_s");
+  job.uptime ? w.integer(job.uptime->count()) : w.null();
+  w.key("duration_s");
+  d ? w.real(static_cast<double>(d->duration.count()) / 1000.0) : w.null();
+  w.key("duration_done");
+  job.duration_done ? w.real(*job.duration_done) : w.null();
+  w.key("deadline_at").time(st ? st->deadline_at : std::nullopt);
+  w.key("next_start_at")
+      .time(st && v.shown == RunState::Backoff ? st->next_start_at : std::nullopt);
+  w.key("restarts");
+  st ? w.integer(st->restarts) : w.null();
+  w.key("restart_policy").opt_string(d ? std::optional(to_string(d->restart)) : std::nullopt);
+  w.key("max_restarts");
+  if (!d) {
+    w.null();
+  } else if (d->max_restarts) {
+    w.integer(*d->max_restarts);
+  } else {
+    w.string("unlimited");
+  }
+  w.key("oneshot");
+  d ? w.boolean(d->oneshot) : w.null();
+  w.key("status_text").opt_string(st ? std::optional(st->status_text) : std::nullopt);
+  w.key("log").opt_string(d ? std::optional(d->log) : std::nullopt);
+  w.key("last_exit");
+  if (st && st->last_exit) {
+    write_exit(w, *st->last_exit);
+  } else {
+    w.null();
+  }
+  w.key("supervisor");
+  if (st) {
+    w.begin_object();
+    w.key("pid").integer(st->supervisor.pid);
+    w.key("alive").boolean(v.supervisor_alive);
+    w.key("parent_pid").integer(st->supervisor.parent_pid);
+    w.key("parent_command").string(st->supervisor.parent_command);
+    w.key("cgroup").string(st->supervisor.cgroup);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("updated_at").time(st ? std::optional(st->updated_at) : std::nullopt);
+  if (st) {
+    w.key("end_cause")
+        .opt_string(st->end_cause.empty() ? std::nullopt : std::optional(st->end_cause));
+    w.key("log_dropped_bytes").integer(st->log_dropped_bytes);
+  }
+  w.end_object();
+}
+
+} // namespace
+
+std::string jobs_json_text(const std::vector<ListedJob>& jobs)
+{
+  std::string out;
+  out.reserve(jobs.size() * 1536 + 2);
+  JsonWriter w(out);
+  w.begin_array();
+  for (const auto& job : jobs) {
+    write_job(w, job);
+  }
+  w.end_array();
+  return out;
+}
+
 std::optional<std::string> check_problem(const ListedJob& job)
 {
   const JobView& v = job.view;

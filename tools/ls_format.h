@@ -81,6 +81,10 @@ std::string render_detail(const ListedJob& job, const JobHistory& history, const
 // its keys in a reading order: name and state first.
 nlohmann::ordered_json job_json(const ListedJob& job);
 
+// The --json array of jobs: the same text as an array of job_json() dumped with indent 2
+// (invalid UTF-8 replaced), written straight, without building the JSON values first.
+std::string jobs_json_text(const std::vector<ListedJob>& jobs);
+
 // The last_exit object of --json: {code, signal, core_dumped, runtime_s, outcome, cause, at, pid}.
 nlohmann::ordered_json exit_json(const ExitRecord& e);
 

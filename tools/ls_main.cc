@@ -222,6 +222,15 @@ pg::JobHistory read_history(const pg::JobDir& dir, const pg::JobView& view)
   return history;
 }
 
+// Prints the whole listing with as few write(2)s as it takes, not through stdio's buffer;
+// a failure throws as fmt::print does.
+void write_out(std::string_view text)
+{
+  if (!pg::write_all(STDOUT_FILENO, text)) {
+    pg::throw_errno("writing the listing");
+  }
+}
+
 bool use_colour()
 {
   const char* no_color = std::getenv("NO_COLOR");
@@ -346,11 +355,14 @@ int run(const LsOptions& opt)
     return status;
   }
   if (opt.json) {
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& f : found) {
-      all.push_back(pg::job_json(f.job));
+    std::vector<pg::ListedJob> jobs;
+    jobs.reserve(found.size());
+    for (auto& f : found) {
+      jobs.push_back(std::move(f.job));
     }
-    fmt::print("{}\n", all.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    std::string text = pg::jobs_json_text(jobs);
+    text += '\n';
+    write_out(text);
     return status;
   }
   if (opt.names.size() == 1 && found.size() == 1) {
@@ -374,7 +386,7 @@ int run(const LsOptions& opt)
   for (auto& f : found) {
     jobs.push_back(std::move(f.job));
   }
-  fmt::print("{}", pg::render_table(jobs, style));
+  write_out(pg::render_table(jobs, style));
   return status;
 }
 
