@@ -204,7 +204,9 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
          {"cgroup", m_pub.supervisor.cgroup},
          {"command", m_opt.def.argv},
          {"revived", m_opt.keep_started_at.has_value()}});
-  if (!start_run(true)) {
+  const bool started = start_run(true);
+  flush_state_if_due(true); // the launcher returns with state.json written
+  if (!started) {
     return std::make_pair(m_last_status, m_pub.last_exit ? m_pub.last_exit->cause : "");
   }
   return std::nullopt;
@@ -325,7 +327,10 @@ int Supervisor::loop()
   while (!m_done) {
     rearm_timers();
     int n = ::epoll_wait(m_epoll.get(), evs.data(), static_cast<int>(evs.size()),
-                         m_restart_now ? 0 : -1);
+                         m_restart_now ? 0 : state_wait_ms());
+    if (n == 0 && !m_restart_now) {
+      flush_state_if_due(true); // nothing came within the idle grace
+    }
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -357,6 +362,7 @@ int Supervisor::loop()
       start_run(false);
     }
   }
+  flush_state_if_due(true);
   return m_last_status;
 }
 
@@ -884,13 +890,16 @@ void Supervisor::report_after_wait(UniqueFd report, Millis wait)
 void Supervisor::send_report(const std::string& line)
 {
   if (m_report) {
+    flush_state_if_due(true); // the launcher returns with state.json current
     write_all(m_report.get(), line);
     m_report.reset();
   }
 }
 
-void Supervisor::publish()
+void Supervisor::flush_state()
 {
+  m_state_dirty = false;
+  m_state_written_mono = monotonic_now();
   m_pub.updated_at = wall_now();
   try {
     m_job.write_state(to_json(m_pub));
@@ -906,7 +915,7 @@ void Supervisor::publish()
 
 void Supervisor::event(nlohmann::json ev)
 {
-  nlohmann::json line = {{"event", ev["event"]}, {"at", format_rfc3339(wall_now())}};
+  nlohmann::json line = {{"event", ev["event"]}, {"at", m_event_time.format(wall_now())}};
   line.update(ev);
   if (std::string text = log_line(line); !text.empty()) {
     m_log.mark(text);
