@@ -1,6 +1,8 @@
 #include "spawn.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,17 +20,27 @@ struct ChildError {
   int step; // 0 chdir, 1 execve, 2 setup
 };
 
-[[noreturn]] void child_fail(int pipe_fd, int step)
+// What the child needs, prepared by the parent before the clone. The child shares the
+// parent's memory (CLONE_VM) while the parent is suspended (CLONE_VFORK) until the child has
+// exec'd or exited: it calls only async-signal-safe functions, and writes nothing of the
+// parent's but err and self_pid_digits.
+struct ChildArgs {
+  const SpawnRequest* req;
+  char* const* argv;
+  char* const* envp;
+  char* self_pid_digits;
+  pid_t parent;
+  ChildError err; // set (step >= 0) by a child that failed before its exec
+};
+
+[[noreturn]] __attribute__((no_sanitize("address"))) void child_fail(ChildArgs* a, int step)
 {
-  ChildError e{errno, step};
-  // Best effort: the parent treats a short read as a failed setup too.
-  ssize_t ignored = ::write(pipe_fd, &e, sizeof e);
-  (void)ignored;
+  a->err = ChildError{errno, step};
   ::_exit(127);
 }
 
 // Async-signal-safe: v's digits and a NUL into out (room for 24 chars).
-void write_decimal(char* out, pid_t v)
+__attribute__((no_sanitize("address"))) void write_decimal(char* out, pid_t v)
 {
   char digits[24];
   int n = 0;
@@ -40,6 +52,52 @@ void write_decimal(char* out, pid_t v)
     out[i] = digits[n - 1 - i];
   }
   out[n] = '\0';
+}
+
+// The child, on its own small stack. Not instrumented by ASan: it runs on a stack ASan does
+// not know, and ends in exec or _exit without unwinding, which would leave poisoned shadow.
+__attribute__((no_sanitize("address"))) int child_main(void* arg)
+{
+  auto* a = static_cast<ChildArgs*>(arg);
+  const SpawnRequest& req = *a->req;
+  // Default dispositions, then an empty mask (every signal is blocked until then, so no
+  // handler of the parent's runs here), whatever pg-run inherited (nohup, &).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) {
+    if (s != SIGKILL && s != SIGSTOP) {
+      ::sigaction(s, &dfl, nullptr);
+    }
+  }
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (::setpgid(0, 0) < 0) {
+    child_fail(a, 2);
+  }
+  if (req.pdeath_signal != 0) {
+    // PR_SET_PDEATHSIG follows the thread that forked us; the supervisor has one thread.
+    ::prctl(PR_SET_PDEATHSIG, req.pdeath_signal);
+    if (::getppid() != a->parent) {
+      ::_exit(128 + req.pdeath_signal); // the supervisor is already gone
+    }
+  }
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(req.stdout_fd, 1) < 0 ||
+      ::dup2(req.stderr_fd, 2) < 0) {
+    child_fail(a, 2);
+  }
+  // No descriptor of pg-run's beyond 0-2.
+  ::close_range(3, ~0U, 0);
+  ::umask(static_cast<mode_t>(req.umask));
+  if (a->self_pid_digits != nullptr) {
+    write_decimal(a->self_pid_digits, ::getpid());
+  }
+  if (::chdir(req.cwd.c_str()) < 0) {
+    child_fail(a, 0);
+  }
+  ::execve(req.command.c_str(), a->argv, a->envp);
+  child_fail(a, 1);
 }
 
 } // namespace
@@ -76,77 +134,30 @@ SpawnResult spawn(const SpawnRequest& req)
   }
   envp.push_back(nullptr);
 
-  int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) < 0) {
-    return {-1, errno, "pipe"};
-  }
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  ChildArgs args{&req, argv.data(), envp.data(), self_pid_digits, ::getpid(), {0, -1}};
+  // The child's stack; the parent is suspended while the child uses it.
+  alignas(16) static char stack[16384];
+  // Every signal blocked across the clone: no handler may run in the child on shared memory.
+  sigset_t all;
+  sigset_t old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid =
+      ::clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
-    int e = errno;
-    ::close(err_pipe[0]);
-    ::close(err_pipe[1]);
-    return {-1, e, "fork"};
+    return {-1, clone_errno, "fork"};
   }
-  if (pid == 0) {
-    const int ep = err_pipe[1];
-    // Default dispositions and an empty mask, whatever pg-run inherited (nohup, &).
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) {
-      if (s != SIGKILL && s != SIGSTOP) {
-        ::sigaction(s, &dfl, nullptr);
-      }
-    }
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::setpgid(0, 0) < 0) {
-      child_fail(ep, 2);
-    }
-    if (req.pdeath_signal != 0) {
-      // PR_SET_PDEATHSIG follows the thread that forked us; the supervisor has one thread.
-      ::prctl(PR_SET_PDEATHSIG, req.pdeath_signal);
-      if (::getppid() != parent) {
-        ::_exit(128 + req.pdeath_signal); // the supervisor is already gone
-      }
-    }
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(req.stdout_fd, 1) < 0 ||
-        ::dup2(req.stderr_fd, 2) < 0) {
-      child_fail(ep, 2);
-    }
-    // No descriptor of pg-run's beyond 0-2 (ep is close-on-exec and reports failures).
-    if (ep > 3) {
-      ::close_range(3, static_cast<unsigned>(ep - 1), 0);
-    }
-    ::close_range(static_cast<unsigned>(ep + 1), ~0U, 0);
-    ::umask(static_cast<mode_t>(req.umask));
-    if (self_pid_digits != nullptr) {
-      write_decimal(self_pid_digits, ::getpid());
-    }
-    if (::chdir(req.cwd.c_str()) < 0) {
-      child_fail(ep, 0);
-    }
-    ::execve(req.command.c_str(), argv.data(), envp.data());
-    child_fail(ep, 1);
-  }
-  ::close(err_pipe[1]);
-  ChildError e{};
-  ssize_t n;
-  do {
-    n = ::read(err_pipe[0], &e, sizeof e);
-  } while (n < 0 && errno == EINTR);
-  ::close(err_pipe[0]);
-  if (n == 0) {
+  if (args.err.step < 0) {
     return {pid, 0, ""};
   }
   // The child failed before exec: reap it here, so the event loop never sees it.
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  SpawnResult r{-1, n == sizeof e ? e.error : EIO, ""};
-  switch (n == sizeof e ? e.step : 2) {
+  SpawnResult r{-1, args.err.error, ""};
+  switch (args.err.step) {
   case 0:
     r.what = "chdir " + req.cwd;
     break;

@@ -1,5 +1,6 @@
-// Starting one run of the job: fork, reset what the child inherited, exec; errors come back
-// through a close-on-exec pipe, so "started" means the exec succeeded.
+// Starting one run of the job: clone (vfork-style: shared memory, the parent waits for the exec),
+// reset what the child inherited, exec; a failure before the exec is reported through the
+// shared memory, so "started" means the exec succeeded.
 #pragma once
 
 #include <sys/types.h>

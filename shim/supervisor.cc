@@ -211,8 +211,10 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
   // will carry, so a revive after our death finds every process we started (see start_run).
   m_run_family = random_run_id().substr(0, k_run_family_chars);
   m_pub.run_id = fmt::format("{}{:08x}", m_run_family, m_runs + 1);
-  publish();
-  if (!start_run(true)) {
+  publish(); // the first write is never deferred
+  const bool started = start_run(true);
+  flush_state_if_due(true); // the launcher returns with state.json written
+  if (!started) {
     return std::make_pair(m_last_status, m_pub.last_exit ? m_pub.last_exit->cause : "");
   }
   return std::nullopt;
@@ -335,7 +337,10 @@ int Supervisor::loop()
   while (!m_done) {
     rearm_timers();
     int n = ::epoll_wait(m_epoll.get(), evs.data(), static_cast<int>(evs.size()),
-                         m_restart_now ? 0 : -1);
+                         m_restart_now ? 0 : state_wait_ms());
+    if (n == 0 && !m_restart_now) {
+      flush_state_if_due(true); // nothing came within the idle grace
+    }
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -367,6 +372,7 @@ int Supervisor::loop()
       start_run(false);
     }
   }
+  flush_state_if_due(true);
   storage_final_flush();
   return m_last_status;
 }
@@ -897,13 +903,16 @@ void Supervisor::report_after_wait(UniqueFd report, Millis wait)
 void Supervisor::send_report(const std::string& line)
 {
   if (m_report) {
+    flush_state_if_due(true); // the launcher returns with state.json current
     write_all(m_report.get(), line);
     m_report.reset();
   }
 }
 
-void Supervisor::publish()
+void Supervisor::flush_state()
 {
+  m_state_dirty = false;
+  m_state_written_mono = monotonic_now();
   m_pub.updated_at = wall_now();
   try {
     m_job.write_state(to_json(m_pub));
@@ -915,7 +924,7 @@ void Supervisor::publish()
 
 void Supervisor::event(nlohmann::json ev)
 {
-  nlohmann::json line = {{"event", ev["event"]}, {"at", format_rfc3339(wall_now())}};
+  nlohmann::json line = {{"event", ev["event"]}, {"at", m_event_time.format(wall_now())}};
   line.update(ev);
   if (std::string text = log_line(line); !text.empty()) {
     m_log.mark(text);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "alert.h"
+#include "event_clock.h"
 #include "fd.h"
 #include "liveness.h"
 #include "notify.h"
@@ -80,8 +81,21 @@ private:
   static constexpr Nanos k_dropped_every{60'000'000'000};
   Nanos m_dropped_said_mono{0};
   void rearm_timers();
+  // state.json: publish() says the state changed; the write itself is flush_state(). Writes are
+  // coalesced during a burst of transitions (a crash loop with no restart delay): at most one
+  // every k_state_every, and within k_state_idle once the loop has nothing else to do, so
+  // state.json never lags by more than k_state_every (supervisor_publish.cc). events.jsonl is
+  // never deferred.
   void publish();
+  void flush_state();
+  void flush_state_if_due(bool now);
+  int state_wait_ms(); // the loop's epoll timeout (-1: none) while a write is pending
+  static constexpr Nanos k_state_every{50'000'000};
+  static constexpr Nanos k_state_idle{5'000'000};
+  bool m_state_dirty = false;
+  Nanos m_state_written_mono{0};
   void event(nlohmann::json ev);
+  Rfc3339Cache m_event_time; // the events' "at"
   // The marked log line for an event ("" for events the log need not tell).
   static std::string log_line(const nlohmann::json& ev);
   std::string sender(const struct signalfd_siginfo& si) const;
