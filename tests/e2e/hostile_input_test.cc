@@ -271,6 +271,7 @@ TEST_F(Hostile, AFifoInPlaceOfStateJsonDoesNotHangReaders)
   Result stop = run(ctl({"stop", "web"}), {}, 5'000ms);
   EXPECT_EQ(stop.status, 1) << stop.err;
   EXPECT_TRUE(contains(stop.err, "not a regular file")) << stop.err;
+  fs::remove(job_file("web", "state.json")); // the harness's teardown reads state files
 }
 
 TEST_F(Hostile, DamagedStateJsonIsShownRefusedAndReplacedByANewRun)
@@ -336,7 +337,7 @@ TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)
     out << "\n" << kept;
   }
   {
-    // An 8 MB output line, binary (pg-ctl logs prints the last lines whole: this one too).
+    // An 8 MB output line, binary.
     std::ofstream out(job_file("web", "output.log"), std::ios::app | std::ios::binary);
     for (int i = 0; i < 8 * 1024; ++i) {
       out << std::string(1024, static_cast<char>(i % 256));
@@ -370,7 +371,7 @@ TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)
                        args,
                    {}, 20'000ms);
     EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
-    EXPECT_GT(r.out.size(), 8u << 20) << args[0];
+    EXPECT_LT(r.out.size(), 4u << 20) << args[0] << ": a long line is cut, not printed whole";
   }
 }
 
