@@ -288,9 +288,9 @@ protected:
         EXPECT_LT(rt, 1.0) << e.dump();
       }
     }
-    // The runs fill the duration: a 2 s job, its restarts' gaps aside.
+    // The runs fill the duration: a 2 s job, give or take the restarts' gaps and the last stop.
     EXPECT_GE(total, 1.8);
-    EXPECT_LE(total, 2.05);
+    EXPECT_LE(total, 2.5);
     EXPECT_TRUE(contains(every["last_exit"].value("cause", ""), "planned duration 2s"))
         << every.dump();
 
