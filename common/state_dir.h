@@ -35,6 +35,9 @@ public:
 
   // Replaces state.json atomically (temp file + rename); throws std::system_error.
   void write_state(const nlohmann::json& state) const;
+  // Removes state.json's temp files left by a writer killed before its rename; returns how many.
+  // Only for the lock's holder: no other writer can be under way then.
+  int remove_stale_temps() const;
   // Reads a file of this directory (state.json, ...), refusing links; false when absent.
   bool read(const std::string& file, std::string& out) const;
   // Opens (creating, 0600) the lock file; refuses a link or another user's file.
