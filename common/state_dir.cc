@@ -188,6 +188,31 @@ void JobDir::write_state(const nlohmann::json& state) const
   }
 }
 
+int JobDir::remove_stale_temps() const
+{
+  int dup = ::fcntl(m_fd.get(), F_DUPFD_CLOEXEC, 0);
+  DIR* d = dup < 0 ? nullptr : ::fdopendir(dup);
+  if (d == nullptr) {
+    if (dup >= 0) {
+      ::close(dup);
+    }
+    return 0;
+  }
+  ::rewinddir(d);
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name).starts_with("state.json.tmp.")) {
+      stale.emplace_back(e->d_name);
+    }
+  }
+  ::closedir(d);
+  int removed = 0;
+  for (const auto& name : stale) {
+    removed += ::unlinkat(m_fd.get(), name.c_str(), 0) == 0 ? 1 : 0;
+  }
+  return removed;
+}
+
 bool JobDir::read(const std::string& file, std::string& out) const
 {
   out.clear();

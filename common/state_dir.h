@@ -36,6 +36,9 @@ public:
 
   // Replaces state.json atomically (temp file + rename); throws std::system_error.
   void write_state(const nlohmann::json& state) const;
+  // Removes state.json's temp files left by a writer killed before its rename; returns how many.
+  // Only for the lock's holder: no other writer can be under way then.
+  int remove_stale_temps() const;
   // Reads a file of this directory (state.json, ...); false when absent. Throws StateDirError
   // for a symlink (never followed), a file that is not regular (a FIFO would block), or one
   // larger than k_max_read (no file pg writes here is read whole at that size).

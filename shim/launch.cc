@@ -321,6 +321,7 @@ int launch(const Options& opt)
       }
     }
   }
+  job->remove_stale_temps(); // a killed supervisor's half-written state, if any
   UniqueFd log(::open(opt.def.log.c_str(),
                       log_open_flags(opt.def.log == job->path() + "/output.log"), 0600));
   if (!log) {

@@ -317,6 +317,19 @@ TEST_F(KillAnyMomentCases, ReviveFindsARunTheDeadSupervisorNeverRecorded)
   wait_running("unrecorded", job);
 }
 
+// A supervisor killed between creating state.json's temp file and renaming it leaves the temp
+// file: the next launch (here a revive), holding the lock, removes it.
+TEST_F(KillAnyMomentCases, ATempStateFileLeftByAKillIsRemovedOnRevive)
+{
+  launch("halfwritten", {}, {"--sleep", "1h"});
+  make_lost("halfwritten");
+  const std::string temp = job_dir("halfwritten") + "/state.json.tmp.999999";
+  e2e::write_text(temp, "{\"name\": \"half", 0600);
+  EXPECT_EQ(pg_ctl({"revive", "halfwritten"}).status, 0);
+  wait_running("halfwritten");
+  EXPECT_NE(::access(temp.c_str(), F_OK), 0) << temp << " is still there";
+}
+
 // The lock held by another process than the supervisor state.json names (a child it forked an
 // instant before it was killed, or a launch under way): pg-ls says starting, never running, and
 // lost once the lock is free.
