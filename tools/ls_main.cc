@@ -40,7 +40,8 @@ constexpr size_t k_events_file_max = 16 * 1024 * 1024;
 const char* k_footer =
     R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
 Exit status: 0 listed (with --check: every job healthy); 1 --check found a failed or lost job,
-or one stopped by a signal that pg-ctl did not send, or a named job does not exist; 2 usage;
+one stopped by a signal that pg-ctl did not send, or a live one whose directory cannot be
+written (recording suspended), or a named job does not exist; 2 usage;
 4 the state directory cannot be read. Colour only on a terminal, never with NO_COLOR.
 See pg-ls(1).)";
 
