@@ -61,6 +61,11 @@ std::optional<WallTime> canonical_time(std::string_view s)
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = int64_t{era} * 146097 + doe - 719468;
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
+  // parse_rfc3339's range (see clock.cc): beyond it, the full reader refuses the file.
+  constexpr int64_t k_max_secs = 4'500'000'000;
+  if (secs > k_max_secs || secs < -k_max_secs) {
+    return std::nullopt;
+  }
   return WallTime(std::chrono::seconds(secs) + std::chrono::milliseconds(ms));
 }
 

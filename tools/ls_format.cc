@@ -919,10 +919,26 @@ void write_job(JsonWriter& w, const ListedJob& job)
     w.null();
   }
   w.key("updated_at").time(st ? std::optional(st->updated_at) : std::nullopt);
+  const std::string& fault = job.view.storage_fault;
+  w.key("storage_fault").opt_string(fault.empty() ? std::nullopt : std::optional(fault));
   if (st) {
     w.key("end_cause")
         .opt_string(st->end_cause.empty() ? std::nullopt : std::optional(st->end_cause));
     w.key("log_dropped_bytes").integer(st->log_dropped_bytes);
+    w.key("storage_error");
+    if (st->storage_error) {
+      const StorageFault& f = *st->storage_error;
+      w.begin_object();
+      w.key("error").string(f.error);
+      w.key("since").time(f.since);
+      w.key("until").time(f.until);
+      w.key("events_queued").integer(f.events_queued);
+      w.key("events_dropped").integer(f.events_dropped);
+      w.key("state_writes_failed").integer(f.state_writes_failed);
+      w.end_object();
+    } else {
+      w.null();
+    }
   }
   w.end_object();
 }
