@@ -295,6 +295,15 @@ TEST_F(KillAnyMomentCases, ReviveFindsARunTheDeadSupervisorNeverRecorded)
   const Json st = wait_running("unrecorded");
   const pid_t job = st["pid"].get<pid_t>();
   remember(job);
+  // The job must have set SIGTERM to ignored before its supervisor dies (parent-death SIGTERM).
+  e2e::must(e2e::wait_until(
+      [&] {
+        std::string status = e2e::read_text("/proc/" + std::to_string(job) + "/status");
+        auto at = status.find("SigIgn:\t");
+        return at != std::string::npos &&
+               (std::stoull(status.substr(at + 8, 16), nullptr, 16) & (1ULL << (SIGTERM - 1))) != 0;
+      },
+      "the job ignores SIGTERM"));
   ASSERT_EQ(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL), 0);
   e2e::must(e2e::wait_until([&] { return lost("unrecorded"); }, "the job shows lost"));
   ASSERT_TRUE(e2e::alive(job)); // it ignored its parent-death SIGTERM
