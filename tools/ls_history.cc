@@ -130,9 +130,12 @@ std::string event_summary(const json& ev)
       }
       parent = parent.substr(0, keep) + "...";
     }
+    // A damaged or hand-written line may hold anything under a known key: never get<bool>()
+    // what is not a boolean (json::value() would throw out of pg-ls).
+    const auto revived = ev.find("revived");
+    const bool was_revived = revived != ev.end() && revived->is_boolean() && revived->get<bool>();
     return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"),
-                       str(ev, "supervisor_parent"), parent,
-                       ev.value("revived", false) ? ", revived" : "");
+                       str(ev, "supervisor_parent"), parent, was_revived ? ", revived" : "");
   }
   if (kind == "start") {
     return fmt::format("run {}, pid {}", str(ev, "run"), str(ev, "pid"));

@@ -71,6 +71,25 @@ TEST(LsHistory, SummariesTellKnownEventsAndListUnknownOnes)
             "n=2 why=w");
 }
 
+// Found by fuzz_events (10M run, session 4): a launch line whose "revived" is not a boolean
+// made json::value() throw out of pg-ls --events.
+TEST(LsHistory, SummaryOfALaunchToleratesAnyTypeUnderItsKeys)
+{
+  using nlohmann::json;
+  const json base{{"event", "launch"},
+                  {"supervisor_pid", 4242},
+                  {"supervisor_parent", 1},
+                  {"supervisor_parent_command", "bash"}};
+  for (const json& odd : {json::array({1, 2}), json("yes"), json(1), json(nullptr)}) {
+    json ev = base;
+    ev["revived"] = odd;
+    EXPECT_EQ(event_summary(ev), "supervisor pid 4242, parent pid 1 (bash)") << odd.dump();
+  }
+  json ev = base;
+  ev["revived"] = true;
+  EXPECT_EQ(event_summary(ev), "supervisor pid 4242, parent pid 1 (bash), revived");
+}
+
 TEST(LsHistory, EventsTableAndJson)
 {
   std::vector<JobEvent> ev{
