@@ -124,11 +124,9 @@ std::optional<WallTime> parse_rfc3339(std::string_view text)
   }
   // The fields were checked above, so -1 is 1969-12-31T23:59:59, not an error.
   time_t secs = ::timegm(&t);
-  // A time point counts nanoseconds in 64 bits (about the years 1678 to 2262), and readers
-  // subtract two of them (an age, an uptime): within 4.5e9 s of 1970 (1827 to 2112) neither
-  // the conversion nor a difference overflows (both found by fuzz/: UB on hostile files).
-  constexpr time_t k_max_secs = 4'500'000'000;
-  if (secs - offset > k_max_secs || secs - offset < -k_max_secs) {
+  // Within k_min_time_s to k_max_time_s (see clock.h) neither the conversion to a time point
+  // nor the difference of two overflows (both found by fuzz/: UB on hostile files).
+  if (secs - offset > k_max_time_s || secs - offset < k_min_time_s) {
     return std::nullopt;
   }
   return WallTime(std::chrono::seconds(secs - offset) + std::chrono::milliseconds(ms));

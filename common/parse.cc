@@ -66,30 +66,39 @@ std::string name_problem(std::string_view name)
   return {};
 }
 
-std::optional<Millis> parse_duration(std::string_view text)
+namespace {
+
+enum class DurationParse { Ok, Malformed, TooLong };
+
+// Checks the whole text's syntax before its size: "99999999999999999999x" is malformed, and
+// "99999999999999999999s" too long. Values are kept within k_max_duration + 1 while reading,
+// so no digit string or unit multiplies past 64 bits.
+DurationParse read_duration(std::string_view text, uint64_t& total)
 {
+  total = 0;
   if (text.empty()) {
-    return std::nullopt;
+    return DurationParse::Malformed;
   }
-  constexpr uint64_t max_ms = uint64_t{1} << 52; // about 142 000 years: far beyond any use
-  uint64_t total = 0;
+  constexpr auto max_ms = static_cast<uint64_t>(k_max_duration.count());
+  bool too_long = false;
   bool bare = true;
   std::string_view s = text;
   while (!s.empty()) {
     size_t i = 0;
+    uint64_t n = 0;
     while (i < s.size() && is_digit(s[i])) {
+      // Saturates past the limit: any larger count is as much too long.
+      n = n > max_ms ? n : n * 10 + static_cast<uint64_t>(s[i] - '0');
       ++i;
     }
-    if (i == 0 || i > 15) {
-      return std::nullopt;
+    if (i == 0) {
+      return DurationParse::Malformed;
     }
-    uint64_t n = 0;
-    std::from_chars(s.data(), s.data() + i, n);
     s.remove_prefix(i);
     uint64_t unit_ms = 0;
     if (s.empty()) {
       if (!bare) {
-        return std::nullopt; // "1h30" is ambiguous: refuse it
+        return DurationParse::Malformed; // "1h30" is ambiguous: refuse it
       }
       unit_ms = 1000;
     } else if (s.starts_with("ms")) {
@@ -110,17 +119,35 @@ std::optional<Millis> parse_duration(std::string_view text)
         unit_ms = 86'400'000;
         break;
       default:
-        return std::nullopt;
+        return DurationParse::Malformed;
       }
       s.remove_prefix(1);
     }
     bare = false;
-    if (n > max_ms / unit_ms || total + n * unit_ms > max_ms) {
-      return std::nullopt;
+    if (too_long || n > max_ms / unit_ms || total + n * unit_ms > max_ms) {
+      too_long = true; // read on: a malformed rest still makes the whole text malformed
+    } else {
+      total += n * unit_ms;
     }
-    total += n * unit_ms;
+  }
+  return too_long ? DurationParse::TooLong : DurationParse::Ok;
+}
+
+} // namespace
+
+std::optional<Millis> parse_duration(std::string_view text)
+{
+  uint64_t total = 0;
+  if (read_duration(text, total) != DurationParse::Ok) {
+    return std::nullopt;
   }
   return Millis(static_cast<Millis::rep>(total));
+}
+
+bool duration_too_long(std::string_view text)
+{
+  uint64_t total = 0;
+  return read_duration(text, total) == DurationParse::TooLong;
 }
 
 std::string format_duration(Millis d)

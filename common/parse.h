@@ -20,8 +20,18 @@ std::string escape_control(std::string_view text);
 // Empty when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63}; otherwise why it does not.
 std::string name_problem(std::string_view name);
 
-// "250ms", "90s", "30m", "8h", "2d", "1h30m"; a bare number is seconds. nullopt when malformed.
+// The longest duration pg takes anywhere (options, state.json): 36500 days, about 100 years.
+// A deadline is a clock value plus a duration in signed 64-bit nanoseconds (about 292 years):
+// this leaves room for any BOOTTIME a time namespace allows (about 146 years).
+inline constexpr Millis k_max_duration = std::chrono::days(36500);
+
+// "250ms", "90s", "30m", "8h", "2d", "1h30m"; a bare number is seconds. nullopt when malformed
+// or longer than k_max_duration (duration_too_long tells which).
 std::optional<Millis> parse_duration(std::string_view text);
+
+// True when text is a well-formed duration longer than k_max_duration ("36501d",
+// "99999999999999999999s"): parse_duration refuses it as too long, not as malformed.
+bool duration_too_long(std::string_view text);
 
 // The shortest exact rendering: "1h30m", "250ms", "0s".
 std::string format_duration(Millis d);

@@ -123,10 +123,11 @@ Millis millis_field(const json& j, const char* key, Millis fallback)
   if (it == j.end()) {
     return fallback;
   }
-  // Durations are never negative, and parse_duration() accepts at most 2^52 ms; anything
-  // else is damage (and a huge double would not even convert to an integer).
+  // Durations are never negative, nor longer than k_max_duration (what parse_duration()
+  // accepts); anything else (NaN, a huge double) is damage that would overflow a deadline.
+  // state_fast.cc's millis() declines the same values, so both readers give this error.
   const double ms = get<double>(j, key) * 1000.0;
-  if (!(ms >= 0 && ms <= static_cast<double>(uint64_t{1} << 52))) {
+  if (!(ms >= 0 && ms <= static_cast<double>(k_max_duration.count()))) {
     throw field_error(key, "is out of range");
   }
   return Millis(static_cast<int64_t>(ms + 0.5));

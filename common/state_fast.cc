@@ -62,8 +62,7 @@ std::optional<WallTime> canonical_time(std::string_view s)
   const int64_t days = int64_t{era} * 146097 + doe - 719468;
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
   // parse_rfc3339's range (see clock.cc): beyond it, the full reader refuses the file.
-  constexpr int64_t k_max_secs = 4'500'000'000;
-  if (secs > k_max_secs || secs < -k_max_secs) {
+  if (secs > k_max_time_s || secs < k_min_time_s) {
     return std::nullopt;
   }
   return WallTime(std::chrono::seconds(secs) + std::chrono::milliseconds(ms));
@@ -343,10 +342,12 @@ public:
     }
     return *t;
   }
+  // A duration in seconds; out of millis_field's range (negative, NaN, past k_max_duration)
+  // the full reader names the field: "field 'duration_s' is out of range".
   Millis millis()
   {
     const double ms = real() * 1000.0;
-    if (!(ms >= 0 && ms <= static_cast<double>(uint64_t{1} << 52))) {
+    if (!(ms >= 0 && ms <= static_cast<double>(k_max_duration.count()))) {
       throw Unsure{};
     }
     return Millis(static_cast<int64_t>(ms + 0.5));

@@ -37,9 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
   }
 
-  // A duration parsed renders back to one that parses to the same value.
+  // A duration parsed is within the limit and renders back to one that parses to the same
+  // value; one refused is too long or malformed, never both.
   if (auto d = pg::parse_duration(text)) {
-    if (d->count() < 0) {
+    if (d->count() < 0 || *d > pg::k_max_duration || pg::duration_too_long(text)) {
       std::abort();
     }
     auto again = pg::parse_duration(pg::format_duration(*d));

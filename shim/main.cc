@@ -33,6 +33,10 @@ struct EnvError : std::runtime_error {
 Millis duration_arg(const std::string& opt, const std::string& text)
 {
   auto d = pg::parse_duration(text);
+  if (!d && pg::duration_too_long(text)) {
+    throw UsageError(fmt::format("{}: '{}' is longer than the limit of {} (about 100 years)", opt,
+                                 text, pg::format_duration(pg::k_max_duration)));
+  }
   if (!d) {
     throw UsageError(
         fmt::format("{}: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 2d, 1h30m)", opt, text));
@@ -68,7 +72,8 @@ const char* k_footer =
 environment error (bad --cwd, unreadable --env-file, unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
 126/127 the command is not executable / not found. With --foreground: the job's last exit status
 (its code, or 128+N for signal N).
-Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-run(1).)";
+Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds), at most 36500d.
+See pg-run(1).)";
 
 } // namespace
 

@@ -269,7 +269,10 @@ bool Supervisor::start_run(bool first)
     }
     if (m_opt.keep_deadline_at) {
       m_pub.deadline_at = m_opt.keep_deadline_at;
-      m_deadline_boot = now_boot + (*m_opt.keep_deadline_at - now_wall);
+      // At most k_max_duration ahead, as any deadline pg-run set: a hostile or misdated
+      // deadline_at must not overflow the BOOTTIME arithmetic.
+      m_deadline_boot =
+          now_boot + std::min<Nanos>(*m_opt.keep_deadline_at - now_wall, k_max_duration);
       if (m_deadline_boot.count() <= 0) {
         m_deadline_boot = Nanos(1);
       }

@@ -199,6 +199,10 @@ int main(int argc, char** argv)
     std::optional<pg::Millis> timeout;
     if (!timeout_text.empty()) {
       timeout = pg::parse_duration(timeout_text);
+      if (!timeout && pg::duration_too_long(timeout_text)) {
+        throw pg::CtlUsageError(
+            fmt::format("--timeout: at most {}", pg::format_duration(pg::k_max_stop_timeout)));
+      }
       if (!timeout) {
         throw pg::CtlUsageError(fmt::format(
             "--timeout: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 1h30m)", timeout_text));

@@ -1,7 +1,8 @@
 // Hostile and careless input (issue 6, item 4): bad job names for every tool, unsafe state and
 // job directories, links in place of the job's files, damaged state.json, huge or binary
-// events.jsonl and logs, malformed env files. Each is refused or tolerated with a one-line
-// error and the documented exit status; nothing crashes, hangs or writes through a link.
+// events.jsonl and logs, malformed env files, durations past the 100-year limit. Each is
+// refused or tolerated with a one-line error and the documented exit status; nothing crashes,
+// hangs or writes through a link.
 //
 // Already covered elsewhere, not repeated here:
 // - pg-run names "a/b", "..", 65 bytes, "-x": launch_test.cc LaunchStatus.UsageErrorsExitTwo;
@@ -315,6 +316,70 @@ TEST_F(Hostile, DamagedStateJsonIsShownRefusedAndReplacedByANewRun)
   Json st = wait_end("web");
   EXPECT_EQ(st["state"], "completed");
   EXPECT_EQ(pg_ls({"--check"}).status, 0);
+}
+
+// Durations are capped at 36500 days (k_max_duration): longer ones would overflow the deadline
+// arithmetic. pg-run refuses one longer with one line and exit 2, telling it from a malformed
+// one; exactly the limit runs; a state.json holding one out of range is damage naming the field.
+TEST_F(Hostile, DurationsPastTheLimitAreRefusedAndOutOfRangeInStateJsonIsDamage)
+{
+  for (const char* opt : {"--duration", "--restart-window", "--restart-delay",
+                          "--restart-delay-max", "--stop-timeout", "--wait", "--watchdog",
+                          "--stall", "--restart-every", "--alert-cooldown", "--alert-timeout"}) {
+    for (const char* text : {"36501d", "36500d1ms", "99999999999999999999999999d"}) {
+      Result r = run(job("web", {opt, text}, {"--sleep", "1h"}));
+      EXPECT_EQ(r.status, 2) << opt << " " << text << ": " << r.err;
+      EXPECT_EQ(r.err, std::string("pg-run: error: ") + opt + ": '" + text +
+                           "' is longer than the limit of 36500d (about 100 years)\n");
+    }
+    Result bad = run(job("web", {opt, "36501x"}, {"--sleep", "1h"}));
+    EXPECT_EQ(bad.status, 2) << opt << ": " << bad.err;
+    EXPECT_TRUE(contains(bad.err, "'36501x' is not a duration")) << bad.err;
+    EXPECT_TRUE(one_line_error(bad, "pg-run"));
+  }
+  EXPECT_FALSE(fs::exists(state_dir() + "/web"));
+  Result since = pg_ls({"--events", "--since", "36501d"});
+  EXPECT_EQ(since.status, 2) << since.err;
+  EXPECT_TRUE(starts_with(since.err, "pg-ls: error: --since: '36501d' is longer than the limit "
+                                     "of 36500d (about 100 years)\n"))
+      << since.err;
+  Result timeout = pg_ctl({"stop", "web", "--timeout", "36501d"});
+  EXPECT_EQ(timeout.status, 2) << timeout.err;
+  EXPECT_TRUE(contains(timeout.err, "--timeout: at most")) << timeout.err;
+
+  // Exactly the limit: the job runs, its deadline 100 years on; pg-ls and pg-ctl read its state.
+  launch("web", {"--duration", "36500d", "--restart-delay-max", "36500d"}, {"--sleep", "1h"});
+  wait_running("web");
+  Json st = state("web");
+  EXPECT_EQ(st["definition"]["duration_s"], 3153600000.0);
+  Result listed = pg_ls({"--json", "web"});
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  Json shown = Json::parse(listed.out, nullptr, false);
+  ASSERT_FALSE(shown.is_discarded()) << listed.out;
+  const Json& row = shown.is_array() ? shown.at(0) : shown;
+  EXPECT_EQ(row.value("state", ""), "running") << listed.out;
+  EXPECT_TRUE(row.value("error", Json()).is_null()) << listed.out;
+  EXPECT_EQ(pg_ctl({"stop", "web"}).status, 0);
+  wait_end("web");
+
+  // Out of range in state.json: past the limit, negative, huge. Both readers (pg-ls tries the
+  // fast one first) give the full reader's error, naming the field.
+  const std::string good = read_text(job_file("web", "state.json"));
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"duration_s", "3153600000.001"}, {"restart_delay_s", "-1"}, {"stall_s", "1e300"}}) {
+    std::string text = good;
+    const std::string key = "\"" + field + "\":";
+    const size_t at = text.find(key) + key.size();
+    text.replace(at, text.find_first_of(",}", at) - at, value);
+    write_text(job_file("web", "state.json"), text, 0600);
+    Result r = pg_ls({"--json", "web"});
+    EXPECT_EQ(r.status, 0) << field << ": " << r.err;
+    EXPECT_TRUE(contains(r.out, "state.json is damaged: field 'definition': field '" + field +
+                                    "' is out of range"))
+        << field << " = " << value << ": " << r.out;
+    Result revive = pg_ctl({"revive", "web"});
+    EXPECT_EQ(revive.status, 1) << field << ": " << revive.out << revive.err;
+  }
 }
 
 TEST_F(Hostile, HugeAndBinaryEventsAndLogsAreReadInBoundedTimeAndMemory)

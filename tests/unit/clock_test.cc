@@ -88,6 +88,18 @@ TEST(ParseRfc3339, RefusesTimesATimePointCannotHold)
   EXPECT_FALSE(parse_rfc3339("2200-01-01T00:00:00Z"));
   EXPECT_TRUE(parse_rfc3339("2100-01-01T00:00:00Z"));
   EXPECT_TRUE(parse_rfc3339("1900-01-01T00:00:00Z"));
+  // The range's two ends (k_min_time_s, k_max_time_s): 9.2e9 s apart, less than the 2^63 ns
+  // a difference holds.
+  EXPECT_EQ(parse_rfc3339("2188-08-26T02:40:00Z"), at_ms(k_max_time_s * 1000));
+  EXPECT_FALSE(parse_rfc3339("2188-08-26T02:40:01Z"));
+  EXPECT_EQ(parse_rfc3339("1897-02-11T15:06:40Z"), at_ms(k_min_time_s * 1000));
+  EXPECT_FALSE(parse_rfc3339("1897-02-11T15:06:39Z"));
+  EXPECT_LT((k_max_time_s - k_min_time_s) * 1000'000'000.0, 9.2233720368e18);
+  // A deadline 100 years (k_max_duration) on from any date before 2088 is readable: a
+  // --duration of 36500d records its deadline_at, and pg-ls and pg-ctl must read it back.
+  EXPECT_TRUE(parse_rfc3339("2188-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339(
+      format_rfc3339(*parse_rfc3339("2087-12-31T00:00:00Z") + std::chrono::days(36500))));
 }
 
 TEST(ParseRfc3339, RefusesJunkAndMissingZones)

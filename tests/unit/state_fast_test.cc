@@ -233,5 +233,76 @@ TEST(FastJobState, DeclinesOrAgreesOnDamagedText)
   EXPECT_FALSE(fast_job_state("null").has_value());
 }
 
+// The full reader's error, as pg-ls shows it after "state.json is damaged: "; "" if none.
+std::string full_error(const std::string& text)
+{
+  try {
+    (void)job_state_from_json(json::parse(text));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+constexpr const char* k_millis_fields[] = {
+    "duration_s", "restart_window_s", "restart_delay_s", "restart_delay_max_s", "stop_timeout_s",
+    "watchdog_s", "stall_s",          "restart_every_s", "alert_cooldown_s",    "alert_timeout_s"};
+
+TEST(FastJobState, AcceptsDurationsOfExactlyTheLimitAsTheFullReaderDoes)
+{
+  for (const char* field : k_millis_fields) {
+    for (const char* value : {"3153600000", "3153600000.0", "3.1536e9", "3153599999.9995"}) {
+      std::string text = dump_line(to_json(full_state()));
+      const std::string key = std::string("\"") + field + "\":";
+      const size_t at = text.find(key) + key.size();
+      text.replace(at, text.find_first_of(",}", at) - at, value);
+      auto fast = fast_job_state(text);
+      ASSERT_TRUE(fast.has_value()) << text;
+      EXPECT_EQ(*fast, *slow(text)) << text;
+      EXPECT_EQ(full_error(text), "") << text;
+    }
+  }
+  JobState s = full_state();
+  s.definition.duration = k_max_duration;
+  auto fast = fast_job_state(dump_line(to_json(s)));
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(fast->definition.duration, k_max_duration);
+}
+
+TEST(FastJobState, RefusesDurationsOutOfRangeWithTheFullReadersError)
+{
+  // Negative, past the limit (by a hair, by a day, past 2^52 ms, past 64 bits, 1e300: a
+  // double whose milliseconds no integer holds).
+  for (const char* field : k_millis_fields) {
+    for (const char* value :
+         {"-1", "-0.001", "-9223372036854775808", "3153600000.001", "3153600001", "3153686400",
+          "4503599627370.497", "18446744073709551615", "1e300", "-1e300"}) {
+      std::string text = dump_line(to_json(full_state()));
+      const std::string key = std::string("\"") + field + "\":";
+      const size_t at = text.find(key) + key.size();
+      text.replace(at, text.find_first_of(",}", at) - at, value);
+      // The fast reader declines; pg-ls then gives the full reader's error, naming the field.
+      EXPECT_FALSE(fast_job_state(text).has_value()) << text;
+      EXPECT_EQ(full_error(text),
+                std::string("field 'definition': field '") + field + "' is out of range")
+          << value;
+      // The same text pretty-printed: the same answer.
+      const std::string pretty = json::parse(text).dump(2);
+      EXPECT_FALSE(fast_job_state(pretty).has_value()) << pretty;
+      EXPECT_EQ(full_error(pretty), full_error(text));
+    }
+    // Not finite: JSON has no infinity, and a number past a double's range is refused by
+    // nlohmann's parser itself; the fast reader declines it too.
+    for (const char* value : {"1e400", "-1e400"}) {
+      std::string text = dump_line(to_json(full_state()));
+      const std::string key = std::string("\"") + field + "\":";
+      const size_t at = text.find(key) + key.size();
+      text.replace(at, text.find_first_of(",}", at) - at, value);
+      EXPECT_FALSE(fast_job_state(text).has_value()) << text;
+      EXPECT_NE(full_error(text).find("number overflow"), std::string::npos) << full_error(text);
+    }
+  }
+}
+
 } // namespace
 } // namespace pg
