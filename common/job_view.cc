@@ -46,16 +46,19 @@ bool read_state(const JobDir& dir, JobView& v)
 // lock_ended: test the lock also when the state says the job has ended (for pg-ctl, which
 // must know whether a supervisor still holds the name). A listing skips it there: an ended
 // state is the supervisor's last word, written just before it exits.
-JobView view(const JobDir& dir, bool lock_ended)
+// fs: the filesystem's state, asked once per mount over a listing.
+JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
 {
   JobView v;
   v.name = dir.name();
   read_state(dir, v);
+  LockProbe lock;
   if (lock_ended || !v.state || is_live(v.state->state)) {
-    v.supervisor_alive = dir.lock_held();
+    lock = probe_lock(dir);
+    v.supervisor_alive = lock.held;
   }
-  v.storage_fault = to_string(filesystem_trouble(dir.fd()));
-  if (v.storage_fault.empty() && v.supervisor_alive && storage_flagged(dir)) {
+  v.storage_fault = to_string(fs.get(dir));
+  if (v.storage_fault.empty() && v.supervisor_alive && lock.storage_flag) {
     v.storage_fault = "write-error";
   }
   if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
@@ -95,24 +98,34 @@ JobView view(const JobDir& dir, bool lock_ended)
 
 JobView view_job(const JobDir& dir)
 {
-  return view(dir, true);
+  FsTroubleCache fs;
+  return view(dir, true, fs);
+}
+
+void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit)
+{
+  FsTroubleCache fs;
+  for (const auto& name : sd.job_names()) {
+    std::optional<JobView> v;
+    try {
+      if (auto dir = sd.job(name, false)) {
+        v = view(*dir, false, fs);
+      }
+    } catch (const StateDirError& e) {
+      v.emplace();
+      v->name = name;
+      v->error = e.what();
+    }
+    if (v) {
+      visit(std::move(*v));
+    }
+  }
 }
 
 std::vector<JobView> view_all(const StateDir& sd)
 {
   std::vector<JobView> out;
-  for (const auto& name : sd.job_names()) {
-    try {
-      if (auto dir = sd.job(name, false)) {
-        out.push_back(view(*dir, false));
-      }
-    } catch (const StateDirError& e) {
-      JobView v;
-      v.name = name;
-      v.error = e.what();
-      out.push_back(std::move(v));
-    }
-  }
+  for_each_view(sd, [&](JobView&& v) { out.push_back(std::move(v)); });
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include "state.h"
 #include "state_dir.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,5 +35,8 @@ JobView view_job(const JobDir& dir);
 // Every job of the state directory, sorted by name. For a listing: the lock is tested only
 // where it tells something (a state that says live, or no readable state), not for ended jobs.
 std::vector<JobView> view_all(const StateDir& sd);
+// view_all's jobs, in its order, each given to visit as soon as it is read: a listing of
+// thousands renders them one by one instead of holding them all.
+void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit);
 
 } // namespace pg

@@ -30,14 +30,14 @@ std::string home_dir()
 }
 
 // Refuses what another user could have planted or may change under us.
-void check_owned(const struct stat& st, const std::string& path, const char* what)
+void check_owned(uid_t uid, mode_t mode, const std::string& path, const char* what)
 {
-  if (st.st_uid != ::geteuid()) {
-    throw StateDirError(std::string(what) + " " + path + " belongs to uid " +
-                        std::to_string(st.st_uid) + ", not to uid " + std::to_string(::geteuid()) +
+  if (uid != effective_uid()) {
+    throw StateDirError(std::string(what) + " " + path + " belongs to uid " + std::to_string(uid) +
+                        ", not to uid " + std::to_string(effective_uid()) +
                         " (sudo keeping HOME?); use --state-dir");
   }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+  if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
     throw StateDirError(std::string(what) + " " + path +
                         " is writable by group or others; chmod go-w it");
   }
@@ -104,7 +104,7 @@ StateDir StateDir::open(const std::string& path, bool create)
   if (::fstat(fd.get(), &st) < 0) {
     throw StateDirError("fstat " + path + ": " + std::strerror(errno));
   }
-  check_owned(st, path, "state directory");
+  check_owned(st.st_uid, st.st_mode, path, "state directory");
   return StateDir(path, std::move(fd));
 }
 
@@ -156,12 +156,24 @@ std::optional<JobDir> StateDir::job(const std::string& name, bool create) const
     }
     throw StateDirError("open " + path + ": " + std::strerror(errno));
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) < 0) {
-    throw StateDirError("fstat " + path + ": " + std::strerror(errno));
+  // One statx for the owner and mode and the mount (readers ask each filesystem's state once
+  // per mount); fstat where statx is refused (an old kernel, a seccomp filter).
+  struct statx stx {};
+  uint64_t mount_id = 0;
+  if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_UID | STATX_MODE | STATX_MNT_ID, &stx) == 0 &&
+      (stx.stx_mask & (STATX_UID | STATX_MODE)) == (STATX_UID | STATX_MODE)) {
+    check_owned(stx.stx_uid, stx.stx_mode, path, "job directory");
+    if ((stx.stx_mask & STATX_MNT_ID) != 0) {
+      mount_id = stx.stx_mnt_id;
+    }
+  } else {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0) {
+      throw StateDirError("fstat " + path + ": " + std::strerror(errno));
+    }
+    check_owned(st.st_uid, st.st_mode, path, "job directory");
   }
-  check_owned(st, path, "job directory");
-  return JobDir(name, path, std::move(fd));
+  return JobDir(name, std::move(path), std::move(fd), mount_id);
 }
 
 void JobDir::write_state(const nlohmann::json& state) const
@@ -237,16 +249,28 @@ bool JobDir::read(const std::string& file, std::string& out) const
     throw StateDirError(m_path + "/" + file + " is larger than " +
                         std::to_string(k_max_read >> 20) + " MiB; refusing it");
   }
-  char buf[16384];
+  // Straight into out, sized for the file and one byte more: one read(2) for the usual file,
+  // whose short count there is its end. A file grown since the fstat is read on to its end.
+  const auto size = static_cast<size_t>(st.st_size);
+  out.resize(size + 1);
+  size_t got = 0;
   for (;;) {
-    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+    if (got == out.size()) {
+      out.resize(got + 16384);
+    }
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), out.data() + got, out.size() - got); });
     if (n <= 0) {
+      out.resize(got);
       return n == 0;
     }
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > k_max_read) {
+    got += static_cast<size_t>(n);
+    if (got > k_max_read) {
       throw StateDirError(m_path + "/" + file + " is larger than " +
                           std::to_string(k_max_read >> 20) + " MiB; refusing it");
+    }
+    if (got >= size && got < out.size()) {
+      out.resize(got);
+      return true;
     }
   }
 }
@@ -263,7 +287,7 @@ UniqueFd JobDir::open_lock() const
   if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
     throw StateDirError(m_path + "/lock is not a regular file");
   }
-  check_owned(st, m_path + "/lock", "lock file");
+  check_owned(st.st_uid, st.st_mode, m_path + "/lock", "lock file");
   return fd;
 }
 

@@ -26,13 +26,15 @@ std::string resolve_state_dir(const std::string& from_cli);
 // A job's directory, STATE/NAME, opened without following links.
 class JobDir {
 public:
-  JobDir(std::string name, std::string path, UniqueFd fd)
-      : m_name(std::move(name)), m_path(std::move(path)), m_fd(std::move(fd))
+  JobDir(std::string name, std::string path, UniqueFd fd, uint64_t mount_id = 0)
+      : m_name(std::move(name)), m_path(std::move(path)), m_fd(std::move(fd)), m_mount_id(mount_id)
   {
   }
   const std::string& name() const { return m_name; }
   const std::string& path() const { return m_path; }
   int fd() const { return m_fd.get(); }
+  // The mount the directory is on (statx's mount id), or 0 when unknown.
+  uint64_t mount_id() const { return m_mount_id; }
 
   // Replaces state.json atomically (temp file + rename); throws std::system_error.
   void write_state(const nlohmann::json& state) const;
@@ -53,6 +55,7 @@ private:
   std::string m_name;
   std::string m_path;
   UniqueFd m_fd;
+  uint64_t m_mount_id = 0;
 };
 
 class StateDir {

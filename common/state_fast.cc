@@ -1,5 +1,6 @@
 #include "state_fast.h"
 
+#include "key_order.h"
 #include "signals.h"
 
 #include <array>
@@ -396,17 +397,6 @@ private:
   uint64_t m_bits = 0;
 };
 
-// Key dispatch: the index of key among names, or -1.
-template <size_t N> int index_of(const std::array<std::string_view, N>& names, std::string_view key)
-{
-  for (size_t i = 0; i < N; ++i) {
-    if (names[i] == key) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
 constexpr uint64_t bit(unsigned i)
 {
   return uint64_t{1} << i;
@@ -416,9 +406,11 @@ void read_supervisor(Reader& r, SupervisorRecord& s)
 {
   static constexpr std::array<std::string_view, 6> names{"pid",        "start_time",     "boot_id",
                                                          "parent_pid", "parent_command", "cgroup"};
+  static constexpr KeyOrder order{names};
   Seen seen;
+  KeyOrder<names.size()>::Lookup keys(order);
   r.object([&](std::string_view key) {
-    const int i = index_of(names, key);
+    const int i = keys.find(key);
     if (i < 0) {
       r.unknown_value();
       return;
@@ -453,10 +445,12 @@ ExitRecord read_exit(Reader& r)
   static constexpr std::array<std::string_view, 11> names{
       "pid",   "code", "signal",     "core_dumped", "runtime_s", "outcome",
       "cause", "at",   "max_rss_kb", "user_cpu_s",  "sys_cpu_s"};
+  static constexpr KeyOrder order{names};
   ExitRecord e;
   Seen seen;
+  KeyOrder<names.size()>::Lookup keys(order);
   r.object([&](std::string_view key) {
-    const int i = index_of(names, key);
+    const int i = keys.find(key);
     if (i < 0) {
       r.unknown_value();
       return;
@@ -546,10 +540,12 @@ JobDefinition read_definition(Reader& r)
                                                           "on_failure",
                                                           "alert_cooldown_s",
                                                           "alert_timeout_s"};
+  static constexpr KeyOrder order{names};
   JobDefinition d;
   Seen seen;
+  KeyOrder<names.size()>::Lookup keys(order);
   r.object([&](std::string_view key) {
-    const int i = index_of(names, key);
+    const int i = keys.find(key);
     if (i < 0) {
       r.unknown_value();
       return;
@@ -707,10 +703,12 @@ JobState read_state(Reader& r)
                                                           "log_drop_error",
                                                           "definition",
                                                           "updated_at"};
+  static constexpr KeyOrder order{names};
   JobState s;
   Seen seen;
+  KeyOrder<names.size()>::Lookup keys(order);
   r.object([&](std::string_view key) {
-    const int i = index_of(names, key);
+    const int i = keys.find(key);
     if (i < 0) {
       r.unknown_value();
       return;

@@ -24,8 +24,9 @@ FsTrouble filesystem_trouble(int dirfd)
     return FsTrouble::ReadOnly;
   }
   // Root may use the blocks reserved for it; everyone else only the available ones.
-  const auto blocks = ::geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
-  const bool no_inodes = vfs.f_files > 0 && (::geteuid() == 0 ? vfs.f_ffree : vfs.f_favail) == 0;
+  const bool root = effective_uid() == 0;
+  const auto blocks = root ? vfs.f_bfree : vfs.f_bavail;
+  const bool no_inodes = vfs.f_files > 0 && (root ? vfs.f_ffree : vfs.f_favail) == 0;
   if ((vfs.f_blocks > 0 && blocks == 0) || no_inodes) {
     return FsTrouble::Full;
   }
@@ -57,21 +58,52 @@ void set_storage_flag(int lock_fd, bool fault)
 
 bool storage_flagged(const JobDir& dir)
 {
+  return probe_lock(dir).storage_flag;
+}
+
+LockProbe probe_lock(const JobDir& dir)
+{
   UniqueFd fd(
       retry_eintr([&] { return ::openat(dir.fd(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
   if (!fd) {
-    return false;
+    return {};
   }
+  struct flock fl {};
   auto held = [&](off_t start, off_t len) {
-    struct flock fl {};
+    fl = {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = start;
     fl.l_len = len;
     return ::fcntl(fd.get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
   };
+  LockProbe probe;
+  probe.held = held(0, 0); // any lock on the file: a supervisor lives
+  if (!probe.held) {
+    return probe;
+  }
+  // The lock reported covers bytes 0 and 1 (the supervisor's whole-file lock): no flag.
+  if (fl.l_start == 0 && (fl.l_len == 0 || fl.l_len > k_flag_byte)) {
+    return probe;
+  }
   // A live supervisor holds byte 0 always; byte 1 free beside it is the flag.
-  return held(0, 1) && !held(k_flag_byte, 1);
+  probe.storage_flag = held(0, 1) && !held(k_flag_byte, 1);
+  return probe;
+}
+
+FsTrouble FsTroubleCache::get(const JobDir& dir)
+{
+  if (dir.mount_id() == 0) {
+    return filesystem_trouble(dir.fd());
+  }
+  for (const auto& [id, trouble] : m_mounts) {
+    if (id == dir.mount_id()) {
+      return trouble;
+    }
+  }
+  const FsTrouble trouble = filesystem_trouble(dir.fd());
+  m_mounts.emplace_back(dir.mount_id(), trouble);
+  return trouble;
 }
 
 } // namespace pg

@@ -7,7 +7,10 @@
 
 #include "state_dir.h"
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pg {
 
@@ -22,5 +25,25 @@ std::string to_string(FsTrouble t);
 void set_storage_flag(int lock_fd, bool fault);
 // The readers' side: the job's live supervisor says it cannot write its directory.
 bool storage_flagged(const JobDir& dir);
+
+// What the lock tells a reader: a live supervisor holds it (JobDir::lock_held), and that
+// supervisor raised the storage flag (storage_flagged).
+struct LockProbe {
+  bool held = false;
+  bool storage_flag = false;
+};
+// Both answers with one open of the lock file and, usually, one F_OFD_GETLK: the lock it
+// reports covers the flag byte unless the flag is raised (then two more calls settle it).
+LockProbe probe_lock(const JobDir& dir);
+
+// filesystem_trouble() asked once per mount over a listing of many jobs (the answer is a
+// snapshot: a listing takes milliseconds). Directories of unknown mount are asked each time.
+class FsTroubleCache {
+public:
+  FsTrouble get(const JobDir& dir);
+
+private:
+  std::vector<std::pair<uint64_t, FsTrouble>> m_mounts; // mount id -> trouble; a few at most
+};
 
 } // namespace pg

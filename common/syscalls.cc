@@ -23,6 +23,12 @@ int pidfd_send_signal(int pidfd, int sig, siginfo_t* info)
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, info, 0));
 }
 
+uid_t effective_uid()
+{
+  static const uid_t uid = ::geteuid();
+  return uid;
+}
+
 bool write_all(int fd, std::string_view data)
 {
   while (!data.empty()) {

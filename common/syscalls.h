@@ -38,6 +38,9 @@ bool write_all(int fd, std::string_view data);
 // Reads a whole small file (such as one in /proc); nullopt-like empty result with ok=false.
 bool read_file(const std::string& path, std::string& out);
 
+// geteuid(), asked once: no pg program changes its user, and readers ask per job.
+uid_t effective_uid();
+
 // Marks fd close-on-exec (or clears it).
 void set_cloexec(int fd, bool on = true);
 

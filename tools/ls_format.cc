@@ -517,60 +517,102 @@ std::string format_runtime(double seconds)
 
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style)
 {
-  // STATUS (the jobs' sd_notify STATUS= text) only when some job has one.
-  const bool any_status = std::any_of(jobs.begin(), jobs.end(), [](const ListedJob& j) {
-    return j.view.state && !j.view.state->status_text.empty();
-  });
-  std::vector<std::vector<std::string>> rows{
-      {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "DURATION"}};
-  if (any_status) {
-    rows.front().emplace_back("STATUS");
-  }
-  std::vector<std::optional<RunState>> states{std::nullopt};
-  std::string notes;
+  TableBuilder table(style);
   for (const auto& job : jobs) {
-    const JobView& v = job.view;
-    const JobState* st = v.state ? &*v.state : nullptr;
-    auto pid = live_pid(job);
-    rows.push_back({
-        v.name,
-        to_string(v.shown),
-        pid ? std::to_string(*pid) : "-",
-        job.uptime ? format_age(*job.uptime) : "-",
-        st ? std::to_string(st->restarts) : "-",
-        st && st->last_exit ? last_exit_summary(*st->last_exit, style.now) : "-",
-        job.duration_done ? duration_bar(*job.duration_done) : "-",
-    });
-    if (any_status) {
-      rows.back().push_back(st && !st->status_text.empty() ? status_cell(st->status_text) : "-");
-    }
-    states.push_back(v.shown);
-    if (v.shown == RunState::Lost) {
-      notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
-    }
+    table.add(job);
+  }
+  return table.text();
+}
+
+void TableBuilder::cell(std::string_view text)
+{
+  const size_t column = m_ends.size() % k_columns;
+  m_widths[column] = std::max(m_widths[column], text.size());
+  m_cells += text;
+  m_ends.push_back(m_cells.size());
+}
+
+void TableBuilder::add(const ListedJob& job)
+{
+  const JobView& v = job.view;
+  const JobState* st = v.state ? &*v.state : nullptr;
+  auto pid = live_pid(job);
+  cell(v.name);
+  cell(to_string(v.shown));
+  cell(pid ? std::to_string(*pid) : "-");
+  cell(job.uptime ? format_age(*job.uptime) : "-");
+  cell(st ? std::to_string(st->restarts) : "-");
+  cell(st && st->last_exit ? last_exit_summary(*st->last_exit, m_style.now) : "-");
+  cell(job.duration_done ? duration_bar(*job.duration_done) : "-");
+  // STATUS (the jobs' sd_notify STATUS= text) is shown only when some job has one.
+  const bool status = st && !st->status_text.empty();
+  m_any_status = m_any_status || status;
+  cell(status ? status_cell(st->status_text) : "-");
+  m_states.push_back(v.shown);
+  m_any_live = m_any_live || v.supervisor_alive;
+  if (v.shown == RunState::Lost) {
+    m_lost_notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
+    return;
   }
   // A full or read-only filesystem concerns every job on it: said once, under the notes.
-  std::vector<std::string> fs_faults;
-  for (const auto& job : jobs) {
-    const std::string& kind = job.view.storage_fault;
-    if (kind.empty() || job.view.shown == RunState::Lost) {
-      continue;
-    }
-    if (kind == "write-error") {
-      notes += fmt::format("{}: {}\n", job.view.name, storage_fault_text(kind));
-    } else if (std::find(fs_faults.begin(), fs_faults.end(), kind) == fs_faults.end()) {
-      fs_faults.push_back(kind);
-    }
+  const std::string& kind = v.storage_fault;
+  if (kind == "write-error") {
+    m_fault_notes += fmt::format("{}: {}\n", v.name, storage_fault_text(kind));
+  } else if (!kind.empty() &&
+             std::find(m_fs_faults.begin(), m_fs_faults.end(), kind) == m_fs_faults.end()) {
+    m_fs_faults.push_back(kind);
   }
-  const bool any_live = std::any_of(jobs.begin(), jobs.end(),
-                                    [](const ListedJob& j) { return j.view.supervisor_alive; });
-  for (const auto& kind : fs_faults) {
-    notes += any_live ? "warning: " + storage_fault_text(kind) +
-                            " (the jobs go on; pg-ls shows the state last written)\n"
-                      : "warning: the state directory's filesystem is " + kind +
-                            ": nothing can be recorded there (no launch, no revive)\n";
+}
+
+// Left-aligned columns separated by two spaces, the last one not padded; the STATE cells in
+// their row's colour.
+std::string TableBuilder::text() const
+{
+  static constexpr std::array<std::string_view, k_columns> header{
+      "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "DURATION", "STATUS"};
+  const size_t columns = m_any_status ? k_columns : k_columns - 1;
+  std::array<size_t, k_columns> widths{};
+  for (size_t i = 0; i < columns; ++i) {
+    widths[i] = std::max(m_widths[i], header[i].size());
   }
-  std::string out = render_columns(rows, states, 1, style.colour, "");
+  std::string out;
+  out.reserve(m_cells.size() + (m_states.size() + 1) * (columns * 2 + 1) + m_lost_notes.size() +
+              m_fault_notes.size() + 256);
+  auto row = [&](auto cell_at, const RunState* state) {
+    const size_t start = out.size();
+    for (size_t i = 0; i < columns; ++i) {
+      const std::string_view text = cell_at(i);
+      if (i == 1 && state != nullptr) {
+        out += paint(text, *state, m_style.colour);
+      } else {
+        out += text;
+      }
+      if (i + 1 < columns) {
+        out.append(widths[i] - text.size() + 2, ' ');
+      }
+    }
+    while (out.size() > start && out.back() == ' ') {
+      out.pop_back();
+    }
+    out += '\n';
+  };
+  row([&](size_t i) { return header[i]; }, nullptr);
+  for (size_t r = 0; r < m_states.size(); ++r) {
+    row(
+        [&](size_t i) {
+          const size_t n = r * k_columns + i;
+          const size_t from = n == 0 ? 0 : m_ends[n - 1];
+          return std::string_view(m_cells).substr(from, m_ends[n] - from);
+        },
+        &m_states[r]);
+  }
+  std::string notes = m_lost_notes + m_fault_notes;
+  for (const auto& kind : m_fs_faults) {
+    notes += m_any_live ? "warning: " + storage_fault_text(kind) +
+                              " (the jobs go on; pg-ls shows the state last written)\n"
+                        : "warning: the state directory's filesystem is " + kind +
+                              ": nothing can be recorded there (no launch, no revive)\n";
+  }
   if (!notes.empty()) {
     out += "\n" + notes;
   }
@@ -710,6 +752,8 @@ namespace {
 class JsonWriter {
 public:
   explicit JsonWriter(std::string& out) : m_out(out) {}
+  // Starts inside an open array that holds items_before items already (streamed arrays).
+  JsonWriter(std::string& out, int items_before) : m_out(out), m_counts{items_before} {}
 
   void begin_object() { open('{'); }
   void end_object() { close('}'); }
@@ -945,16 +989,28 @@ void write_job(JsonWriter& w, const ListedJob& job)
 
 } // namespace
 
+void append_job_json(std::string& out, const ListedJob& job, size_t index)
+{
+  if (index == 0) {
+    out += '[';
+  }
+  JsonWriter w(out, index == 0 ? 0 : 1);
+  write_job(w, job);
+}
+
+void append_jobs_json_end(std::string& out, size_t count)
+{
+  out += count == 0 ? "[]" : "\n]";
+}
+
 std::string jobs_json_text(const std::vector<ListedJob>& jobs)
 {
   std::string out;
   out.reserve(jobs.size() * 1536 + 2);
-  JsonWriter w(out);
-  w.begin_array();
-  for (const auto& job : jobs) {
-    write_job(w, job);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    append_job_json(out, jobs[i], i);
   }
-  w.end_array();
+  append_jobs_json_end(out, jobs.size());
   return out;
 }
 

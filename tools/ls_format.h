@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -74,6 +75,31 @@ std::string resource_summary(const ExitRecord& e);
 // for every lost or unreadable job; widths fit the content.
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style);
 
+// render_table() one job at a time: add() each job in order, then text(). It keeps each row's
+// cells (the columns' widths need every row) and the notes, not the jobs.
+class TableBuilder {
+public:
+  explicit TableBuilder(const LsStyle& style) : m_style(style) {}
+  void add(const ListedJob& job);
+  size_t rows() const { return m_states.size(); }
+  std::string text() const;
+
+private:
+  static constexpr size_t k_columns = 8; // STATUS last, shown when some job has one
+  void cell(std::string_view text);
+
+  LsStyle m_style;
+  std::string m_cells;        // every cell's text, one after the other
+  std::vector<size_t> m_ends; // where each cell ends in m_cells, k_columns a row
+  std::array<size_t, k_columns> m_widths{};
+  std::vector<RunState> m_states;       // each row's state, for its colour
+  bool m_any_status = false;            // some job has STATUS= text
+  bool m_any_live = false;              // some job's supervisor lives
+  std::string m_lost_notes;             // "NAME: lost: why" lines, in the rows' order
+  std::string m_fault_notes;            // "NAME: pg-run cannot write..." lines, after those
+  std::vector<std::string> m_fs_faults; // "full", "read-only": said once under the notes
+};
+
 // The systemctl-status-like view of one job.
 std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style);
 
@@ -84,6 +110,11 @@ nlohmann::ordered_json job_json(const ListedJob& job);
 // The --json array of jobs: the same text as an array of job_json() dumped with indent 2
 // (invalid UTF-8 replaced), written straight, without building the JSON values first.
 std::string jobs_json_text(const std::vector<ListedJob>& jobs);
+// jobs_json_text() one job at a time: appends to out the array's text for its job number
+// index (0 for the first, which opens the array); append_jobs_json_end() closes the array
+// after count jobs.
+void append_job_json(std::string& out, const ListedJob& job, size_t index);
+void append_jobs_json_end(std::string& out, size_t count);
 
 // The last_exit object of --json: {code, signal, core_dumped, runtime_s, outcome, cause, at, pid}.
 nlohmann::ordered_json exit_json(const ExitRecord& e);

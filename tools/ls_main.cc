@@ -260,6 +260,43 @@ pg::JobView unreadable_job(const std::string& name, const std::string& error)
   return v;
 }
 
+// The table or the --json array of every job, each rendered as soon as it is read: a state
+// directory of thousands of jobs is never held whole. The same text as run()'s other paths.
+int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, bool json)
+{
+  const pg::LsStyle style{pg::wall_now(), use_colour()};
+  if (json) {
+    // Written in pieces of this much, as the jobs come.
+    constexpr size_t k_flush_bytes = 256 * 1024;
+    std::string text;
+    text.reserve(k_flush_bytes + 8192);
+    size_t count = 0;
+    if (sd) {
+      pg::for_each_view(*sd, [&](pg::JobView&& view) {
+        pg::append_job_json(text, pg::listed_job(std::move(view)), count++);
+        if (text.size() >= k_flush_bytes) {
+          write_out(text);
+          text.clear();
+        }
+      });
+    }
+    pg::append_jobs_json_end(text, count);
+    text += '\n';
+    write_out(text);
+    return k_exit_ok;
+  }
+  pg::TableBuilder table(style);
+  if (sd) {
+    pg::for_each_view(*sd, [&](pg::JobView&& view) { table.add(pg::listed_job(std::move(view))); });
+  }
+  if (table.rows() == 0) {
+    fmt::print("no jobs in {}\n", path);
+    return k_exit_ok;
+  }
+  write_out(table.text());
+  return k_exit_ok;
+}
+
 int run(const LsOptions& opt)
 {
   const std::string path = pg::resolve_state_dir(opt.state_dir);
@@ -267,6 +304,9 @@ int run(const LsOptions& opt)
   struct stat lst {};
   if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
     sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  }
+  if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
+    return list_all(sd, path, opt.json);
   }
 
   std::vector<Found> found;

@@ -82,6 +82,50 @@ TEST_F(StorageFaultTest, TheFlagOnTheLockKeepsTheJobLockedAndIsSeenByReaders)
   EXPECT_FALSE(storage_flagged(j)); // no supervisor: nobody to say so
 }
 
+// probe_lock answers both questions in one look, as lock_held and storage_flagged do.
+TEST_F(StorageFaultTest, ProbeLockAgreesWithLockHeldAndTheFlag)
+{
+  JobDir j = job();
+  auto expect_probe = [&](bool held, bool flag) {
+    const LockProbe p = probe_lock(j);
+    EXPECT_EQ(p.held, held);
+    EXPECT_EQ(p.storage_flag, flag);
+    EXPECT_EQ(j.lock_held(), held);
+    EXPECT_EQ(storage_flagged(j), flag);
+  };
+  expect_probe(false, false); // no lock file yet
+  UniqueFd lock = j.open_lock();
+  expect_probe(false, false);
+  ASSERT_TRUE(try_lock(lock.get()));
+  expect_probe(true, false);
+  set_storage_flag(lock.get(), true);
+  expect_probe(true, true);
+  set_storage_flag(lock.get(), false);
+  expect_probe(true, false);
+  // Byte 0 alone free (no supervisor says so): held, but no flag.
+  struct flock fl {};
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  ASSERT_EQ(::fcntl(lock.get(), F_OFD_SETLK, &fl), 0);
+  expect_probe(true, false);
+  lock.reset();
+  expect_probe(false, false);
+}
+
+TEST_F(StorageFaultTest, TheCacheAsksEachMountOnce)
+{
+  JobDir j = job();
+  ASSERT_NE(j.mount_id(), 0u); // statx knows it on any kernel this runs on (5.8 and later)
+  auto other = m_sd->job("k", true);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->mount_id(), j.mount_id());
+  FsTroubleCache cache;
+  EXPECT_EQ(cache.get(j), filesystem_trouble(j.fd()));
+  EXPECT_EQ(cache.get(*other), filesystem_trouble(other->fd()));
+}
+
 TEST_F(StorageFaultTest, AnOrdinaryDirectoryHasNoTrouble)
 {
   JobDir j = job();
