@@ -171,9 +171,13 @@ private:
   StorageFaultState m_fault;
   void record_event(std::string line); // appends, or queues while in a fault
   // A write failed (state_write: of state.json): enters the fault, or counts in it.
-  void storage_failed(const std::exception& e, bool state_write);
-  void storage_retry();       // writes what waits; leaves the fault if all did
-  void storage_final_flush(); // at exit: a last few tries, bounded
+  // A write failed. failed_line: the event line whose append failed (it happened before the
+  // fault was seen, so it is queued ahead of the storage-fault event).
+  void storage_failed(const std::exception& e, bool state_write,
+                      std::string* failed_line = nullptr);
+  void queue_event(std::string line); // holds a line while in a fault (bounded; counts drops)
+  void storage_retry();               // writes what waits; leaves the fault if all did
+  void storage_final_flush();         // at exit: a last few tries, bounded
   static std::string storage_log_line(const nlohmann::json& ev);
 
   // Resource use, --max-memory and --restart-every (supervisor_limits.cc).

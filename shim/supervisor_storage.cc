@@ -44,9 +44,16 @@ void Supervisor::record_event(std::string line)
       m_events.append_line(line);
       return;
     } catch (const std::exception& e) {
-      storage_failed(e, false);
+      storage_failed(e, false, &line); // queues the line, then the storage-fault event
     }
+  } else {
+    queue_event(std::move(line));
   }
+  storage_retry(); // each new event is a chance the fault has cleared
+}
+
+void Supervisor::queue_event(std::string line)
+{
   StorageFault& f = *m_pub.storage_error;
   if (m_fault.queue.size() >= k_storage_queue_lines ||
       m_fault.queue_bytes + line.size() > k_storage_queue_bytes) {
@@ -56,15 +63,17 @@ void Supervisor::record_event(std::string line)
     m_fault.queue_bytes += line.size();
     m_fault.queue.push_back(std::move(line));
   }
-  storage_retry(); // each new event is a chance the fault has cleared
 }
 
-void Supervisor::storage_failed(const std::exception& e, bool state_write)
+void Supervisor::storage_failed(const std::exception& e, bool state_write, std::string* failed_line)
 {
   m_fault.retry_at_mono = monotonic_now() + k_storage_retry_every;
   if (m_fault.active) {
     if (state_write) {
       ++m_pub.storage_error->state_writes_failed;
+    }
+    if (failed_line != nullptr) {
+      queue_event(std::move(*failed_line));
     }
     return;
   }
@@ -86,6 +95,10 @@ void Supervisor::storage_failed(const std::exception& e, bool state_write)
                        {"error", f.error},
                        {"detail", e.what()}};
   m_log.mark(storage_log_line(ev)); // the log may be elsewhere, and writable
+  if (failed_line != nullptr) {
+    // Its time is before f.since: events.jsonl stays in time order.
+    queue_event(std::move(*failed_line));
+  }
   const std::string line = dump_line(ev) + "\n";
   m_fault.queue_bytes += line.size();
   m_fault.queue.push_back(line);
