@@ -150,6 +150,12 @@ bool duration_too_long(std::string_view text)
   return read_duration(text, total) == DurationParse::TooLong;
 }
 
+std::string duration_too_long_error(std::string_view option, std::string_view text)
+{
+  return std::string(option) + ": '" + std::string(text) + "' is longer than the limit of " +
+         format_duration(k_max_duration) + " (about 100 years)";
+}
+
 std::string format_duration(Millis d)
 {
   auto ms = d.count();

@@ -33,6 +33,10 @@ std::optional<Millis> parse_duration(std::string_view text);
 // "99999999999999999999s"): parse_duration refuses it as too long, not as malformed.
 bool duration_too_long(std::string_view text);
 
+// The one wording of that refusal, for every tool: "OPTION: 'TEXT' is longer than the limit of
+// 36500d (about 100 years)".
+std::string duration_too_long_error(std::string_view option, std::string_view text);
+
 // The shortest exact rendering: "1h30m", "250ms", "0s".
 std::string format_duration(Millis d);
 

@@ -34,8 +34,7 @@ Millis duration_arg(const std::string& opt, const std::string& text)
 {
   auto d = pg::parse_duration(text);
   if (!d && pg::duration_too_long(text)) {
-    throw UsageError(fmt::format("{}: '{}' is longer than the limit of {} (about 100 years)", opt,
-                                 text, pg::format_duration(pg::k_max_duration)));
+    throw UsageError(pg::duration_too_long_error(opt, text));
   }
   if (!d) {
     throw UsageError(

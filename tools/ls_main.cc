@@ -478,8 +478,7 @@ int main(int argc, char** argv)
     }
     opt.since = pg::parse_duration(since_text);
     if (!opt.since && pg::duration_too_long(since_text)) {
-      return usage(fmt::format("--since: '{}' is longer than the limit of {} (about 100 years)",
-                               since_text, pg::format_duration(pg::k_max_duration)));
+      return usage(pg::duration_too_long_error("--since", since_text));
     }
     if (!opt.since) {
       return usage(fmt::format("--since: '{}' is not a duration (use 30m, 2h, 1d)", since_text));
