@@ -630,7 +630,10 @@ Json E2e::state(const std::string& name) const
 std::vector<Json> E2e::events(const std::string& name, const std::string& kind) const
 {
   std::vector<Json> out;
-  std::istringstream in(read_text(m_state + "/" + name + "/events.jsonl"));
+  const std::string text = read_text(m_state + "/" + name + "/events.jsonl");
+  // Only whole lines: a last line without its newline is being written, or is half a line a
+  // failed write (a full disk) leaves for an instant before cutting it back. pg-ls skips it too.
+  std::istringstream in(text.substr(0, text.rfind('\n') + 1));
   for (std::string line; std::getline(in, line);) {
     Json j = Json::parse(line, nullptr, false);
     if (j.is_discarded()) {
