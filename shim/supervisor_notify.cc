@@ -2,6 +2,7 @@
 // notify socket in the event loop, what each accepted message changes, and the hung-job kill
 // shared by the watchdog and the stall check.
 #include "clock.h"
+#include "parse.h"
 #include "signals.h"
 #include "supervisor.h"
 #include "syscalls.h"
@@ -18,8 +19,9 @@ namespace {
 
 Nanos usec(uint64_t n)
 {
-  // Clamped: a job's absurd value must not overflow the clock arithmetic (about 100 years).
-  constexpr uint64_t k_max = uint64_t(1) << 51;
+  // Clamped at the longest duration pg-run takes anywhere: a job's absurd value (up to 2^64 - 1
+  // microseconds) must not overflow the clock arithmetic.
+  constexpr auto k_max = static_cast<uint64_t>(std::chrono::microseconds(k_max_duration).count());
   return std::chrono::duration_cast<Nanos>(std::chrono::microseconds(std::min(n, k_max)));
 }
 

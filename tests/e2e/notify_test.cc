@@ -175,6 +175,22 @@ TEST_F(Notify, ExtendTimeoutLengthensTheWaitForReady)
   EXPECT_EQ(wait_events("slow", "extend-timeout", 1).size(), 1u);
 }
 
+TEST_F(Notify, AbsurdTimeoutsAreCappedAtTheDurationLimit)
+{
+  // 2^64 - 1 microseconds is what a job may send: both are taken as the longest duration pg-run
+  // takes anywhere (36500d), the job stays up and its state readable.
+  const std::string s = script("job.sh", "systemd-notify --ready WATCHDOG_USEC=18446744073709551615"
+                                         " EXTEND_TIMEOUT_USEC=18446744073709551615\n"
+                                         "exec sleep 60");
+  Result r = run(notify_job("far", {"--wait", "30s"}, s));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(wait_events("far", "watchdog-timeout", 1)[0]["detail"],
+            "the job set its watchdog timeout to 36500d");
+  EXPECT_EQ(wait_events("far", "extend-timeout", 1)[0]["detail"], "the job asked for 36500d more");
+  EXPECT_EQ(state("far")["state"], "running");
+  EXPECT_EQ(run({PG_LS_BIN, "--state-dir", state_dir(), "--check"}).status, 0);
+}
+
 TEST_F(Notify, MainPidTakesOverSignalsPidAndClassification)
 {
   // A start script that backgrounds the real daemon, names it and exits 0 (the daemon then is
