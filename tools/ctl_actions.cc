@@ -4,6 +4,7 @@
 #include "control.h"
 #include "exit_status.h"
 #include "job_view.h"
+#include "ls_format.h"
 #include "signals.h"
 
 #include "syscalls.h"
@@ -18,7 +19,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cmath>
 #include <csignal>
 #include <cstring>
 
@@ -209,14 +209,6 @@ bool send(Target& t, const Request& r)
   return false;
 }
 
-std::string seconds_text(double s)
-{
-  if (s < 60) {
-    return fmt::format("{:.1f}s", s);
-  }
-  return format_age(std::chrono::seconds(std::llround(s)));
-}
-
 } // namespace
 
 JobsAt open_jobs(const std::string& path)
@@ -246,7 +238,7 @@ std::string describe_end(const ExitRecord& e)
 {
   const ExitStatus st = e.signal ? ExitStatus::killed(*e.signal, e.core_dumped)
                                  : ExitStatus::exited(e.code.value_or(-1));
-  return st.describe() + " after " + seconds_text(e.runtime_s);
+  return st.describe() + " after " + format_runtime(e.runtime_s);
 }
 
 StopOutcome stopped_message(const JobState& final_state, std::optional<Millis> outlived)

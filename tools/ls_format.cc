@@ -506,13 +506,16 @@ std::string short_bytes(uint64_t bytes)
 
 std::string format_runtime(double seconds)
 {
+  // Any double: a damaged state.json or events line may say 1e75 (found by fuzz_state), and
+  // converting that to an integer is undefined. No run is longer than the longest duration.
+  const double longest = std::chrono::duration<double>(k_max_duration).count();
   if (!std::isfinite(seconds) || seconds < 0) {
     seconds = 0;
   }
   if (seconds < 60) {
     return fmt::format("{:.1f}s", seconds);
   }
-  return format_age(std::chrono::seconds(static_cast<long long>(seconds)));
+  return format_age(std::chrono::seconds(static_cast<long long>(std::min(seconds, longest))));
 }
 
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style)

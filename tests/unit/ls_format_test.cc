@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
 namespace pg {
 namespace {
@@ -202,6 +203,16 @@ TEST_F(LsFormat, FormatRuntimeKeepsTenthsUnderAMinute)
   EXPECT_EQ(format_runtime(12.46), "12.5s");
   EXPECT_EQ(format_runtime(250.0), "4m10s");
   EXPECT_EQ(format_runtime(7500.0), "2h05m");
+}
+
+TEST_F(LsFormat, FormatRuntimeTakesAnyDouble)
+{
+  // What a damaged file may hold (1.7e75 was found by fuzz_state): never undefined behaviour.
+  EXPECT_EQ(format_runtime(1.7e75), "36500d00h");
+  EXPECT_EQ(format_runtime(std::numeric_limits<double>::infinity()), "0.0s");
+  EXPECT_EQ(format_runtime(std::numeric_limits<double>::quiet_NaN()), "0.0s");
+  EXPECT_EQ(format_runtime(-5.0), "0.0s");
+  EXPECT_EQ(format_runtime(9.3e18), "36500d00h");
 }
 
 TEST_F(LsFormat, TableColumnsFitTheContent)
