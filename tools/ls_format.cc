@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 namespace pg {
 
@@ -480,7 +481,10 @@ std::string resource_summary(const ExitRecord& e)
 {
   std::string out;
   if (e.max_rss_kb) {
-    out = "rss " + short_bytes(*e.max_rss_kb * 1024);
+    // A damaged record may say any uint64_t: the bytes saturate rather than wrap.
+    const uint64_t kb = *e.max_rss_kb;
+    constexpr uint64_t max_kb = std::numeric_limits<uint64_t>::max() / 1024;
+    out = "rss " + short_bytes(kb > max_kb ? std::numeric_limits<uint64_t>::max() : kb * 1024);
   }
   if (e.user_cpu_s || e.sys_cpu_s) {
     const double cpu = e.user_cpu_s.value_or(0) + e.sys_cpu_s.value_or(0);

@@ -606,6 +606,21 @@ TEST_F(LsFormat, ExitResourcesInDetailAndJson)
       << detail;
 }
 
+TEST_F(LsFormat, ResourceSummaryTakesAnyRecordedSize)
+{
+  // A damaged exit record may hold any uint64_t: kilobytes times 1024 saturate, never wrap
+  // (2^54 kB wrapped to "rss 0B" before).
+  ExitRecord e = exit_code(1, "2026-11-21T21:59:00Z", Outcome::Failed, "exit: code 1");
+  e.max_rss_kb = uint64_t{1} << 54;
+  EXPECT_EQ(resource_summary(e), "rss 16777216T");
+  e.max_rss_kb = std::numeric_limits<uint64_t>::max();
+  EXPECT_EQ(resource_summary(e), "rss 16777216T");
+  e.max_rss_kb = (uint64_t{1} << 54) - 1; // the largest that fits: 2^64 - 1024 bytes
+  EXPECT_EQ(resource_summary(e), "rss 16777216T");
+  e.max_rss_kb = uint64_t{3} << 30; // 3 TiB
+  EXPECT_EQ(resource_summary(e), "rss 3.0T");
+}
+
 TEST_F(LsFormat, DetailShowsWhatIsWatchedTheAlertHookAndTheMemorySample)
 {
   ListedJob job = running_job();
