@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, starts a demo job under pg-run, and shows pg-ls.
+# Installs what building pg-run, pg-ls and pg-ctl needs (only that), builds only them, starts a
+# demo job under pg-run, and shows pg-ls. scripts/test.sh installs and builds everything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-scripts/build.sh build
+started=$SECONDS
+scripts/deps.sh --build
+# The three programs only: no tests, benchmarks or fuzz targets (-DPG_TESTS=OFF).
+scripts/build.sh build -DPG_TESTS=OFF
 export PG_STATE_DIR=${PG_STATE_DIR:-$PWD/build/demo-state}
 bin=$PWD/build
 # A fresh start: an earlier demo's job is stopped and its history forgotten.
 "$bin/tools/pg-ctl" stop demo >/dev/null 2>&1 || true
 "$bin/tools/pg-ctl" forget demo >/dev/null 2>&1 || true
-# A bot like the seeds' one: its SIGTERM handler exits 0. pg-run still sees the truth.
+echo "== built in $((SECONDS - started)) s; a bot like the seeds' one, under pg-run"
+# Its SIGTERM handler exits 0. pg-run still sees the truth.
 "$bin/shim/pg-run" --name demo --replace --duration 2m --restart-delay 500ms -- \
   sh -c 'trap "echo got SIGTERM, exiting 0; exit 0" TERM; echo demo bot up; while :; do sleep 1; done'
 "$bin/tools/pg-ls"
@@ -26,3 +30,13 @@ echo
 echo
 echo "Try:  PG_STATE_DIR=$PG_STATE_DIR $bin/tools/pg-ls demo"
 echo "      PG_STATE_DIR=$PG_STATE_DIR $bin/tools/pg-ctl stop demo"
+# A project of several jobs in one jobs file (pg-ctl up), where the examples have one.
+for f in examples/*/pg.toml examples/*/Procfile; do
+  [ -e "$f" ] || continue
+  echo "Next, a project of several jobs in one file: cd $(dirname "$f") && $bin/tools/pg-ctl up" \
+    "(see $(dirname "$f")/README.md)"
+  break
+done
+echo "More examples: examples/seeds-bot (the seeds' bot), examples/nohup-migration."
+echo "The whole test suite (installs its tools, builds everything): scripts/test.sh"
+echo "(demo ready in $((SECONDS - started)) s)"

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages process-guardian needs to build and test, when missing.
+# Installs the Debian packages process-guardian needs, when missing:
+#   scripts/deps.sh           everything the test suite needs (scripts/test.sh, CI)
+#   scripts/deps.sh --build   only what building pg-run, pg-ls and pg-ctl needs (scripts/demo.sh)
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev clang-format mandoc util-linux
+# Building the three programs (-DPG_TESTS=OFF).
+build_packages=(cmake ninja-build g++ libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev)
+packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc util-linux
   # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).
   systemd python3-sdnotify python3-systemd
   # libfaketime: the wall-clock jump of the clock tests (tests/e2e/clock_test.cc).
   faketime
-  # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
-  dpkg-dev file gzip lintian prometheus prometheus-node-exporter
+  # Packaging (cpack, lintian; debian/ through dpkg-buildpackage and debhelper; man for the
+  # installed package) and the metrics checks (promtool, node_exporter).
+  dpkg-dev debhelper fakeroot man-db file gzip lintian prometheus prometheus-node-exporter
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
   clang libclang-rt-14-dev)
+if [ "${1-}" = --build ]; then
+  packages=("${build_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
