@@ -4,6 +4,7 @@
 #include "ctl_forget.h"
 #include "ctl_logs.h"
 #include "ctl_revive.h"
+#include "ctl_scope.h"
 #include "ctl_unit.h"
 #include "job_view.h"
 #include "parse.h"
@@ -26,11 +27,13 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
-  revive [NAME...] [--replace]
+  revive [NAME...] [--replace] [--scope]
                               start again every lost job and every job stopped by a signal
                               pg-ctl did not send (or the named ones), from its recorded
                               definition, keeping its --duration deadline; --replace first
-                              ends processes of a lost job's old run (SIGKILL)
+                              ends processes of a lost job's old run (SIGKILL); --scope starts
+                              each in a systemd user scope of its own (systemd-run --user
+                              --scope), or in pg-ctl's cgroup when none can be made
   unit NAME                   print the systemd user unit closest to the job's definition
                               (what systemd cannot express is said in comments)
   forget NAME...              remove an ended job's state (state.json, events, the default log),
@@ -157,11 +160,15 @@ int main(int argc, char** argv)
   forget->add_option("NAME", forget_names, "job names")->required();
   std::vector<std::string> revive_names;
   bool revive_replace = false;
+  bool revive_scope = false;
   CLI::App* revive =
       app.add_subcommand("revive", "start lost jobs and jobs stopped from outside again");
   revive->add_option("NAME", revive_names, "job names [every revivable job]");
   revive->add_flag("--replace", revive_replace,
                    "end the processes of a lost job's old run first (SIGKILL)");
+  revive->add_flag(
+      "--scope", revive_scope,
+      "each revived supervisor in a systemd user scope of its own (pg-revive.service)");
   std::string unit_name;
   CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
   unit->add_option("NAME", unit_name, "job name")->required();
@@ -259,7 +266,7 @@ int main(int argc, char** argv)
     } else if (forget->parsed()) {
       results = pg::forget_jobs(jobs, names);
     } else if (revive->parsed()) {
-      results = pg::revive_jobs(jobs, names, {revive_replace});
+      results = pg::revive_jobs(jobs, names, {revive_replace, revive_scope, pg::self_exe()});
       if (results.empty() && !json) {
         fmt::print("nothing to revive in {}\n", jobs.path);
       }

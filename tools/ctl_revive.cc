@@ -1,5 +1,6 @@
 #include "ctl_revive.h"
 
+#include "ctl_scope.h"
 #include "launch.h"
 #include "ls_format.h"
 #include "parse.h"
@@ -7,7 +8,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace pg {
@@ -102,6 +106,47 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   return r;
 }
 
+// The same revival, by `pg-ctl revive NAME` run again inside a scope of its own: the
+// supervisor it detaches stays in that scope.
+CtlResult revive_in_scope(const JobsAt& jobs, const JobDir& dir, const JobView& v,
+                          const ReviveOptions& ro)
+{
+  CtlResult r;
+  r.name = v.name;
+  r.action = "revive";
+  const std::string why = *revive_reason(v);
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(wall_now().time_since_epoch()).count();
+  const std::string unit =
+      scope_unit_name(v.name, static_cast<long long>(now_s), static_cast<int>(::getpid()));
+  std::vector<std::string> argv = {ro.self, "--state-dir", jobs.path, "revive"};
+  if (ro.replace) {
+    argv.emplace_back("--replace");
+  }
+  argv.push_back(v.name);
+  const int status = run_in_scope(unit, "process-guardian job " + v.name, argv);
+  JobView after = view_job(dir);
+  if (after.state) {
+    r.state = after.shown;
+    if (after.state->pid && after.supervisor_alive) {
+      r.pid = after.state->pid;
+    }
+  }
+  if (status != k_ctl_exit_ok) {
+    r.message = fmt::format("not revived (status {} in scope {})", status, unit);
+    return r;
+  }
+  r.ok = true;
+  if (!after.state || !is_live(after.state->state)) {
+    r.message = fmt::format("not running after its revival in scope {}: {}", unit,
+                            after.state ? to_string(after.shown) : after.error);
+    return r;
+  }
+  r.message = fmt::format("revived ({}) in scope {}: running, pid {} (supervisor {})", why, unit,
+                          r.pid.value_or(0), after.state->supervisor.pid);
+  return r;
+}
+
 } // namespace
 
 std::optional<std::string> revive_reason(const JobView& v)
@@ -134,6 +179,9 @@ std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::st
     return out;
   }
   std::vector<std::string> todo = names.empty() ? jobs.dir->job_names() : names;
+  bool scopes_checked = false; // systemd-run is asked once, and only when a job is revived
+  bool scopes_ok = false;
+  std::string no_scope_why;
   for (const auto& name : todo) {
     CtlResult r;
     r.name = name;
@@ -176,7 +224,23 @@ std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::st
       continue;
     }
     try {
-      out.push_back(revive_one(jobs, *dir, v, opt));
+      const JobState& st = *v.state;
+      const bool deadline_passed = st.deadline_at && wall_now() >= *st.deadline_at;
+      if (opt.scope && !deadline_passed) {
+        if (!scopes_checked) {
+          scopes_checked = true;
+          scopes_ok = scopes_available(opt.self, no_scope_why);
+        }
+        if (scopes_ok) {
+          out.push_back(revive_in_scope(jobs, *dir, v, opt));
+          continue;
+        }
+      }
+      CtlResult done = revive_one(jobs, *dir, v, opt);
+      if (opt.scope && !deadline_passed && done.ok) {
+        done.message += fmt::format(" (in pg-ctl's own cgroup: {})", no_scope_why);
+      }
+      out.push_back(std::move(done));
     } catch (const std::exception& e) {
       r.message = fmt::format("not revived: {}", e.what());
       out.push_back(std::move(r));

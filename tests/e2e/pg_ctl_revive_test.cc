@@ -2,18 +2,43 @@
 // outside start again from their recorded definition, keeping their first start and their
 // --duration deadline; jobs stopped by pg-ctl, completed or failed are never started; a lost
 // job whose processes live is refused unless --replace; a passed deadline marks the job
-// completed; a state from an earlier boot is recognised as lost and revived.
+// completed; a state from an earlier boot is recognised as lost and revived; --scope runs each
+// revival through systemd-run --user --scope (a stand-in here: systemd is not PID 1 in CI),
+// and revives in pg-ctl's own cgroup when no scope can be made.
 #include "harness.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 
 namespace pg::e2e {
 namespace {
 
 class PgCtlRevive : public E2e {
 protected:
+  // A systemd-run stand-in on PATH: appends its arguments to TMP/systemd-run.log, then runs
+  // the command after -- (as systemd-run --scope does, in the scope it made), or fails as
+  // systemd-run does without a user manager.
+  StartOptions fake_systemd_run(bool works)
+  {
+    ::mkdir(path("bin").c_str(), 0755);
+    write_text(path("bin/systemd-run"),
+               "#!/bin/sh\n"
+               "echo \"$*\" >>'" +
+                   path("systemd-run.log") + "'\n" +
+                   (works ? "while [ $# -gt 0 ]; do\n"
+                            "  if [ \"$1\" = -- ]; then shift; exec \"$@\"; fi\n"
+                            "  shift\n"
+                            "done\n"
+                          : "echo 'Failed to connect to bus: No medium found' >&2\n") +
+                   "exit 1\n",
+               0755);
+    StartOptions o;
+    o.env = {{"PATH", path("bin") + ":" + std::string(::getenv("PATH"))}};
+    return o;
+  }
 };
 
 TEST_F(PgCtlRevive, StartsLostAndOutsideStoppedJobsButNoOthers)
@@ -141,6 +166,54 @@ TEST_F(PgCtlRevive, AJobAliveInAnEarlierBootIsLostAndRevived)
   EXPECT_TRUE(contains(r.out, "boot: revived (was lost")) << r.out;
   const Json now = wait_running("boot");
   EXPECT_NE(now["pid"].get<pid_t>(), 1);
+}
+
+TEST_F(PgCtlRevive, ScopeRevivesEachJobInASystemdScopeOfItsOwn)
+{
+  for (const std::string name : {"one", "two"}) {
+    launch(name, {}, {"--sleep", "1h"});
+    wait_running(name);
+    make_lost(name);
+  }
+  launch("byctl", {}, {"--sleep", "1h"});
+  wait_running("byctl");
+  ASSERT_EQ(pg_ctl({"stop", "byctl"}).status, 0);
+
+  Result r = run(ctl({"revive", "--scope"}), fake_systemd_run(true));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "one: revived (was lost")) << r.out;
+  EXPECT_TRUE(contains(r.out, "in scope pg-job-one-")) << r.out;
+  EXPECT_TRUE(contains(r.out, "two: revived (was lost")) << r.out;
+  wait_running("one");
+  wait_running("two");
+  EXPECT_EQ(state("byctl")["state"], "stopped");
+  // One probe, then one scope per revived job, each running `pg-ctl revive NAME` in it.
+  const std::string calls = read_text(path("systemd-run.log"));
+  EXPECT_TRUE(starts_with(calls, "--user --scope --quiet --collect -- " PG_CTL_BIN " --version\n"))
+      << calls;
+  EXPECT_TRUE(contains(calls, "--user --scope --quiet --collect --unit=pg-job-one-")) << calls;
+  EXPECT_TRUE(contains(calls, "--description=process-guardian job two -- " PG_CTL_BIN
+                              " --state-dir " +
+                                  state_dir() + " revive two\n"))
+      << calls;
+  EXPECT_FALSE(contains(calls, "byctl")) << calls;
+  EXPECT_EQ(events("one", "launch").back()["revived"], true);
+}
+
+TEST_F(PgCtlRevive, ScopeFallsBackToItsOwnCgroupWithoutAUserManager)
+{
+  launch("alone", {}, {"--sleep", "1h"});
+  wait_running("alone");
+  make_lost("alone");
+  Result r = run(ctl({"revive", "--scope"}), fake_systemd_run(false));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "alone: revived (was lost")) << r.out;
+  EXPECT_TRUE(contains(r.out, "(in pg-ctl's own cgroup: systemd-run --user --scope failed"))
+      << r.out;
+  wait_running("alone");
+  // Asked once, for the probe only.
+  EXPECT_EQ(read_text(path("systemd-run.log")),
+            "--user --scope --quiet --collect -- " PG_CTL_BIN " --version\n");
 }
 
 } // namespace
