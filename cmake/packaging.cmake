@@ -26,18 +26,56 @@ add_custom_command(
 add_custom_target(pg_compressed_docs ALL DEPENDS ${pg_gz_files} ${pg_gz_dir}/changelog.Debian.gz)
 
 install(FILES ${pg_gz_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-foreach(cmd pg-run pg-ls pg-ctl)
-  install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/pg
-          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ${cmd})
-endforeach()
+
+# One completion file for the three commands: bash-completion loads completions/CMD when CMD
+# is first completed, so pg-ls and pg-ctl are symbolic links to pg-run's file.
+set(pg_completions ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/pg DESTINATION ${pg_completions}
+        RENAME pg-run)
+install(CODE "
+  foreach(cmd pg-ls pg-ctl)
+    set(link \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${pg_completions}/\${cmd}\")
+    message(STATUS \"Installing: \${link} -> pg-run\")
+    file(CREATE_LINK pg-run \"\${link}\" SYMBOLIC)
+  endforeach()")
+
+# The revive unit and cron line name pg-ctl by its installed path (cron's and systemd's PATH
+# are short; a wrong path fails silently at boot). Generated at install time, so that the
+# prefix is the one installed to: `cmake --install --prefix P`, and /usr for cpack.
 set(pg_doc ${CMAKE_INSTALL_DATADIR}/doc/process-guardian)
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/copyright DESTINATION ${pg_doc})
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/lintian-overrides
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME process-guardian)
-install(FILES ${pg_gz_dir}/changelog.Debian.gz DESTINATION ${pg_doc})
-install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/pg-revive.service
-              ${CMAKE_SOURCE_DIR}/contrib/cron/pg-revive.cron
+set(pg_contrib_out ${CMAKE_BINARY_DIR}/contrib)
+install(CODE "
+  if(IS_ABSOLUTE \"${CMAKE_INSTALL_BINDIR}\")
+    set(PG_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+  else()
+    set(PG_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+  endif()
+  configure_file(${CMAKE_SOURCE_DIR}/contrib/systemd/pg-revive.service.in
+                 ${pg_contrib_out}/pg-revive.service @ONLY)
+  configure_file(${CMAKE_SOURCE_DIR}/contrib/cron/pg-revive.cron.in
+                 ${pg_contrib_out}/pg-revive.cron @ONLY)" ALL_COMPONENTS)
+install(FILES ${pg_contrib_out}/pg-revive.service ${pg_contrib_out}/pg-revive.cron
         DESTINATION ${pg_doc}/examples)
+
+# Files only a Debian package carries, never a plain `cmake --install`: component `deb`,
+# which cpack installs (CPACK_INSTALL_CMAKE_PROJECTS below) and debian/rules replaces with
+# its own (dh_installchangelogs, debian/copyright, debian/*.lintian-overrides). The systemd
+# user unit goes to lib/systemd/user there; -DPG_INSTALL_SYSTEMD_USER_UNIT=ON (debian/rules)
+# installs it with the rest.
+option(PG_INSTALL_SYSTEMD_USER_UNIT "Install pg-revive.service in PREFIX/lib/systemd/user" OFF)
+if(PG_INSTALL_SYSTEMD_USER_UNIT)
+  install(FILES ${pg_contrib_out}/pg-revive.service DESTINATION lib/systemd/user)
+else()
+  install(FILES ${pg_contrib_out}/pg-revive.service DESTINATION lib/systemd/user
+          COMPONENT deb EXCLUDE_FROM_ALL)
+endif()
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/copyright DESTINATION ${pg_doc}
+        COMPONENT deb EXCLUDE_FROM_ALL)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/lintian-overrides
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME process-guardian
+        COMPONENT deb EXCLUDE_FROM_ALL)
+install(FILES ${pg_gz_dir}/changelog.Debian.gz DESTINATION ${pg_doc}
+        COMPONENT deb EXCLUDE_FROM_ALL)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME process-guardian)
@@ -64,4 +102,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 set(CPACK_PACKAGE_FILE_NAME "process-guardian")
+# Everything a plain install has, plus the `deb` component.
+set(CPACK_INSTALL_CMAKE_PROJECTS
+    "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/"
+    "${CMAKE_BINARY_DIR};${PROJECT_NAME};deb;/")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS bash-completion)
 include(CPack)

@@ -25,9 +25,16 @@ dpkg -x "$deb" "$root"
 bin=$root/usr/bin
 for f in usr/bin/pg-run usr/bin/pg-ls usr/bin/pg-ctl usr/share/man/man1/pg-run.1.gz \
   usr/share/man/man1/pg-ls.1.gz usr/share/man/man1/pg-ctl.1.gz \
-  usr/share/bash-completion/completions/pg-ctl usr/share/doc/process-guardian/copyright; do
+  usr/share/bash-completion/completions/pg-ctl usr/share/doc/process-guardian/copyright \
+  usr/lib/systemd/user/pg-revive.service; do
   [ -e "$root/$f" ] || { echo "missing from the package: /$f" >&2; exit 1; }
 done
+# The unit and the cron line name pg-ctl where this package puts it, whatever prefix the build
+# was configured with.
+grep -qx 'ExecStart=/usr/bin/pg-ctl revive --scope' "$root/usr/lib/systemd/user/pg-revive.service"
+grep -q '^@reboot /usr/bin/pg-ctl revive' "$root/usr/share/doc/process-guardian/examples/pg-revive.cron"
+[ "$(readlink "$root/usr/share/bash-completion/completions/pg-ls")" = pg-run ]
+dpkg-deb -f "$deb" Recommends | grep -qw bash-completion
 "$bin/pg-run" --help | grep -q -- '--name'
 "$bin/pg-ls" --version | grep -q '^pg-ls '
 "$bin/pg-ctl" --help | grep -q 'forget'
