@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The Debian source package (debian/), end to end, as a Debian maintainer would build it: a copy
+# of the source tree, its .dsc (dpkg-source), its binary package (dpkg-buildpackage -us -uc -b,
+# only the three programs: nocheck), lintian --pedantic on both with info tags shown (any tag
+# that is not overridden fails, each override explained in debian/), then the package installed
+# with dpkg --root into a throwaway root: pg-run --version, man pg-run, the systemd user unit
+# verified, the shared C++ runtime, the completion links, and a real job.
+# Exit 77 (ctest's SKIP_RETURN_CODE) with a note when the Debian toolchain is missing.
+set -euo pipefail
+src=$(cd "$1" && pwd)
+for tool in dpkg-buildpackage dh dpkg-source lintian; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is not installed (Debian packages dpkg-dev, debhelper, lintian:" \
+      "scripts/deps.sh installs them)"
+    exit 77
+  fi
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
+upstream=${version%-*}
+tree=$tmp/process-guardian-$upstream
+mkdir "$tree"
+# The source as a clone would have it: tracked files and new ones, never build trees.
+if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _ |
+    tar --null -T - -cf -) | tar -C "$tree" -xf -
+else
+  tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=./obj-* -cf - . |
+    tar -C "$tree" -xf -
+fi
+tar -C "$tmp" --exclude="process-guardian-$upstream/debian" -czf \
+  "$tmp/process-guardian_$upstream.orig.tar.gz" "process-guardian-$upstream"
+
+start=$(date +%s)
+(cd "$tmp" && dpkg-source -b "process-guardian-$upstream") >"$tmp/source.log" 2>&1 ||
+  { cat "$tmp/source.log" >&2; exit 1; }
+(cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
+  >"$tmp/build.log" 2>&1 || { tail -n 60 "$tmp/build.log" >&2; exit 1; }
+echo "dpkg-buildpackage: built in $(($(date +%s) - start)) s"
+deb=$(ls "$tmp"/process-guardian_"$version"_*.deb)
+changes=$(ls "$tmp"/process-guardian_"$version"_*.changes)
+ls "$tmp"/*.deb | sed 's|.*/|  |'
+
+echo "== lintian --pedantic --display-info (.dsc and .changes)"
+lintian --allow-root --pedantic --display-info --fail-on error,warning,info,pedantic \
+  "$tmp/process-guardian_$version.dsc" "$changes"
+echo "lintian: no tag (overridden ones are explained in debian/source/lintian-overrides" \
+  "and debian/process-guardian.lintian-overrides)"
+
+# No maintainer scripts: the user unit is installed, each user enables it.
+if dpkg-deb -I "$deb" | grep -qE '^ +[0-9]+ bytes, +[0-9]+ lines +\*? *(pre|post)(inst|rm)'; then
+  echo "the package has maintainer scripts:" >&2
+  dpkg-deb -I "$deb" >&2
+  exit 1
+fi
+
+echo "== dpkg --root: installed into a throwaway root"
+root=$tmp/root
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+touch "$root/var/lib/dpkg/status"
+dpkg --root="$root" --log=/dev/null --force-depends -i "$deb" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; exit 1; }
+dpkg --root="$root" -L process-guardian | grep -q '^/usr/bin/pg-run$'
+bin=$root/usr/bin
+"$bin/pg-run" --version
+"$bin/pg-ls" --version | grep -q '^pg-ls '
+"$bin/pg-ctl" --version | grep -q '^pg-ctl '
+# The C++ runtime is Debian's shared one (the upstream build links it statically).
+ldd "$bin/pg-run" | grep -q 'libstdc++.so.6' || { echo "pg-run: no shared libstdc++" >&2; exit 1; }
+
+MANPATH=$root/usr/share/man man -P cat pg-run 2>/dev/null | grep -q 'pg-run' ||
+  { echo "man pg-run: nothing from $root/usr/share/man" >&2; exit 1; }
+echo "man pg-run: renders"
+
+unit=$root/usr/lib/systemd/user/pg-revive.service
+grep -qx 'ExecStart=/usr/bin/pg-ctl revive --scope' "$unit"
+systemd-analyze --root="$root" --user verify "$unit"
+echo "systemd-analyze verify: $(basename "$unit") clean"
+grep -q '^@reboot /usr/bin/pg-ctl revive' "$root/usr/share/doc/process-guardian/examples/pg-revive.cron"
+
+completions=$root/usr/share/bash-completion/completions
+[ -f "$completions/pg-run" ] && [ ! -L "$completions/pg-run" ]
+[ "$(readlink "$completions/pg-ls")" = pg-run ] && [ "$(readlink "$completions/pg-ctl")" = pg-run ]
+dpkg-deb -f "$deb" Recommends | grep -qw bash-completion
+
+export PG_STATE_DIR=$tmp/state
+"$bin/pg-run" -n debtest --oneshot --wait 10s -- /bin/sh -c 'echo from the Debian package'
+"$bin/pg-ls" --json debtest | grep -q '"state": "completed"'
+"$bin/pg-ctl" logs debtest | grep -q 'from the Debian package'
+echo "debian package ok"
