@@ -77,7 +77,13 @@ echo "man pg-run: renders"
 
 unit=$root/usr/lib/systemd/user/pg-revive.service
 grep -qx 'ExecStart=/usr/bin/pg-ctl revive --scope' "$unit"
-systemd-analyze --root="$root" --user verify "$unit"
+# systemd-analyze --user takes no --root: the unit is verified as installed, with its absolute
+# paths pointed into the throwaway root (so that ExecStart= is checked against the package's
+# pg-ctl) and man pages looked up there (Documentation=man:pg-ctl(1)).
+mkdir -p "$tmp/verify" && mkdir -m 700 "$tmp/run"
+sed "s|=/usr/bin/|=$root/usr/bin/|" "$unit" >"$tmp/verify/pg-revive.service"
+XDG_RUNTIME_DIR=$tmp/run MANPATH=$root/usr/share/man systemd-analyze --user verify \
+  "$tmp/verify/pg-revive.service"
 echo "systemd-analyze verify: $(basename "$unit") clean"
 grep -q '^@reboot /usr/bin/pg-ctl revive' "$root/usr/share/doc/process-guardian/examples/pg-revive.cron"
 
