@@ -43,6 +43,6 @@ for v in "$@"; do
   label=${v%%=*}
   median() { awk -v l="$label" -v c="$1" '$1 == l {print $c}' "$work/samples" | sort -n |
     awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-  printf '%-10s %16.2f %20.2f %9d %9d %18d\n' "$label" "$(awk "BEGIN {print $(median 2) / 1000}")" \
+  printf '%-10s %16.2f %20.2f %9s %9s %18s\n' "$label" "$(awk "BEGIN {print $(median 2) / 1000}")" \
     "$(awk "BEGIN {print $(median 3) / 1000}")" "$(median 4)" "$(median 5)" "$(median 6)"
 done
