@@ -63,10 +63,12 @@ TEST_F(PgCtlUnit, TheShippedReviveUnitIsValid)
   if (::access(k_analyze.c_str(), X_OK) != 0) {
     GTEST_SKIP() << "systemd-analyze is not installed (Debian package systemd)";
   }
-  // contrib/systemd/pg-revive.service, with pg-ctl where this build has it.
-  std::string unit = read_text(std::string(PG_SOURCE_DIR) + "/contrib/systemd/pg-revive.service");
-  const std::string installed = "/usr/bin/pg-ctl";
-  ASSERT_TRUE(contains(unit, "ExecStart=" + installed + " revive\n")) << unit;
+  // contrib/systemd/pg-revive.service.in (filled in at install), with pg-ctl where this build
+  // has it.
+  std::string unit =
+      read_text(std::string(PG_SOURCE_DIR) + "/contrib/systemd/pg-revive.service.in");
+  const std::string installed = "@PG_BINDIR@/pg-ctl";
+  ASSERT_TRUE(contains(unit, "ExecStart=" + installed + " revive --scope\n")) << unit;
   unit.replace(unit.find(installed), installed.size(), k_pg_ctl);
   const std::string file = path("pg-revive.service");
   write_text(file, unit);
@@ -74,8 +76,8 @@ TEST_F(PgCtlUnit, TheShippedReviveUnitIsValid)
   EXPECT_EQ(v.status, 0) << v.err;
   EXPECT_EQ(v.err, "");
   // The cron line names the same command.
-  EXPECT_TRUE(contains(read_text(std::string(PG_SOURCE_DIR) + "/contrib/cron/pg-revive.cron"),
-                       "@reboot /usr/bin/pg-ctl revive"));
+  EXPECT_TRUE(contains(read_text(std::string(PG_SOURCE_DIR) + "/contrib/cron/pg-revive.cron.in"),
+                       "@reboot @PG_BINDIR@/pg-ctl revive"));
 }
 
 } // namespace
