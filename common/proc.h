@@ -44,7 +44,10 @@ struct ProcessIdentity {
 // The command line of pid for humans ("python3 bot.py"), or its comm; "" when gone.
 std::string process_command(pid_t pid);
 
-// Every live process whose ancestry leads to root (root excluded), oldest first.
+// Every process whose ancestry leads to root (root excluded), oldest first, as /proc has them
+// now (zombies included: state 'Z').
+std::vector<ProcStat> descendant_stats(pid_t root);
+// The pids of descendant_stats(root).
 std::vector<pid_t> descendants(pid_t root);
 
 // Every process of this user whose environment holds KEY=VALUE exactly (e.g. PG_RUN_ID=...).

@@ -355,6 +355,11 @@ StorageFault storage_fault_from_json(const json& j)
   return f;
 }
 
+json to_json(const Handover& h)
+{
+  return json{{"from_pid", h.from_pid}, {"pid", h.pid}, {"at", format_rfc3339(h.at)}};
+}
+
 json to_json(const JobState& s)
 {
   return json{
@@ -379,6 +384,7 @@ json to_json(const JobState& s)
       {"status_text", s.status_text},
       {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
+      {"handover", s.handover ? to_json(*s.handover) : json(nullptr)},
       {"end_cause", s.end_cause},
       {"log_dropped_bytes", s.log_dropped_bytes},
       {"log_drop_error", s.log_drop_error},
@@ -430,6 +436,15 @@ JobState job_state_from_json(const json& j)
   }
   if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
     s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
+  }
+  if (auto it = j.find("handover"); it != j.end() && !it->is_null()) {
+    s.handover = nested("handover", [&] {
+      Handover h;
+      h.from_pid = get<pid_t>(*it, "from_pid");
+      h.pid = get<pid_t>(*it, "pid");
+      h.at = time_field(*it, "at");
+      return h;
+    });
   }
   s.end_cause = get_or<std::string>(j, "end_cause", "");
   s.log_dropped_bytes = get_or<uint64_t>(j, "log_dropped_bytes", 0);

@@ -97,6 +97,16 @@ struct StorageFault {
   bool operator==(const StorageFault&) const = default;
 };
 
+// The main process exited 0 while descendants lived (a start script that backgrounded a daemon):
+// the oldest live descendant became the main process, as systemd's Type=forking.
+struct Handover {
+  pid_t from_pid = 0; // the main process that exited 0
+  pid_t pid = 0;      // the one that took over
+  WallTime at{};
+
+  bool operator==(const Handover&) const = default;
+};
+
 struct SupervisorRecord {
   pid_t pid = 0;
   uint64_t start_time = 0;
@@ -123,6 +133,7 @@ struct JobState {
   std::string status_text;
   std::optional<uint64_t> memory_rss; // --max-memory: the tree's summed RSS at the last sample
   std::optional<ExitRecord> last_exit;
+  std::optional<Handover> handover; // the current (or last) run's last hand-over
   // Why the job ended (stopped, completed, failed), with its cause keyword; "" while alive.
   // It differs from last_exit's cause when the end came between runs (a stop in backoff).
   std::string end_cause;
@@ -140,6 +151,7 @@ nlohmann::json to_json(const JobDefinition& d);
 nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
 nlohmann::json to_json(const StorageFault& f);
+nlohmann::json to_json(const Handover& h);
 StorageFault storage_fault_from_json(const nlohmann::json& j);
 // Throw std::runtime_error naming the field when the JSON does not describe a valid object.
 JobDefinition definition_from_json(const nlohmann::json& j);

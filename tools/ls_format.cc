@@ -294,7 +294,10 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
                     sup.parent_command.empty() ? "?" : terminal_safe(sup.parent_command),
                     sup.cgroup.empty() ? "?" : terminal_safe(sup.cgroup)));
   if (auto pid = live_pid(job)) {
-    field(out, "Main PID", std::to_string(*pid));
+    field(out, "Main PID",
+          st.handover && st.handover->pid == *pid
+              ? fmt::format("{} (after pid {} exited 0)", *pid, st.handover->from_pid)
+              : std::to_string(*pid));
   } else if (v.shown == RunState::Lost && st.pid) {
     field(out, "Main PID", fmt::format("{} (as last recorded; unwatched since)", *st.pid));
   } else {
