@@ -151,7 +151,7 @@ std::string process_command(pid_t pid)
   return {};
 }
 
-std::vector<pid_t> descendants(pid_t root)
+std::vector<ProcStat> descendant_stats(pid_t root)
 {
   std::multimap<pid_t, ProcStat> by_parent;
   for (pid_t p : all_pids()) {
@@ -173,6 +173,12 @@ std::vector<pid_t> descendants(pid_t root)
   std::sort(found.begin(), found.end(), [](const ProcStat& a, const ProcStat& b) {
     return a.start_time != b.start_time ? a.start_time < b.start_time : a.pid < b.pid;
   });
+  return found;
+}
+
+std::vector<pid_t> descendants(pid_t root)
+{
+  const std::vector<ProcStat> found = descendant_stats(root);
   std::vector<pid_t> out;
   out.reserve(found.size());
   for (const auto& st : found) {

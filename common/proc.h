@@ -46,6 +46,8 @@ std::string process_command(pid_t pid);
 
 // Every live process whose ancestry leads to root (root excluded), oldest first.
 std::vector<pid_t> descendants(pid_t root);
+// The same, with what /proc/PID/stat says of each (zombies included, as in descendants()).
+std::vector<ProcStat> descendant_stats(pid_t root);
 
 // Every process of this user whose environment holds KEY=VALUE exactly (e.g. PG_RUN_ID=...).
 std::vector<pid_t> processes_with_env(const std::string& key, const std::string& value);

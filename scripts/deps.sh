@@ -11,7 +11,9 @@ packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
   # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
   dpkg-dev file gzip lintian prometheus prometheus-node-exporter
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  # Real daemons that rewrite their environment (tests/e2e/lost_run_test.cc).
+  redis-server nginx-light)
 
 missing=()
 for p in "${packages[@]}"; do
