@@ -28,9 +28,15 @@ std::optional<WallTime> event_time(const nlohmann::json& ev)
 
 } // namespace
 
-HistoryTail read_history_tail(const JobDir& dir)
+HistoryTail read_history_tail(const JobDir& dir, const std::string& log)
 {
   HistoryTail tail;
+  struct stat log_st {};
+  if (!log.empty() && ::stat(log.c_str(), &log_st) == 0 && S_ISREG(log_st.st_mode)) {
+    tail.log_at = WallTime(std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::seconds(log_st.st_mtim.tv_sec) +
+        std::chrono::nanoseconds(log_st.st_mtim.tv_nsec)));
+  }
   UniqueFd fd(::openat(dir.fd(), "events.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -124,8 +130,10 @@ std::optional<ExitRecord> lost_run_exit(const JobState& prev, const HistoryTail&
     run_start = tail.last_start_at;
   }
   WallTime last_seen = prev.updated_at;
-  if (tail.last_at && *tail.last_at > last_seen) {
-    last_seen = *tail.last_at;
+  for (const auto& t : {tail.last_at, tail.log_at}) {
+    if (t && *t > last_seen) {
+      last_seen = *t;
+    }
   }
   if (run_start && *run_start > last_seen) {
     last_seen = *run_start;

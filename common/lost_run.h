@@ -17,10 +17,13 @@ struct HistoryTail {
   pid_t last_start_pid = 0;              // that start's pid
   std::optional<WallTime> last_start_at; // and time
   bool run_ended = false;                // an exit or an end was recorded after that start
+  std::optional<WallTime> log_at;        // the job's log was last written (by its supervisor)
 };
 
-// The tail of STATE/NAME/events.jsonl (its last 64 KiB); empty when unreadable.
-HistoryTail read_history_tail(const JobDir& dir);
+// The tail of STATE/NAME/events.jsonl (its last 64 KiB); empty when unreadable. log: the job's
+// output log, whose modification time is the supervisor's last sign of life when it relayed
+// output after its last event ("": not looked at).
+HistoryTail read_history_tail(const JobDir& dir, const std::string& log = "");
 
 // The number of the last run the job's history knows (0: none): state.json's, or the events'
 // when they are ahead (state.json is written a moment after the event).
@@ -30,8 +33,8 @@ unsigned last_run_number(const std::optional<JobState>& prev, const HistoryTail&
 // the job is live (then its supervisor is gone: the caller holds the lock) and a run was under
 // way (not between runs, and no end of it on record). pid, the run's main process; code and
 // signal null; outcome failed; cause "lost: supervisor pid S died without recording an end;
-// last seen T"; runtime_s and at up to the last moment known (state.json's updated_at, or the
-// events' last line when later).
+// last seen T"; runtime_s and at up to the last moment known (the latest of state.json's
+// updated_at, the events' last line and the log's last write).
 std::optional<ExitRecord> lost_run_exit(const JobState& prev, const HistoryTail& tail);
 
 } // namespace pg

@@ -31,7 +31,7 @@ void Supervisor::adopt_history()
   } catch (const std::exception&) {
     prev.reset(); // damaged or unreadable: nothing to continue from
   }
-  const HistoryTail tail = read_history_tail(m_job);
+  const HistoryTail tail = read_history_tail(m_job, prev ? prev->definition.log : "");
   m_run_base = last_run_number(prev, tail);
   if (!prev) {
     return;

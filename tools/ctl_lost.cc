@@ -34,7 +34,7 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   }
   JobState end = st;
   EventLog events(dir.fd());
-  if (auto lost = lost_run_exit(st, read_history_tail(dir))) {
+  if (auto lost = lost_run_exit(st, read_history_tail(dir, st.definition.log))) {
     end.last_exit = *lost;
     nlohmann::json ev = to_json(*lost);
     ev["event"] = "exit";
