@@ -1,5 +1,6 @@
 #include "job_view.h"
 
+#include "leftovers.h"
 #include "proc.h"
 #include "state_fast.h"
 #include "storage_fault.h"
@@ -90,6 +91,7 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
       v.lost_reason = "its supervisor (pid " + std::to_string(v.state->supervisor.pid) +
                       ") died without recording an end";
     }
+    v.leftovers = leftovers(*v.state);
   }
   return v;
 }

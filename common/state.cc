@@ -362,6 +362,10 @@ json to_json(const Handover& h)
 
 json to_json(const JobState& s)
 {
+  json tree = json::array();
+  for (const TreeProcess& p : s.tree) {
+    tree.push_back({{"pid", p.pid}, {"start_time", p.start_time}});
+  }
   return json{
       {"schema_version", k_schema_version},
       {"name", s.name},
@@ -381,6 +385,7 @@ json to_json(const JobState& s)
       {"deadline_at", opt_time(s.deadline_at)},
       {"next_start_at", opt_time(s.next_start_at)},
       {"restarts", s.restarts},
+      {"run", s.run},
       {"status_text", s.status_text},
       {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
@@ -389,6 +394,7 @@ json to_json(const JobState& s)
       {"log_dropped_bytes", s.log_dropped_bytes},
       {"log_drop_error", s.log_drop_error},
       {"storage_error", s.storage_error ? to_json(*s.storage_error) : json(nullptr)},
+      {"tree", tree},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
   };
@@ -430,6 +436,7 @@ JobState job_state_from_json(const json& j)
   s.deadline_at = opt_time_field(j, "deadline_at");
   s.next_start_at = opt_time_field(j, "next_start_at");
   s.restarts = get_or<unsigned>(j, "restarts", 0);
+  s.run = get_or<unsigned>(j, "run", 0);
   s.status_text = get_or<std::string>(j, "status_text", "");
   if (auto it = j.find("memory_rss"); it != j.end() && !it->is_null()) {
     s.memory_rss = get<uint64_t>(j, "memory_rss");
@@ -451,6 +458,19 @@ JobState job_state_from_json(const json& j)
   s.log_drop_error = get_or<std::string>(j, "log_drop_error", "");
   if (auto it = j.find("storage_error"); it != j.end() && !it->is_null()) {
     s.storage_error = nested("storage_error", [&] { return storage_fault_from_json(*it); });
+  }
+  if (auto it = j.find("tree"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      throw field_error("tree", "is not an array");
+    }
+    nested("tree", [&] {
+      for (const json& p : *it) {
+        if (!p.is_object()) {
+          throw std::runtime_error("an entry is not an object");
+        }
+        s.tree.push_back({get<pid_t>(p, "pid"), get<uint64_t>(p, "start_time")});
+      }
+    });
   }
   const json& def = object_field(j, "definition");
   s.definition = nested("definition", [&] { return definition_from_json(def); });

@@ -118,6 +118,16 @@ struct SupervisorRecord {
   bool operator==(const SupervisorRecord&) const = default;
 };
 
+// A process of the job's tree as its supervisor saw it: (pid, start time) names it beyond pid
+// reuse, so it is found after the supervisor's death even if it lost PG_RUN_ID (a program that
+// rewrote its environment, or cleared it).
+struct TreeProcess {
+  pid_t pid = 0;
+  uint64_t start_time = 0; // /proc/PID/stat field 22, as ProcessIdentity reads it
+
+  bool operator==(const TreeProcess&) const = default;
+};
+
 struct JobState {
   std::string name;
   RunState state = RunState::Starting;
@@ -130,6 +140,7 @@ struct JobState {
   std::optional<WallTime> deadline_at;    // first start + duration, when a duration is set
   std::optional<WallTime> next_start_at;  // in backoff: when the next run starts
   unsigned restarts = 0;
+  unsigned run = 0; // the current (or last) run's number in the job's history; 0: not recorded
   std::string status_text;
   std::optional<uint64_t> memory_rss; // --max-memory: the tree's summed RSS at the last sample
   std::optional<ExitRecord> last_exit;
@@ -141,6 +152,9 @@ struct JobState {
   uint64_t log_dropped_bytes = 0;
   std::string log_drop_error;
   std::optional<StorageFault> storage_error; // the last storage fault, or the one going on
+  // Every process of the job's tree the supervisor saw at its last look (each run's start, each
+  // reap round); empty once the tree is gone. Read by leftovers() after the supervisor's death.
+  std::vector<TreeProcess> tree;
   JobDefinition definition;
   WallTime updated_at{};
 

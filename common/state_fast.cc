@@ -510,6 +510,35 @@ ExitRecord read_exit(Reader& r)
   return e;
 }
 
+// state.json's "tree": [{"pid": P, "start_time": T}, ...], both fields required.
+std::vector<TreeProcess> read_tree(Reader& r)
+{
+  static constexpr std::array<std::string_view, 2> names{"pid", "start_time"};
+  static constexpr KeyOrder order{names};
+  std::vector<TreeProcess> out;
+  r.array([&] {
+    TreeProcess p;
+    Seen seen;
+    KeyOrder<names.size()>::Lookup keys(order);
+    r.object([&](std::string_view key) {
+      const int i = keys.find(key);
+      if (i < 0) {
+        r.unknown_value();
+        return;
+      }
+      seen.mark(static_cast<unsigned>(i));
+      if (i == 0) {
+        p.pid = r.integer<pid_t>();
+      } else {
+        p.start_time = r.integer<uint64_t>();
+      }
+    });
+    seen.require(bit(0) | bit(1));
+    out.push_back(p);
+  });
+  return out;
+}
+
 JobDefinition read_definition(Reader& r)
 {
   static constexpr std::array<std::string_view, 28> names{"argv",
@@ -683,7 +712,7 @@ JobDefinition read_definition(Reader& r)
 
 JobState read_state(Reader& r)
 {
-  static constexpr std::array<std::string_view, 20> names{"schema_version",
+  static constexpr std::array<std::string_view, 22> names{"schema_version",
                                                           "name",
                                                           "state",
                                                           "supervisor",
@@ -702,7 +731,9 @@ JobState read_state(Reader& r)
                                                           "log_dropped_bytes",
                                                           "log_drop_error",
                                                           "definition",
-                                                          "updated_at"};
+                                                          "updated_at",
+                                                          "run",
+                                                          "tree"};
   static constexpr KeyOrder order{names};
   JobState s;
   Seen seen;
@@ -787,8 +818,14 @@ JobState read_state(Reader& r)
     case 18:
       s.definition = read_definition(r);
       break;
-    default:
+    case 19:
       s.updated_at = r.time();
+      break;
+    case 20:
+      s.run = r.integer<unsigned>();
+      break;
+    default:
+      s.tree = read_tree(r);
       break;
     }
   });

@@ -8,8 +8,9 @@ packages=(cmake ninja-build g++ pkg-config libcli11-dev libspdlog-dev libfmt-dev
   systemd python3-sdnotify python3-systemd
   # libfaketime: the wall-clock jump of the clock tests (tests/e2e/clock_test.cc).
   faketime
-  # Real daemons under pg-run (tests/e2e/daemons_test.cc): a stop reaches each master once,
-  # a daemonizing start is a hand-over.
+  # Real daemons under pg-run (tests/e2e/daemons_test.cc, lost_run_test.cc): a stop reaches
+  # each master once, a daemonizing start is a hand-over, leftovers that rewrote their
+  # environment are still found.
   nginx-light redis-server python3-gunicorn
   # Packaging (cpack, lintian) and the metrics checks (promtool, node_exporter).
   dpkg-dev file gzip lintian prometheus prometheus-node-exporter

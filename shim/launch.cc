@@ -1,6 +1,7 @@
 #include "launch.h"
 
 #include "control.h"
+#include "leftovers.h"
 #include "output.h"
 #include "proc.h"
 #include "signals.h"
@@ -44,23 +45,10 @@ std::optional<JobState> read_state(const JobDir& job)
   }
 }
 
-// Kills every process still carrying an id of that run's supervisor, and waits until none is left.
-bool kill_leftovers(const std::string& run_id)
+// Kills every leftover of a lost job (common/leftovers.h), and waits until none is left.
+bool kill_leftovers(const JobState& lost)
 {
-  const auto deadline = monotonic_now() + std::chrono::seconds(5);
-  for (;;) {
-    auto pids = processes_of_run_family(run_id);
-    if (pids.empty()) {
-      return true;
-    }
-    if (monotonic_now() > deadline) {
-      return false;
-    }
-    for (pid_t p : pids) {
-      ::kill(p, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  return end_leftovers(lost, 0, Millis(0), Millis(5000));
 }
 
 // --replace: stop the running supervisor of this name through a request, and wait for it.
@@ -306,16 +294,16 @@ int launch(const Options& opt)
   }
   // We hold the lock. A state that still says alive belonged to a supervisor that died (lost):
   // never start a second copy while processes of that run live.
-  if (auto prev = read_state(*job); prev && is_live(prev->state) && !prev->run_id.empty()) {
-    auto left = processes_of_run_family(prev->run_id);
+  if (auto prev = read_state(*job); prev && is_live(prev->state)) {
+    auto left = leftovers(*prev);
     if (!left.empty()) {
       if (!opt.replace) {
-        say_error(fmt::format("{} is lost but {} of its processes still live (pid {}); use "
+        say_error(fmt::format("{} is lost but {} of its processes still live ({}); use "
                               "--replace to end them first",
-                              opt.name, left.size(), left[0]));
+                              opt.name, left.size(), leftover_pids_text(left)));
         return k_exit_busy;
       }
-      if (!kill_leftovers(prev->run_id)) {
+      if (!kill_leftovers(*prev)) {
         say_error(fmt::format("{}: leftovers of the lost job would not die", opt.name));
         return k_exit_busy;
       }

@@ -200,6 +200,7 @@ void Supervisor::setup()
 std::optional<std::pair<int, std::string>> Supervisor::start()
 {
   setup();
+  adopt_history();
   event({{"event", "launch"},
          {"supervisor_pid", m_pub.supervisor.pid},
          {"supervisor_parent", m_pub.supervisor.parent_pid},
@@ -288,6 +289,7 @@ bool Supervisor::start_run(bool first)
   m_pub.run_started_at = now_wall;
   m_pub.run_started_boot_ns = now_boot.count();
   ++m_runs;
+  m_pub.run = m_run_base + m_runs;
   on_run_start(r.pid > 0);
   if (r.pid < 0) {
     m_last_status = r.shell_status();
@@ -325,12 +327,13 @@ bool Supervisor::start_run(bool first)
   m_forwarded_at_mono = Nanos(0);
   m_pub.pid = r.pid;
   m_pub.handover.reset();
+  tree_run_started(r.pid);
   m_pub.state = def.notify ? RunState::Starting : RunState::Running; // --notify: until READY=1
   notify_run_started();
   event({{"event", "start"},
          {"pid", r.pid},
          {"run_id", run_id},
-         {"run", m_pub.restarts + 1},
+         {"run", m_pub.run},
          {"command", def.argv}});
   publish();
   return true;
@@ -528,8 +531,12 @@ void Supervisor::reap()
     if (m_run_active) {
       m_usage.add(ru);
     }
+    m_tree_reaped =
+        m_tree_reaped || std::any_of(m_pub.tree.begin(), m_pub.tree.end(),
+                                     [&](const auto& t) { return t.pid == info.si_pid; });
     on_reaped(info.si_pid, ExitStatus::from_siginfo(info));
   }
+  tree_after_reap();
   if (!m_run_active) {
     return;
   }
@@ -984,6 +991,7 @@ void Supervisor::send_report(const std::string& line)
 
 void Supervisor::flush_state()
 {
+  tree_refresh();
   m_state_dirty = false;
   m_state_written_mono = monotonic_now();
   m_pub.updated_at = wall_now();
@@ -1020,7 +1028,8 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
     std::string status =
         ev["signal"].is_string()
             ? "signal " + str("signal") + (ev.value("core_dumped", false) ? " (core dumped)" : "")
-            : fmt::format("exit code {}", ev["code"].is_number() ? ev["code"].get<int>() : -1);
+        : ev["code"].is_number() ? fmt::format("exit code {}", ev["code"].get<int>())
+                                 : std::string("no exit status known"); // a lost run
     std::string usage = usage_text(exit_record_usage(ev));
     return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({}){}", ev.value("pid", 0), status,
                        ev.value("runtime_s", 0.0), str("outcome"), str("cause"),

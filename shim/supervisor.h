@@ -231,6 +231,17 @@ private:
   unsigned m_mainpid_changes = 0; // MAINPID changes since the last mainpid event
 
   Alerter m_alerts; // --on-failure
+
+  // The job's tree on disk and the history it continues (supervisor_tree.cc).
+  // Before the first run: the run numbering goes on from the history's last run, and a lost
+  // run (the previous supervisor died without recording its end) gets its exit record.
+  void adopt_history();
+  void tree_run_started(pid_t main); // state.json's tree: the new run's main process
+  void tree_after_reap();            // after a reap round: empty when nothing is left, or stale
+  void tree_refresh();               // at a state write: a stale tree is looked up again
+  unsigned m_run_base = 0;           // the history's last run number before this supervisor
+  bool m_tree_stale = false;
+  bool m_tree_reaped = false; // this reap round reaped a process state.json's tree names
 };
 
 } // namespace pg

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "ctl_lost.h"
 #include "exit_status.h"
 #include "job_view.h"
 #include "ls_format.h"
@@ -335,6 +336,8 @@ std::vector<CtlResult> stop_jobs(const JobsAt& jobs, const std::vector<std::stri
       } else {
         r.message = "its supervisor exited, but its final state cannot be read: " + v.error;
       }
+    } else if (p.target.dir && r.state == RunState::Lost) {
+      r = stop_lost_job(*p.target.dir, std::move(r), timeout); // its leftovers, if any
     }
     results.push_back(std::move(r));
   }

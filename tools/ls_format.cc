@@ -1,5 +1,6 @@
 #include "ls_format.h"
 
+#include "leftovers.h"
 #include "parse.h"
 #include "signals.h"
 #include "tree_memory.h"
@@ -96,6 +97,27 @@ std::optional<pid_t> live_pid(const ListedJob& job)
     return std::nullopt;
   }
   return job.view.state->pid;
+}
+
+// "lost (2 processes left)": a lost job's processes that outlived its supervisor.
+std::string state_text(const JobView& v)
+{
+  if (v.shown != RunState::Lost || v.leftovers.empty()) {
+    return to_string(v.shown);
+  }
+  const size_t n = v.leftovers.size();
+  return fmt::format("lost ({} process{} left)", n, n == 1 ? "" : "es");
+}
+
+// What to do about a lost job's leftovers, after its reason: "" when it has none.
+std::string leftovers_note(const JobView& v)
+{
+  if (v.shown != RunState::Lost || v.leftovers.empty()) {
+    return "";
+  }
+  return fmt::format("; {} still live{} (pg-ctl stop ends them; pg-ctl revive --replace ends "
+                     "them and starts the job again)",
+                     leftover_pids_text(v.leftovers), v.leftovers.size() == 1 ? "s" : "");
 }
 
 // Why a job is lost or unreadable, in one phrase.
@@ -548,7 +570,7 @@ void TableBuilder::add(const ListedJob& job)
   const JobState* st = v.state ? &*v.state : nullptr;
   auto pid = live_pid(job);
   cell(v.name);
-  cell(to_string(v.shown));
+  cell(state_text(v));
   cell(pid ? std::to_string(*pid) : "-");
   cell(job.uptime ? format_age(*job.uptime) : "-");
   cell(st ? std::to_string(st->restarts) : "-");
@@ -561,7 +583,8 @@ void TableBuilder::add(const ListedJob& job)
   m_states.push_back(v.shown);
   m_any_live = m_any_live || v.supervisor_alive;
   if (v.shown == RunState::Lost) {
-    m_lost_notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
+    m_lost_notes +=
+        fmt::format("{}: lost: {}{}\n", v.name, terminal_safe(lost_why(v)), leftovers_note(v));
     return;
   }
   // A full or read-only filesystem concerns every job on it: said once, under the notes.
@@ -632,9 +655,9 @@ std::string TableBuilder::text() const
 std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style)
 {
   const JobView& v = job.view;
-  std::string out = v.name + ": " + paint(to_string(v.shown), v.shown, style.colour);
+  std::string out = v.name + ": " + paint(state_text(v), v.shown, style.colour);
   if (v.shown == RunState::Lost) {
-    out += ": " + terminal_safe(lost_why(v));
+    out += ": " + terminal_safe(lost_why(v)) + leftovers_note(v);
   }
   out += "\n";
   if (!v.error.empty() && v.error != lost_why(v)) {
@@ -675,6 +698,8 @@ ordered_json job_json(const ListedJob& job)
       {"state", to_string(v.shown)},
       {"lost_reason",
        v.shown == RunState::Lost ? ordered_json(lost_why(v)) : ordered_json(nullptr)},
+      {"leftovers",
+       v.shown == RunState::Lost ? ordered_json(v.leftovers.size()) : ordered_json(nullptr)},
       {"error", v.error.empty() ? ordered_json(nullptr) : ordered_json(v.error)},
       {"supervisor_pid", nullptr},
       {"pid", nullptr},
@@ -910,6 +935,8 @@ void write_job(JsonWriter& w, const ListedJob& job)
   w.key("state").string(to_string(v.shown));
   w.key("lost_reason")
       .opt_string(v.shown == RunState::Lost ? std::optional(lost_why(v)) : std::nullopt);
+  w.key("leftovers");
+  v.shown == RunState::Lost ? w.integer(v.leftovers.size()) : w.null();
   w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
   w.key("supervisor_pid");
   opt_integer(w,
@@ -1028,7 +1055,7 @@ std::optional<std::string> check_problem(const ListedJob& job)
 {
   const JobView& v = job.view;
   if (v.shown == RunState::Lost) {
-    return fmt::format("{}: lost: {}", v.name, terminal_safe(lost_why(v)));
+    return fmt::format("{}: lost: {}{}", v.name, terminal_safe(lost_why(v)), leftovers_note(v));
   }
   if (!v.state) {
     return std::nullopt;

@@ -401,6 +401,23 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(j.begin().key(), "name"); // reading order, not alphabetical
 }
 
+TEST_F(LsFormat, ALostJobsLeftoversAreCountedEverywhere)
+{
+  ListedJob job = lost_job();
+  EXPECT_EQ(job_json(job)["leftovers"], 0);
+  EXPECT_EQ(render_table({job}, LsStyle{k_now, false}).find("process"), std::string::npos);
+  job.view.leftovers = {{5001, 77}, {5002, 78}};
+  EXPECT_EQ(job_json(job)["leftovers"], 2);
+  const std::string table = render_table({job}, LsStyle{k_now, false});
+  EXPECT_NE(table.find("victim  lost (2 processes left)"), std::string::npos) << table;
+  EXPECT_NE(table.find("pids 5001 5002 still live (pg-ctl stop ends them"), std::string::npos)
+      << table;
+  const std::string detail = render_detail(job, {}, LsStyle{k_now, false});
+  EXPECT_EQ(detail.rfind("victim: lost (2 processes left): its supervisor", 0), 0u) << detail;
+  EXPECT_NE(check_problem(job)->find("pids 5001 5002 still live"), std::string::npos);
+  EXPECT_EQ(job_json(stopped_job("requested: x"))["leftovers"], nullptr);
+}
+
 TEST_F(LsFormat, JsonOfLostJobHasNoPidsToSignal)
 {
   nlohmann::ordered_json j = job_json(lost_job());

@@ -102,6 +102,10 @@ TEST(LsJson, SameTextAsJobJsonForEveryKindOfJob)
   ListedJob lost = with_state(RunState::Running, RunState::Lost, false);
   lost.view.lost_reason = "its supervisor (pid 4241) died without recording an end";
   jobs.push_back(lost);
+  ListedJob left = lost;
+  left.view.name = "left";
+  left.view.leftovers = {{5001, 77}, {5002, 78}};
+  jobs.push_back(left);
 
   // Text that needs escaping or replacing: control characters, UTF-8, invalid UTF-8.
   ListedJob odd = with_state(RunState::Stopped, RunState::Stopped, false);

@@ -47,6 +47,8 @@ JobState full_state()
   s.end_cause = "";
   s.log_dropped_bytes = 77;
   s.log_drop_error = "No space left on device";
+  s.run = 7;
+  s.tree = {{4300, 123456999}, {4310, uint64_t{1} << 40}};
   JobDefinition& d = s.definition;
   d.argv = {"python3", "-u", "it's a/b.py", "--x=1"};
   d.command = "/usr/bin/python3";
