@@ -3,6 +3,7 @@
 #include "syscalls.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,6 +98,25 @@ std::optional<ProcStat> read_proc_stat(pid_t pid)
   st.start_time = static_cast<uint64_t>(static_cast<int64_t>(num(22)) - boottime_offset_ticks());
   st.rss_pages = num(24);
   return st;
+}
+
+uint64_t own_pid_namespace()
+{
+  static const uint64_t ns = [] {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+  }();
+  return ns;
+}
+
+bool pid_namespace_differs(uint64_t recorded, uint64_t here)
+{
+  return recorded != 0 && here != 0 && recorded != here;
+}
+
+std::string pid_namespace_name(uint64_t ns)
+{
+  return "pid:[" + std::to_string(ns) + "]";
 }
 
 const std::string& boot_id()

@@ -29,6 +29,15 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // This boot's id (/proc/sys/kernel/random/boot_id), read once.
 const std::string& boot_id();
 
+// This process's pid namespace: the inode of /proc/self/ns/pid, read once; 0 when unreadable.
+uint64_t own_pid_namespace();
+// True when a supervisor recorded in pid namespace `recorded` lives in another namespace than
+// `here`, so its pids mean nothing here. Unknown (0) on either side is taken as the same one:
+// state files written before the field existed behave as they always did.
+bool pid_namespace_differs(uint64_t recorded, uint64_t here);
+// "pid:[4026531836]", as readlink(/proc/PID/ns/pid) names a namespace.
+std::string pid_namespace_name(uint64_t ns);
+
 // Who a process is, beyond its recyclable pid.
 struct ProcessIdentity {
   pid_t pid = 0;

@@ -376,7 +376,9 @@ json to_json(const JobState& s)
         {"boot_id", s.supervisor.boot_id},
         {"parent_pid", s.supervisor.parent_pid},
         {"parent_command", s.supervisor.parent_command},
-        {"cgroup", s.supervisor.cgroup}}},
+        {"cgroup", s.supervisor.cgroup},
+        {"pid_namespace",
+         s.supervisor.pid_namespace != 0 ? json(s.supervisor.pid_namespace) : json(nullptr)}}},
       {"pid", s.pid ? json(*s.pid) : json(nullptr)},
       {"run_id", s.run_id},
       {"started_at", opt_time(s.started_at)},
@@ -425,6 +427,7 @@ JobState job_state_from_json(const json& j)
     s.supervisor.parent_pid = get_or<pid_t>(sup, "parent_pid", 0);
     s.supervisor.parent_command = get_or<std::string>(sup, "parent_command", "");
     s.supervisor.cgroup = get_or<std::string>(sup, "cgroup", "");
+    s.supervisor.pid_namespace = get_or<uint64_t>(sup, "pid_namespace", 0);
   });
   if (auto it = j.find("pid"); it != j.end() && !it->is_null()) {
     s.pid = get<pid_t>(j, "pid");

@@ -114,6 +114,9 @@ struct SupervisorRecord {
   pid_t parent_pid = 0;
   std::string parent_command;
   std::string cgroup;
+  // The inode of its /proc/self/ns/pid: a reader in another pid namespace cannot resolve its
+  // pids. 0 when not recorded (state files written before 2026-12).
+  uint64_t pid_namespace = 0;
 
   bool operator==(const SupervisorRecord&) const = default;
 };

@@ -404,8 +404,8 @@ constexpr uint64_t bit(unsigned i)
 
 void read_supervisor(Reader& r, SupervisorRecord& s)
 {
-  static constexpr std::array<std::string_view, 6> names{"pid",        "start_time",     "boot_id",
-                                                         "parent_pid", "parent_command", "cgroup"};
+  static constexpr std::array<std::string_view, 7> names{
+      "pid", "start_time", "boot_id", "parent_pid", "parent_command", "cgroup", "pid_namespace"};
   static constexpr KeyOrder order{names};
   Seen seen;
   KeyOrder<names.size()>::Lookup keys(order);
@@ -432,8 +432,11 @@ void read_supervisor(Reader& r, SupervisorRecord& s)
     case 4:
       s.parent_command = r.null() ? std::string() : r.string();
       break;
-    default:
+    case 5:
       s.cgroup = r.null() ? std::string() : r.string();
+      break;
+    default:
+      s.pid_namespace = r.null() ? 0 : r.integer<uint64_t>();
       break;
     }
   });

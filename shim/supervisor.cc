@@ -194,6 +194,7 @@ void Supervisor::setup()
   m_pub.supervisor.parent_pid = ::getppid();
   m_pub.supervisor.parent_command = process_command(m_pub.supervisor.parent_pid);
   m_pub.supervisor.cgroup = read_cgroup();
+  m_pub.supervisor.pid_namespace = own_pid_namespace();
   m_pub.restarts = m_opt.keep_restarts;
 }
 

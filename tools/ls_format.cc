@@ -2,6 +2,7 @@
 
 #include "leftovers.h"
 #include "parse.h"
+#include "proc.h"
 #include "signals.h"
 #include "tree_memory.h"
 
@@ -91,9 +92,16 @@ bool has_live_process(const ListedJob& job)
          s == RunState::Backoff;
 }
 
+// A live supervisor in another pid namespace: its records hold there, its pids mean nothing
+// here (pid 2 here is kthreadd, not the job's supervisor).
+bool elsewhere(const ListedJob& job)
+{
+  return job.view.other_pid_namespace && job.view.supervisor_alive && has_live_process(job);
+}
+
 std::optional<pid_t> live_pid(const ListedJob& job)
 {
-  if (!job.view.state || !has_live_process(job)) {
+  if (!job.view.state || !has_live_process(job) || elsewhere(job)) {
     return std::nullopt;
   }
   return job.view.state->pid;
@@ -118,6 +126,21 @@ std::string leftovers_note(const JobView& v)
   return fmt::format("; {} still live{} (pg-ctl stop ends them; pg-ctl revive --replace ends "
                      "them and starts the job again)",
                      leftover_pids_text(v.leftovers), v.leftovers.size() == 1 ? "s" : "");
+}
+
+// The STATE as shown: "running", or "running (in another pid namespace)".
+std::string shown_state(const ListedJob& job)
+{
+  return state_text(job.view) + (elsewhere(job) ? " (in another pid namespace)" : "");
+}
+
+// The supervisor's pid namespace for --json: "pid:[N]" when it is not pg-ls's own, else null.
+std::optional<std::string> json_pid_namespace(const JobView& v)
+{
+  if (!v.other_pid_namespace || !v.state) {
+    return std::nullopt;
+  }
+  return pid_namespace_name(v.state->supervisor.pid_namespace);
 }
 
 // Why a job is lost or unreadable, in one phrase.
@@ -310,12 +333,19 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
     field(out, "Duration", s);
   }
   const SupervisorRecord& sup = st.supervisor;
+  // In another pid namespace the recorded pids are that namespace's, never pids here.
+  const std::string there = v.other_pid_namespace
+                                ? fmt::format(" in pid namespace {}, not a pid here",
+                                              pid_namespace_name(sup.pid_namespace))
+                                : "";
   field(out, "Supervisor",
-        fmt::format("pid {}{}; parent pid {} ({}); cgroup {}", sup.pid,
+        fmt::format("pid {}{}{}; parent pid {} ({}); cgroup {}", sup.pid, there,
                     v.supervisor_alive ? "" : " (gone)", sup.parent_pid,
                     sup.parent_command.empty() ? "?" : terminal_safe(sup.parent_command),
                     sup.cgroup.empty() ? "?" : terminal_safe(sup.cgroup)));
-  if (auto pid = live_pid(job)) {
+  if (elsewhere(job)) {
+    field(out, "Main PID", st.pid ? fmt::format("{}{}", *st.pid, there) : "-");
+  } else if (auto pid = live_pid(job)) {
     field(out, "Main PID",
           st.handover && st.handover->pid == *pid
               ? fmt::format("{} (after pid {} exited 0)", *pid, st.handover->from_pid)
@@ -570,7 +600,7 @@ void TableBuilder::add(const ListedJob& job)
   const JobState* st = v.state ? &*v.state : nullptr;
   auto pid = live_pid(job);
   cell(v.name);
-  cell(state_text(v));
+  cell(shown_state(job));
   cell(pid ? std::to_string(*pid) : "-");
   cell(job.uptime ? format_age(*job.uptime) : "-");
   cell(st ? std::to_string(st->restarts) : "-");
@@ -655,7 +685,7 @@ std::string TableBuilder::text() const
 std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style)
 {
   const JobView& v = job.view;
-  std::string out = v.name + ": " + paint(state_text(v), v.shown, style.colour);
+  std::string out = v.name + ": " + paint(shown_state(job), v.shown, style.colour);
   if (v.shown == RunState::Lost) {
     out += ": " + terminal_safe(lost_why(v)) + leftovers_note(v);
   }
@@ -731,7 +761,7 @@ ordered_json job_json(const ListedJob& job)
   }
   const JobState& st = *v.state;
   const JobDefinition& d = st.definition;
-  if (v.supervisor_alive) {
+  if (v.supervisor_alive && !v.other_pid_namespace) {
     j["supervisor_pid"] = st.supervisor.pid;
   }
   if (auto pid = live_pid(job)) {
@@ -777,6 +807,8 @@ ordered_json job_json(const ListedJob& job)
                      {"parent_command", st.supervisor.parent_command},
                      {"cgroup", st.supervisor.cgroup}};
   j["updated_at"] = format_rfc3339(st.updated_at);
+  const auto ns = json_pid_namespace(v);
+  j["pid_namespace"] = ns ? ordered_json(*ns) : ordered_json(nullptr);
   return j;
 }
 
@@ -923,8 +955,8 @@ void write_exit(JsonWriter& w, const ExitRecord& e)
   w.end_object();
 }
 
-// job_json(), key for key and in its order (end_cause and log_dropped_bytes were added to
-// that object after its initial keys, so they come last).
+// job_json(), key for key and in its order (end_cause, log_dropped_bytes, storage_error and
+// pid_namespace were added to that object after its initial keys, so they come last).
 void write_job(JsonWriter& w, const ListedJob& job)
 {
   const JobView& v = job.view;
@@ -939,8 +971,9 @@ void write_job(JsonWriter& w, const ListedJob& job)
   v.shown == RunState::Lost ? w.integer(v.leftovers.size()) : w.null();
   w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
   w.key("supervisor_pid");
-  opt_integer(w,
-              st && v.supervisor_alive ? std::optional<pid_t>(st->supervisor.pid) : std::nullopt);
+  opt_integer(w, st && v.supervisor_alive && !v.other_pid_namespace
+                     ? std::optional<pid_t>(st->supervisor.pid)
+                     : std::nullopt);
   w.key("pid");
   opt_integer(w, st ? live_pid(job) : std::nullopt);
   w.key("command");
@@ -1020,6 +1053,7 @@ void write_job(JsonWriter& w, const ListedJob& job)
     } else {
       w.null();
     }
+    w.key("pid_namespace").opt_string(json_pid_namespace(v));
   }
   w.end_object();
 }
