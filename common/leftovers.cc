@@ -15,23 +15,34 @@ namespace pg {
 
 namespace {
 
-bool carries_run_family(pid_t pid, std::string_view needle)
+// What a process's environment says of the job it belongs to.
+struct EnvMarks {
+  bool run_family = false; // PG_RUN_ID of the family looked for
+  bool other_job = false;  // PG_NAME of another job: a copied state names it, it is not ours
+};
+
+EnvMarks env_marks(pid_t pid, std::string_view needle, const std::string& name)
 {
+  EnvMarks m;
   std::string env;
   if (!read_file("/proc/" + std::to_string(pid) + "/environ", env)) {
-    return false;
+    return m;
   }
+  const std::string own = "PG_NAME=" + name;
   for (size_t pos = 0; pos < env.size();) {
     size_t end = env.find('\0', pos);
     if (end == std::string::npos) {
       end = env.size();
     }
-    if (std::string_view(env).substr(pos, end - pos).starts_with(needle)) {
-      return true;
+    const std::string_view entry = std::string_view(env).substr(pos, end - pos);
+    if (!needle.empty() && entry.starts_with(needle)) {
+      m.run_family = true;
+    } else if (entry.starts_with("PG_NAME=") && entry != own) {
+      m.other_job = true;
     }
     pos = end + 1;
   }
-  return false;
+  return m;
 }
 
 bool gone(const ProcStat& st)
@@ -57,19 +68,27 @@ std::vector<TreeProcess> leftovers(const JobState& st)
   auto is_supervisor = [&](const ProcStat& s) {
     return same_boot && s.pid == sup.pid && s.start_time == sup.start_time;
   };
+  // A process that says it belongs to another job (PG_NAME) is never this job's, whatever
+  // the state names: a copied job directory must not make pg-ctl stop end another job.
+  const std::string needle =
+      st.run_id.empty() ? std::string() : "PG_RUN_ID=" + st.run_id.substr(0, k_run_family_chars);
   std::set<pid_t> found;
+  std::set<pid_t> others;
   if (same_boot) {
     for (const TreeProcess& t : st.tree) {
       auto it = procs.find(t.pid);
       if (it != procs.end() && it->second.start_time == t.start_time) {
-        found.insert(t.pid);
+        (env_marks(t.pid, "", st.name).other_job ? others : found).insert(t.pid);
       }
     }
   }
-  if (!st.run_id.empty()) {
-    const std::string needle = "PG_RUN_ID=" + st.run_id.substr(0, k_run_family_chars);
+  if (!needle.empty()) {
     for (const auto& [pid, s] : procs) {
-      if (!found.contains(pid) && carries_run_family(pid, needle)) {
+      if (found.contains(pid) || others.contains(pid)) {
+        continue;
+      }
+      const EnvMarks m = env_marks(pid, needle, st.name);
+      if (m.run_family && !m.other_job) {
         found.insert(pid);
       }
     }
