@@ -56,8 +56,13 @@ protected:
   {
     // These programs rewrite their environment (the test's marker may be gone): end what a
     // pidfile named, by pid and start time, before the harness's own teardown.
+    // Its workers too: a SIGKILLed nginx master leaves them behind.
     for (const auto& [pid, start] : m_daemons) {
       if (auto p = proc_info(pid); p && p->start_time == start) {
+        ::kill(pid, SIGSTOP); // no new workers while we look
+        for (const auto& [child, state] : children_of(pid)) {
+          ::kill(child, SIGKILL);
+        }
         ::kill(pid, SIGKILL);
       }
     }
