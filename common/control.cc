@@ -43,8 +43,9 @@ std::optional<Request> decode_request(int value)
 
 UniqueFd open_supervisor(const SupervisorRecord& rec)
 {
-  if (rec.pid <= 0 || rec.boot_id != boot_id()) {
-    return UniqueFd();
+  if (rec.pid <= 0 || rec.boot_id != boot_id() ||
+      pid_namespace_differs(rec.pid_namespace, own_pid_namespace())) {
+    return UniqueFd(); // a pid of another namespace may name an unrelated process here
   }
   UniqueFd fd = pidfd_open(rec.pid);
   if (!fd) {

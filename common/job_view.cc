@@ -1,5 +1,6 @@
 #include "job_view.h"
 
+#include "leftovers.h"
 #include "proc.h"
 #include "state_fast.h"
 #include "storage_fault.h"
@@ -75,7 +76,10 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
   }
   v.shown = v.state->state;
   const SupervisorRecord& sup = v.state->supervisor;
-  if (is_live(v.state->state) && v.supervisor_alive &&
+  v.other_pid_namespace = pid_namespace_differs(sup.pid_namespace, own_pid_namespace());
+  // From another pid namespace the recorded pid names some other process here (or none): the
+  // identity check would fail for a supervisor alive and well, so the lock alone tells.
+  if (is_live(v.state->state) && v.supervisor_alive && !v.other_pid_namespace &&
       !ProcessIdentity{sup.pid, sup.start_time, sup.boot_id}.alive()) {
     // The lock is held, but not by the supervisor state.json names: a launch or revive is under
     // way, or that supervisor was just killed and a child it forked holds a copy of the lock's
@@ -88,8 +92,10 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
       v.lost_reason = "the machine rebooted since it last ran";
     } else {
       v.lost_reason = "its supervisor (pid " + std::to_string(v.state->supervisor.pid) +
+                      (v.other_pid_namespace ? " in another pid namespace" : "") +
                       ") died without recording an end";
     }
+    v.leftovers = leftovers(*v.state);
   }
   return v;
 }

@@ -19,6 +19,12 @@ struct JobView {
   RunState shown = RunState::Lost;
   bool supervisor_alive = false; // the lock is held
   std::string lost_reason;       // set when shown == Lost
+  // When shown == Lost: the job's processes that outlived its supervisor (leftovers.h).
+  std::vector<TreeProcess> leftovers;
+  // The supervisor recorded a pid namespace other than this reader's (a job started under
+  // unshare --pid, or in a container): its recorded pids are not pids here, and only the lock
+  // tells whether it lives.
+  bool other_pid_namespace = false;
   // Why pg-run cannot record (write the job's directory): "full" or "read-only" (its
   // filesystem's state, for any job), "write-error" (its live supervisor's flag, on a
   // filesystem that looks fine: a quota, an I/O error...), or "" (no trouble).

@@ -3,6 +3,7 @@
 #include "syscalls.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,25 @@ std::optional<ProcStat> read_proc_stat(pid_t pid)
   return st;
 }
 
+uint64_t own_pid_namespace()
+{
+  static const uint64_t ns = [] {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+  }();
+  return ns;
+}
+
+bool pid_namespace_differs(uint64_t recorded, uint64_t here)
+{
+  return recorded != 0 && here != 0 && recorded != here;
+}
+
+std::string pid_namespace_name(uint64_t ns)
+{
+  return "pid:[" + std::to_string(ns) + "]";
+}
+
 const std::string& boot_id()
 {
   static const std::string id = [] {
@@ -151,7 +171,7 @@ std::string process_command(pid_t pid)
   return {};
 }
 
-std::vector<pid_t> descendants(pid_t root)
+std::vector<ProcStat> descendant_stats(pid_t root)
 {
   std::multimap<pid_t, ProcStat> by_parent;
   for (pid_t p : all_pids()) {
@@ -173,9 +193,13 @@ std::vector<pid_t> descendants(pid_t root)
   std::sort(found.begin(), found.end(), [](const ProcStat& a, const ProcStat& b) {
     return a.start_time != b.start_time ? a.start_time < b.start_time : a.pid < b.pid;
   });
+  return found;
+}
+
+std::vector<pid_t> descendants(pid_t root)
+{
   std::vector<pid_t> out;
-  out.reserve(found.size());
-  for (const auto& st : found) {
+  for (const auto& st : descendant_stats(root)) {
     out.push_back(st.pid);
   }
   return out;

@@ -29,6 +29,15 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // This boot's id (/proc/sys/kernel/random/boot_id), read once.
 const std::string& boot_id();
 
+// This process's pid namespace: the inode of /proc/self/ns/pid, read once; 0 when unreadable.
+uint64_t own_pid_namespace();
+// True when a supervisor recorded in pid namespace `recorded` lives in another namespace than
+// `here`, so its pids mean nothing here. Unknown (0) on either side is taken as the same one:
+// state files written before the field existed behave as they always did.
+bool pid_namespace_differs(uint64_t recorded, uint64_t here);
+// "pid:[4026531836]", as readlink(/proc/PID/ns/pid) names a namespace.
+std::string pid_namespace_name(uint64_t ns);
+
 // Who a process is, beyond its recyclable pid.
 struct ProcessIdentity {
   pid_t pid = 0;
@@ -44,7 +53,10 @@ struct ProcessIdentity {
 // The command line of pid for humans ("python3 bot.py"), or its comm; "" when gone.
 std::string process_command(pid_t pid);
 
-// Every live process whose ancestry leads to root (root excluded), oldest first.
+// Every process whose ancestry leads to root (root excluded), oldest first, as /proc has them
+// now (zombies included: state 'Z').
+std::vector<ProcStat> descendant_stats(pid_t root);
+// The pids of descendant_stats(root).
 std::vector<pid_t> descendants(pid_t root);
 
 // Every process of this user whose environment holds KEY=VALUE exactly (e.g. PG_RUN_ID=...).

@@ -355,8 +355,17 @@ StorageFault storage_fault_from_json(const json& j)
   return f;
 }
 
+json to_json(const Handover& h)
+{
+  return json{{"from_pid", h.from_pid}, {"pid", h.pid}, {"at", format_rfc3339(h.at)}};
+}
+
 json to_json(const JobState& s)
 {
+  json tree = json::array();
+  for (const TreeProcess& p : s.tree) {
+    tree.push_back({{"pid", p.pid}, {"start_time", p.start_time}});
+  }
   return json{
       {"schema_version", k_schema_version},
       {"name", s.name},
@@ -367,7 +376,9 @@ json to_json(const JobState& s)
         {"boot_id", s.supervisor.boot_id},
         {"parent_pid", s.supervisor.parent_pid},
         {"parent_command", s.supervisor.parent_command},
-        {"cgroup", s.supervisor.cgroup}}},
+        {"cgroup", s.supervisor.cgroup},
+        {"pid_namespace",
+         s.supervisor.pid_namespace != 0 ? json(s.supervisor.pid_namespace) : json(nullptr)}}},
       {"pid", s.pid ? json(*s.pid) : json(nullptr)},
       {"run_id", s.run_id},
       {"started_at", opt_time(s.started_at)},
@@ -376,13 +387,16 @@ json to_json(const JobState& s)
       {"deadline_at", opt_time(s.deadline_at)},
       {"next_start_at", opt_time(s.next_start_at)},
       {"restarts", s.restarts},
+      {"run", s.run},
       {"status_text", s.status_text},
       {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
+      {"handover", s.handover ? to_json(*s.handover) : json(nullptr)},
       {"end_cause", s.end_cause},
       {"log_dropped_bytes", s.log_dropped_bytes},
       {"log_drop_error", s.log_drop_error},
       {"storage_error", s.storage_error ? to_json(*s.storage_error) : json(nullptr)},
+      {"tree", tree},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
   };
@@ -413,6 +427,7 @@ JobState job_state_from_json(const json& j)
     s.supervisor.parent_pid = get_or<pid_t>(sup, "parent_pid", 0);
     s.supervisor.parent_command = get_or<std::string>(sup, "parent_command", "");
     s.supervisor.cgroup = get_or<std::string>(sup, "cgroup", "");
+    s.supervisor.pid_namespace = get_or<uint64_t>(sup, "pid_namespace", 0);
   });
   if (auto it = j.find("pid"); it != j.end() && !it->is_null()) {
     s.pid = get<pid_t>(j, "pid");
@@ -424,6 +439,7 @@ JobState job_state_from_json(const json& j)
   s.deadline_at = opt_time_field(j, "deadline_at");
   s.next_start_at = opt_time_field(j, "next_start_at");
   s.restarts = get_or<unsigned>(j, "restarts", 0);
+  s.run = get_or<unsigned>(j, "run", 0);
   s.status_text = get_or<std::string>(j, "status_text", "");
   if (auto it = j.find("memory_rss"); it != j.end() && !it->is_null()) {
     s.memory_rss = get<uint64_t>(j, "memory_rss");
@@ -431,11 +447,33 @@ JobState job_state_from_json(const json& j)
   if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
     s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
   }
+  if (auto it = j.find("handover"); it != j.end() && !it->is_null()) {
+    s.handover = nested("handover", [&] {
+      Handover h;
+      h.from_pid = get<pid_t>(*it, "from_pid");
+      h.pid = get<pid_t>(*it, "pid");
+      h.at = time_field(*it, "at");
+      return h;
+    });
+  }
   s.end_cause = get_or<std::string>(j, "end_cause", "");
   s.log_dropped_bytes = get_or<uint64_t>(j, "log_dropped_bytes", 0);
   s.log_drop_error = get_or<std::string>(j, "log_drop_error", "");
   if (auto it = j.find("storage_error"); it != j.end() && !it->is_null()) {
     s.storage_error = nested("storage_error", [&] { return storage_fault_from_json(*it); });
+  }
+  if (auto it = j.find("tree"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      throw field_error("tree", "is not an array");
+    }
+    nested("tree", [&] {
+      for (const json& p : *it) {
+        if (!p.is_object()) {
+          throw std::runtime_error("an entry is not an object");
+        }
+        s.tree.push_back({get<pid_t>(p, "pid"), get<uint64_t>(p, "start_time")});
+      }
+    });
   }
   const json& def = object_field(j, "definition");
   s.definition = nested("definition", [&] { return definition_from_json(def); });

@@ -97,6 +97,16 @@ struct StorageFault {
   bool operator==(const StorageFault&) const = default;
 };
 
+// The main process exited 0 while descendants lived (a start script that backgrounded a daemon):
+// the oldest live descendant became the main process, as systemd's Type=forking.
+struct Handover {
+  pid_t from_pid = 0; // the main process that exited 0
+  pid_t pid = 0;      // the one that took over
+  WallTime at{};
+
+  bool operator==(const Handover&) const = default;
+};
+
 struct SupervisorRecord {
   pid_t pid = 0;
   uint64_t start_time = 0;
@@ -104,8 +114,21 @@ struct SupervisorRecord {
   pid_t parent_pid = 0;
   std::string parent_command;
   std::string cgroup;
+  // The inode of its /proc/self/ns/pid: a reader in another pid namespace cannot resolve its
+  // pids. 0 when not recorded (state files written before 2026-12).
+  uint64_t pid_namespace = 0;
 
   bool operator==(const SupervisorRecord&) const = default;
+};
+
+// A process of the job's tree as its supervisor saw it: (pid, start time) names it beyond pid
+// reuse, so it is found after the supervisor's death even if it lost PG_RUN_ID (a program that
+// rewrote its environment, or cleared it).
+struct TreeProcess {
+  pid_t pid = 0;
+  uint64_t start_time = 0; // /proc/PID/stat field 22, as ProcessIdentity reads it
+
+  bool operator==(const TreeProcess&) const = default;
 };
 
 struct JobState {
@@ -120,9 +143,11 @@ struct JobState {
   std::optional<WallTime> deadline_at;    // first start + duration, when a duration is set
   std::optional<WallTime> next_start_at;  // in backoff: when the next run starts
   unsigned restarts = 0;
+  unsigned run = 0; // the current (or last) run's number in the job's history; 0: not recorded
   std::string status_text;
   std::optional<uint64_t> memory_rss; // --max-memory: the tree's summed RSS at the last sample
   std::optional<ExitRecord> last_exit;
+  std::optional<Handover> handover; // the current (or last) run's last hand-over
   // Why the job ended (stopped, completed, failed), with its cause keyword; "" while alive.
   // It differs from last_exit's cause when the end came between runs (a stop in backoff).
   std::string end_cause;
@@ -130,6 +155,9 @@ struct JobState {
   uint64_t log_dropped_bytes = 0;
   std::string log_drop_error;
   std::optional<StorageFault> storage_error; // the last storage fault, or the one going on
+  // Every process of the job's tree the supervisor saw at its last look (each run's start, each
+  // reap round); empty once the tree is gone. Read by leftovers() after the supervisor's death.
+  std::vector<TreeProcess> tree;
   JobDefinition definition;
   WallTime updated_at{};
 
@@ -140,6 +168,7 @@ nlohmann::json to_json(const JobDefinition& d);
 nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
 nlohmann::json to_json(const StorageFault& f);
+nlohmann::json to_json(const Handover& h);
 StorageFault storage_fault_from_json(const nlohmann::json& j);
 // Throw std::runtime_error naming the field when the JSON does not describe a valid object.
 JobDefinition definition_from_json(const nlohmann::json& j);

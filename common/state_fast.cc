@@ -404,8 +404,8 @@ constexpr uint64_t bit(unsigned i)
 
 void read_supervisor(Reader& r, SupervisorRecord& s)
 {
-  static constexpr std::array<std::string_view, 6> names{"pid",        "start_time",     "boot_id",
-                                                         "parent_pid", "parent_command", "cgroup"};
+  static constexpr std::array<std::string_view, 7> names{
+      "pid", "start_time", "boot_id", "parent_pid", "parent_command", "cgroup", "pid_namespace"};
   static constexpr KeyOrder order{names};
   Seen seen;
   KeyOrder<names.size()>::Lookup keys(order);
@@ -432,8 +432,11 @@ void read_supervisor(Reader& r, SupervisorRecord& s)
     case 4:
       s.parent_command = r.null() ? std::string() : r.string();
       break;
-    default:
+    case 5:
       s.cgroup = r.null() ? std::string() : r.string();
+      break;
+    default:
+      s.pid_namespace = r.null() ? 0 : r.integer<uint64_t>();
       break;
     }
   });
@@ -508,6 +511,35 @@ ExitRecord read_exit(Reader& r)
   });
   seen.require(bit(5) | bit(7));
   return e;
+}
+
+// state.json's "tree": [{"pid": P, "start_time": T}, ...], both fields required.
+std::vector<TreeProcess> read_tree(Reader& r)
+{
+  static constexpr std::array<std::string_view, 2> names{"pid", "start_time"};
+  static constexpr KeyOrder order{names};
+  std::vector<TreeProcess> out;
+  r.array([&] {
+    TreeProcess p;
+    Seen seen;
+    KeyOrder<names.size()>::Lookup keys(order);
+    r.object([&](std::string_view key) {
+      const int i = keys.find(key);
+      if (i < 0) {
+        r.unknown_value();
+        return;
+      }
+      seen.mark(static_cast<unsigned>(i));
+      if (i == 0) {
+        p.pid = r.integer<pid_t>();
+      } else {
+        p.start_time = r.integer<uint64_t>();
+      }
+    });
+    seen.require(bit(0) | bit(1));
+    out.push_back(p);
+  });
+  return out;
 }
 
 JobDefinition read_definition(Reader& r)
@@ -683,7 +715,7 @@ JobDefinition read_definition(Reader& r)
 
 JobState read_state(Reader& r)
 {
-  static constexpr std::array<std::string_view, 20> names{"schema_version",
+  static constexpr std::array<std::string_view, 22> names{"schema_version",
                                                           "name",
                                                           "state",
                                                           "supervisor",
@@ -702,7 +734,9 @@ JobState read_state(Reader& r)
                                                           "log_dropped_bytes",
                                                           "log_drop_error",
                                                           "definition",
-                                                          "updated_at"};
+                                                          "updated_at",
+                                                          "run",
+                                                          "tree"};
   static constexpr KeyOrder order{names};
   JobState s;
   Seen seen;
@@ -787,8 +821,14 @@ JobState read_state(Reader& r)
     case 18:
       s.definition = read_definition(r);
       break;
-    default:
+    case 19:
       s.updated_at = r.time();
+      break;
+    case 20:
+      s.run = r.integer<unsigned>();
+      break;
+    default:
+      s.tree = read_tree(r);
       break;
     }
   });

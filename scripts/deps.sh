@@ -14,6 +14,10 @@ packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc uti
   # Packaging (cpack, lintian; debian/ through dpkg-buildpackage and debhelper; man for the
   # installed package) and the metrics checks (promtool, node_exporter).
   dpkg-dev debhelper fakeroot man-db file gzip lintian prometheus prometheus-node-exporter
+  # Real daemons under pg-run (tests/e2e/daemons_test.cc, lost_run_test.cc): a stop reaches
+  # each master once, a daemonizing start is a hand-over, leftovers that rewrote their
+  # environment are still found.
+  nginx-light redis-server python3-gunicorn
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
   clang libclang-rt-14-dev)
 if [ "${1-}" = --build ]; then

@@ -1,6 +1,8 @@
 #include "launch.h"
 
 #include "control.h"
+#include "launch_json.h"
+#include "leftovers.h"
 #include "output.h"
 #include "proc.h"
 #include "signals.h"
@@ -31,6 +33,46 @@ void say_error(const std::string& msg)
   fmt::print(stderr, "pg-run: error: {}\n", msg);
 }
 
+// With --json, one object on stdout whatever the outcome (scripts parse stdout, not stderr).
+void print_json(const nlohmann::json& j)
+{
+  fmt::print("{}\n", dump_line(j));
+  std::fflush(stdout);
+}
+
+// A launch that ends in an error: the one line on stderr, and with --json its object on stdout
+// ({"name", "error", "status"} plus extra's keys). Returns status.
+int fail(const Options& opt, int status, const std::string& msg,
+         const nlohmann::json& extra = nullptr)
+{
+  say_error(msg);
+  if (opt.json) {
+    nlohmann::json j = launch_error_json(opt.name, msg, status);
+    if (extra.is_object()) {
+      j.update(extra);
+    }
+    print_json(j);
+  }
+  return status;
+}
+
+// The command could not be executed (126/127), as the supervisor recorded it.
+int fail_exec(const Options& opt, int status, const std::string& msg,
+              const std::optional<ExitRecord>& last_exit)
+{
+  say_error(msg);
+  if (opt.json) {
+    print_json(exec_failure_json(opt.name, msg, status,
+                                 last_exit ? to_json(*last_exit) : nlohmann::json(nullptr)));
+  }
+  return status;
+}
+
+bool is_exec_status(int status)
+{
+  return status == 126 || status == 127;
+}
+
 std::optional<JobState> read_state(const JobDir& job)
 {
   std::string text;
@@ -44,23 +86,10 @@ std::optional<JobState> read_state(const JobDir& job)
   }
 }
 
-// Kills every process still carrying an id of that run's supervisor, and waits until none is left.
-bool kill_leftovers(const std::string& run_id)
+// Kills every leftover of a lost job (common/leftovers.h), and waits until none is left.
+bool kill_leftovers(const JobState& lost)
 {
-  const auto deadline = monotonic_now() + std::chrono::seconds(5);
-  for (;;) {
-    auto pids = processes_of_run_family(run_id);
-    if (pids.empty()) {
-      return true;
-    }
-    if (monotonic_now() > deadline) {
-      return false;
-    }
-    for (pid_t p : pids) {
-      ::kill(p, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  return end_leftovers(lost, 0, Millis(0), Millis(5000));
 }
 
 // --replace: stop the running supervisor of this name through a request, and wait for it.
@@ -247,8 +276,8 @@ int report_early_end(const Options& opt, const std::string& json_text)
   try {
     e = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::exception&) {
-    say_error(fmt::format("{}: ended during --wait (its record was garbled)", opt.name));
-    return k_exit_env;
+    return fail(opt, k_exit_env,
+                fmt::format("{}: ended during --wait (its record was garbled)", opt.name));
   }
   const std::string status =
       e["signal"].is_string()
@@ -256,19 +285,31 @@ int report_early_end(const Options& opt, const std::string& json_text)
                 (e.value("core_dumped", false) ? " (core dumped)" : "")
           : fmt::format("exit code {}", e["code"].is_number() ? e["code"].get<int>() : -1);
   const bool completed = e.value("outcome", "") == "completed";
-  std::FILE* out = completed ? stdout : stderr;
-  fmt::print(out, "{}: ended during the {} wait: {} after {:.3f}s, {} ({})\n", opt.name,
-             format_duration(opt.wait), status, e.value("runtime_s", 0.0), e.value("outcome", "?"),
-             e.value("cause", ""));
+  // A task that completed within the wait did what it was asked: that is a success.
+  const int exit_status = completed ? k_exit_ok : k_exit_env;
+  const std::string summary =
+      fmt::format("{}: ended during the {} wait: {} after {:.3f}s, {} ({})", opt.name,
+                  format_duration(opt.wait), status, e.value("runtime_s", 0.0),
+                  e.value("outcome", "?"), e.value("cause", ""));
   auto lines = tail_lines(opt.def.log, 10);
+  if (opt.json) {
+    // stdout is the JSON object alone; a failure still says its one line on stderr.
+    if (!completed) {
+      fmt::print(stderr, "pg-run: {}\n", summary);
+    }
+    print_json(ended_json(opt.name, e, opt.def.log, lines,
+                          std::chrono::duration<double>(opt.wait).count(), exit_status));
+    return exit_status;
+  }
+  std::FILE* out = completed ? stdout : stderr;
+  fmt::print(out, "{}\n", summary);
   if (!lines.empty()) {
     fmt::print(out, "last output ({}):\n", opt.def.log);
     for (const auto& l : lines) {
       fmt::print(out, "  {}\n", l);
     }
   }
-  // A task that completed within the wait did what it was asked: that is a success.
-  return completed ? k_exit_ok : k_exit_env;
+  return exit_status;
 }
 
 } // namespace
@@ -283,41 +324,44 @@ int launch(const Options& opt)
     job = sd->job(opt.name, true);
     lock = job->open_lock();
   } catch (const StateDirError& e) {
-    say_error(e.what());
-    return k_exit_env;
+    return fail(opt, k_exit_env, e.what());
   }
   if (!try_lock(lock.get())) {
     auto st = read_state(*job);
     if (!opt.replace) {
-      say_error(
+      return fail(
+          opt, k_exit_busy,
           fmt::format("{} is already running (supervisor {}); use --replace, or pg-ctl stop {}",
-                      opt.name, st ? st->supervisor.pid : 0, opt.name));
-      return k_exit_busy;
+                      opt.name, st ? st->supervisor.pid : 0, opt.name),
+          {{"state", st ? nlohmann::json(to_string(st->state)) : nlohmann::json(nullptr)},
+           {"supervisor_pid", st ? nlohmann::json(st->supervisor.pid) : nlohmann::json(nullptr)}});
     }
     stop_running(*job, opt);
     const auto deadline = monotonic_now() + std::chrono::seconds(5);
     while (!try_lock(lock.get())) {
       if (monotonic_now() > deadline) {
-        say_error(fmt::format("{}: the running supervisor did not let go of its lock", opt.name));
-        return k_exit_busy;
+        return fail(opt, k_exit_busy,
+                    fmt::format("{}: the running supervisor did not let go of its lock", opt.name));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   // We hold the lock. A state that still says alive belonged to a supervisor that died (lost):
   // never start a second copy while processes of that run live.
-  if (auto prev = read_state(*job); prev && is_live(prev->state) && !prev->run_id.empty()) {
-    auto left = processes_of_run_family(prev->run_id);
+  if (auto prev = read_state(*job); prev && is_live(prev->state)) {
+    auto left = leftovers(*prev);
     if (!left.empty()) {
       if (!opt.replace) {
-        say_error(fmt::format("{} is lost but {} of its processes still live (pid {}); use "
-                              "--replace to end them first",
-                              opt.name, left.size(), left[0]));
-        return k_exit_busy;
+        return fail(opt, k_exit_busy,
+                    fmt::format("{} is lost but {} of its processes still live ({}); use "
+                                "--replace to end them first",
+                                opt.name, left.size(), leftover_pids_text(left)),
+                    {{"state", "lost"}});
       }
-      if (!kill_leftovers(prev->run_id)) {
-        say_error(fmt::format("{}: leftovers of the lost job would not die", opt.name));
-        return k_exit_busy;
+      if (!kill_leftovers(*prev)) {
+        return fail(opt, k_exit_busy,
+                    fmt::format("{}: leftovers of the lost job would not die", opt.name),
+                    {{"state", "lost"}});
       }
     }
   }
@@ -325,8 +369,7 @@ int launch(const Options& opt)
   UniqueFd log(::open(opt.def.log.c_str(),
                       log_open_flags(opt.def.log == job->path() + "/output.log"), 0600));
   if (!log) {
-    say_error(fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
-    return k_exit_env;
+    return fail(opt, k_exit_env, fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
   }
 
   const bool foreground = opt.foreground || ::getpid() == 1;
@@ -341,8 +384,7 @@ int launch(const Options& opt)
     std::fflush(stderr);
     const pid_t child = ::fork();
     if (child < 0) {
-      say_error(std::string("fork: ") + std::strerror(errno));
-      return k_exit_env;
+      return fail(opt, k_exit_env, std::string("fork: ") + std::strerror(errno));
     }
     if (child > 0) {
       // Nothing of the job's: its lock must go with the supervisor, not outlive it here.
@@ -360,10 +402,14 @@ int launch(const Options& opt)
   if (foreground) {
     Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), true);
     if (auto err = sup.start()) {
-      say_error(fmt::format("{}: {}", opt.name, err->second));
-      return err->first;
+      const std::string msg = fmt::format("{}: {}", opt.name, err->second);
+      return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
+                                        : fail(opt, err->first, msg);
     }
-    if (!opt.quiet) {
+    if (!opt.quiet && opt.json) {
+      // Our stdout carries the job's output: the receipt goes to stderr, JSON as asked.
+      fmt::print(stderr, "{}\n", dump_line(sup.receipt()));
+    } else if (!opt.quiet) {
       // Our stdout carries the job's output: the receipt goes to stderr.
       fmt::print(stderr, "pg-run: {}: running, pid {} (supervisor {}), log {}\n", opt.name,
                  sup.state().pid.value_or(0), ::getpid(), opt.def.log);
@@ -373,15 +419,13 @@ int launch(const Options& opt)
 
   int report[2];
   if (::pipe2(report, O_CLOEXEC) < 0) {
-    say_error(std::string("pipe: ") + std::strerror(errno));
-    return k_exit_env;
+    return fail(opt, k_exit_env, std::string("pipe: ") + std::strerror(errno));
   }
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t mid = ::fork();
   if (mid < 0) {
-    say_error(std::string("fork: ") + std::strerror(errno));
-    return k_exit_env;
+    return fail(opt, k_exit_env, std::string("fork: ") + std::strerror(errno));
   }
   if (mid == 0) {
     // A new session, then a second fork so the supervisor is no session leader and can never
@@ -447,8 +491,8 @@ int launch(const Options& opt)
     try {
       print_receipt(opt, nlohmann::json::parse(reply.substr(3)));
     } catch (const nlohmann::json::exception&) {
-      say_error(fmt::format("{}: started, but its receipt was garbled", opt.name));
-      return k_exit_env;
+      return fail(opt, k_exit_env,
+                  fmt::format("{}: started, but its receipt was garbled", opt.name));
     }
     return k_exit_ok;
   }
@@ -462,11 +506,15 @@ int launch(const Options& opt)
     while (!why.empty() && why.back() == '\n') {
       why.pop_back();
     }
-    say_error(fmt::format("{}: {}", opt.name, why));
-    return status > 0 ? status : k_exit_env;
+    const std::string msg = fmt::format("{}: {}", opt.name, why);
+    if (status > 0 && is_exec_status(status)) {
+      auto st = read_state(*job); // the supervisor recorded the attempt before it answered
+      return fail_exec(opt, status, msg, st ? st->last_exit : std::nullopt);
+    }
+    return fail(opt, status > 0 ? status : k_exit_env, msg);
   }
-  say_error(fmt::format("{}: the supervisor died before the job started", opt.name));
-  return k_exit_env;
+  return fail(opt, k_exit_env,
+              fmt::format("{}: the supervisor died before the job started", opt.name));
 }
 
 } // namespace pg

@@ -1,5 +1,6 @@
 // pg-run: start and babysit one job. Parses the command line into Options; launch() does the rest.
 #include "launch.h"
+#include "launch_json.h"
 #include "options.h"
 #include "parse.h"
 #include "signals.h"
@@ -64,6 +65,17 @@ std::string current_dir()
     throw EnvError("cannot read the current directory: " + ec.message());
   }
   return p.string();
+}
+
+// An error before anything started: "pg-run: error: MSG" on stderr, and with --json
+// {"name", "error", "status"} on stdout. Returns status.
+int fail(bool json, const std::string& name, int status, const std::string& msg)
+{
+  fmt::print(stderr, "pg-run: error: {}\n", msg);
+  if (json) {
+    fmt::print("{}\n", pg::dump_line(pg::launch_error_json(name, msg, status)));
+  }
+  return status;
 }
 
 const char* k_footer =
@@ -144,7 +156,9 @@ int main(int argc, char** argv)
   app.add_option("--state-dir", state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
-  app.add_flag("--json", opt.json, "print the launch receipt as JSON");
+  app.add_flag("--json", opt.json,
+               "print one JSON object on stdout whatever the outcome: the receipt, the end "
+               "of a job that ended during --wait, or the error");
 
   try {
     app.parse(argc, argv);
@@ -155,7 +169,10 @@ int main(int argc, char** argv)
     fmt::print("pg-run {}\n", PG_VERSION);
     return 0;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "pg-run: error: {}\nTry 'pg-run --help'.\n", e.what());
+    // The parser stopped short of the options' values: look at the arguments themselves.
+    const pg::ArgsPeek peek = pg::peek_args(std::vector<std::string>(argv + 1, argv + argc));
+    fail(peek.json, peek.name, pg::k_exit_usage, e.what());
+    fmt::print(stderr, "Try 'pg-run --help'.\n");
     return pg::k_exit_usage;
   }
 
@@ -294,23 +311,25 @@ int main(int argc, char** argv)
     // Decided before detaching, against the job's PATH and cwd: 127 not found, 126 not runnable.
     pg::Resolved r = pg::resolve_command(command[0], def.path, def.cwd);
     if (r.error != 0) {
-      fmt::print(stderr, "pg-run: error: {}: {}: {}\n", opt.name, command[0],
-                 r.error == ENOENT ? "command not found" : std::strerror(r.error));
-      return r.error == ENOENT ? 127 : 126;
+      const std::string msg =
+          fmt::format("{}: {}: {}", opt.name, command[0],
+                      r.error == ENOENT ? "command not found" : std::strerror(r.error));
+      const int status = r.error == ENOENT ? 127 : 126;
+      fmt::print(stderr, "pg-run: error: {}\n", msg);
+      if (opt.json) {
+        fmt::print("{}\n", pg::dump_line(pg::exec_failure_json(opt.name, msg, status, nullptr)));
+      }
+      return status;
     }
     def.command = absolute(r.path, def.cwd);
     return pg::launch(opt);
   } catch (const UsageError& e) {
-    fmt::print(stderr, "pg-run: error: {}\n", e.what());
-    return pg::k_exit_usage;
+    return fail(opt.json, opt.name, pg::k_exit_usage, e.what());
   } catch (const EnvError& e) {
-    fmt::print(stderr, "pg-run: error: {}\n", e.what());
-    return pg::k_exit_env;
+    return fail(opt.json, opt.name, pg::k_exit_env, e.what());
   } catch (const pg::StateDirError& e) {
-    fmt::print(stderr, "pg-run: error: {}\n", e.what());
-    return pg::k_exit_env;
+    return fail(opt.json, opt.name, pg::k_exit_env, e.what());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "pg-run: error: {}\n", e.what());
-    return pg::k_exit_env;
+    return fail(opt.json, opt.name, pg::k_exit_env, e.what());
   }
 }

@@ -2,6 +2,8 @@
 
 #include "signals.h"
 
+#include <csignal>
+
 namespace pg {
 
 namespace {
@@ -11,11 +13,21 @@ std::string status_detail(const ExitStatus& s)
   return s.describe();
 }
 
-Classification with_forwarded(Classification c, const RunEnd& end)
+// A signal that asks a process to end: a run that exits soon after one was answering it.
+bool terminating_request(int sig, const JobDefinition& def)
 {
-  // A run that exited after a forwarded signal: say what it was answering (a SIGTERM handler
-  // that exits 0 is the seeds' story).
-  if (end.forwarded_signal != 0 && end.status.signal == 0) {
+  return sig == def.stop_signal || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ||
+         sig == SIGHUP;
+}
+
+Classification with_forwarded(Classification c, const RunEnd& end, const JobDefinition& def)
+{
+  // A run that exited after a forwarded request to end: say what it was answering (a SIGTERM
+  // handler that exits 0 is the seeds' story). A signal the job handled and lived on (USR1 to
+  // reopen logs, HUP to reload) is no part of a later end's story, nor is a request to end that
+  // the job outlived by more than its stop timeout.
+  if (end.forwarded_signal != 0 && end.status.signal == 0 &&
+      terminating_request(end.forwarded_signal, def) && end.forwarded_age <= def.stop_timeout) {
     c.cause += " (after " + signal_name(end.forwarded_signal) + " forwarded on request of " +
                end.forwarded_detail + ")";
   }
@@ -108,7 +120,7 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
   case StopKind::None:
     break;
   }
-  return with_forwarded(natural_end(end, def), end);
+  return with_forwarded(natural_end(end, def), end, def);
 }
 
 Millis backoff_delay(const JobDefinition& def, unsigned consecutive_failures)

@@ -37,6 +37,7 @@ struct RunEnd {
                                 // for a liveness kill, what was seen: "no output for 5m"
   int forwarded_signal = 0;     // the last signal forwarded on request, 0 if none
   std::string forwarded_detail; // who asked for it
+  Millis forwarded_age{0};      // how long before the run's end it was forwarded
   std::string exec_error;       // non-empty when the command could not be executed
 };
 

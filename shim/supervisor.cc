@@ -194,12 +194,14 @@ void Supervisor::setup()
   m_pub.supervisor.parent_pid = ::getppid();
   m_pub.supervisor.parent_command = process_command(m_pub.supervisor.parent_pid);
   m_pub.supervisor.cgroup = read_cgroup();
+  m_pub.supervisor.pid_namespace = own_pid_namespace();
   m_pub.restarts = m_opt.keep_restarts;
 }
 
 std::optional<std::pair<int, std::string>> Supervisor::start()
 {
   setup();
+  adopt_history();
   event({{"event", "launch"},
          {"supervisor_pid", m_pub.supervisor.pid},
          {"supervisor_parent", m_pub.supervisor.parent_pid},
@@ -288,6 +290,7 @@ bool Supervisor::start_run(bool first)
   m_pub.run_started_at = now_wall;
   m_pub.run_started_boot_ns = now_boot.count();
   ++m_runs;
+  m_pub.run = m_run_base + m_runs;
   on_run_start(r.pid > 0);
   if (r.pid < 0) {
     m_last_status = r.shell_status();
@@ -322,13 +325,16 @@ bool Supervisor::start_run(bool first)
   m_classify_status = ExitStatus{};
   m_classify_pid = r.pid;
   m_forwarded_signal = 0;
+  m_forwarded_at_mono = Nanos(0);
   m_pub.pid = r.pid;
+  m_pub.handover.reset();
+  tree_run_started(r.pid);
   m_pub.state = def.notify ? RunState::Starting : RunState::Running; // --notify: until READY=1
   notify_run_started();
   event({{"event", "start"},
          {"pid", r.pid},
          {"run_id", run_id},
-         {"run", m_pub.restarts + 1},
+         {"run", m_pub.run},
          {"command", def.argv}});
   publish();
   return true;
@@ -391,9 +397,13 @@ void Supervisor::on_signals()
     } else if (sig == control_signal()) {
       on_control(si);
     } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
-      begin_stop(StopKind::Outside, sender(si), m_opt.def.stop_timeout);
+      if (!duplicate_delivery(sig)) {
+        begin_stop(StopKind::Outside, sender(si), m_opt.def.stop_timeout);
+      }
     } else if (sig == SIGHUP) {
-      planned_restart(sender(si));
+      if (!duplicate_delivery(sig)) {
+        planned_restart(sender(si));
+      }
     } else {
       forward(sig, sender(si));
     }
@@ -425,6 +435,28 @@ void Supervisor::on_control(const signalfd_siginfo& si)
     forward(static_cast<int>(req->arg), "signal by " + who);
     break;
   }
+}
+
+bool Supervisor::duplicate_delivery(int sig)
+{
+  // Only in the foreground (and as PID 1), where pg-run shares a process group with whoever
+  // started it: GNU timeout signals its child and then its own group, a terminal's Ctrl-C
+  // reaches every process of the foreground group, `unshare --fork` forwards what it gets.
+  // A detached supervisor is a session of its own: a second stop there is a second request.
+  if (!m_foreground) {
+    return false;
+  }
+  const Nanos now = monotonic_now();
+  const bool duplicate = sig == m_last_stop_signal && m_last_stop_signal_mono.count() > 0 &&
+                         now - m_last_stop_signal_mono < k_duplicate_signal;
+  m_last_stop_signal = sig;
+  m_last_stop_signal_mono = now;
+  if (duplicate) {
+    spdlog::info("{}: {} again within {}: one request, delivered twice", m_opt.name,
+                 signal_name(sig),
+                 format_duration(std::chrono::duration_cast<Millis>(k_duplicate_signal)));
+  }
+  return duplicate;
 }
 
 std::string Supervisor::sender(const signalfd_siginfo& si) const
@@ -500,8 +532,12 @@ void Supervisor::reap()
     if (m_run_active) {
       m_usage.add(ru);
     }
+    m_tree_reaped =
+        m_tree_reaped || std::any_of(m_pub.tree.begin(), m_pub.tree.end(),
+                                     [&](const auto& t) { return t.pid == info.si_pid; });
     on_reaped(info.si_pid, ExitStatus::from_siginfo(info));
   }
+  tree_after_reap();
   if (!m_run_active) {
     return;
   }
@@ -532,18 +568,43 @@ void Supervisor::reap()
     m_stop.kind = StopKind::Cleanup;
     m_stop.timeout = m_opt.def.stop_timeout;
     m_pub.state = RunState::Stopping;
-    signal_tree(m_opt.def.stop_signal);
+    stop_tree();
     m_kill_at_mono = monotonic_now() + m_stop.timeout;
     publish();
   } else if (m_stop.kind == StopKind::None) {
     // Exit 0 with descendants alive (a start script that backgrounded a daemon): the run goes on.
-    auto alive = descendants(::getpid());
-    std::optional<pid_t> oldest = alive.empty() ? std::nullopt : std::optional<pid_t>(alive[0]);
-    if (oldest != m_pub.pid) {
-      m_pub.pid = oldest;
-      publish();
+    hand_over();
+  }
+}
+
+void Supervisor::set_main(pid_t pid)
+{
+  m_main_pid = pid;
+  m_main_exited = false;
+  m_classify_status = ExitStatus{};
+  m_classify_pid = pid;
+  m_pub.pid = pid;
+}
+
+void Supervisor::hand_over()
+{
+  // The oldest live descendant: its parent is dead (an older descendant would be older still),
+  // so it was reparented to us and its end is ours to see.
+  std::optional<pid_t> next;
+  for (const ProcStat& p : descendant_stats(::getpid())) {
+    if (p.state != 'Z' && p.state != 'X') {
+      next = p.pid;
+      break;
     }
   }
+  if (!next) {
+    return; // what is left is exiting: the next reap ends the run
+  }
+  const pid_t from = m_classify_pid;
+  event({{"event", "handover"}, {"from_pid", from}, {"pid", *next}});
+  set_main(*next);
+  m_pub.handover = Handover{from, *next, wall_now()};
+  publish();
 }
 
 void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
@@ -561,8 +622,11 @@ void Supervisor::on_reaped(pid_t pid, const ExitStatus& status)
     m_main_exited = true;
     m_classify_status = status;
     m_classify_pid = pid;
-  } else if (m_main_exited && m_classify_status.success() && m_classify_pid != 0) {
-    // After the main process exited 0, the last descendant reaped classifies the run.
+  } else if (m_main_exited && m_classify_status.success() && m_classify_pid != 0 &&
+             m_stop.kind == StopKind::None) {
+    // The main process exited 0 and, before it could hand over, a descendant ended too (a
+    // daemon that failed at once): that end classifies the run. Never during a stop: then the
+    // main process's own end is the record, whatever the stop did to the rest.
     m_classify_status = status;
     m_classify_pid = pid;
   }
@@ -581,6 +645,10 @@ void Supervisor::end_run(const std::string& exec_error)
   end.stop_detail = m_stop.detail;
   end.forwarded_signal = m_forwarded_signal;
   end.forwarded_detail = m_forwarded_detail;
+  end.forwarded_age =
+      m_forwarded_signal != 0
+          ? std::chrono::duration_cast<Millis>(monotonic_now() - m_forwarded_at_mono)
+          : Millis(0);
   end.exec_error = exec_error;
   Classification c = classify(end, m_opt.def);
   const bool deadline_passed = m_deadline_boot.count() > 0 && now_boot >= m_deadline_boot;
@@ -705,7 +773,7 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
     m_stop.detail = detail;
     m_stop.timeout = timeout;
     m_pub.state = RunState::Stopping;
-    signal_tree(m_opt.def.stop_signal);
+    stop_tree();
     m_kill_at_mono = monotonic_now() + timeout;
     publish();
     return;
@@ -730,7 +798,7 @@ void Supervisor::begin_stop(StopKind kind, const std::string& detail, Millis tim
       // ends stopped. A hung main got SIGABRT alone: the rest of the tree is stopped now.
       m_stop.stop_after = why;
       if ((now == StopKind::Watchdog || now == StopKind::Stall) && !m_stop.killed) {
-        signal_tree(m_opt.def.stop_signal);
+        stop_tree();
       }
     } else {
       // A stop takes over a planned restart or a duration end.
@@ -767,6 +835,7 @@ void Supervisor::forward(int sig, const std::string& detail)
   }
   m_forwarded_signal = sig;
   m_forwarded_detail = detail;
+  m_forwarded_at_mono = monotonic_now();
   ::kill(target, sig);
 }
 
@@ -787,12 +856,21 @@ void Supervisor::finish(RunState final_state, const std::string& why)
 
 void Supervisor::signal_tree(int sig)
 {
-  if (m_pgid > 0) {
-    ::kill(-m_pgid, sig);
+  const bool group = m_pgid > 0 && ::kill(-m_pgid, sig) == 0;
+  // Processes that left the job's process group are still ours: we are their subreaper. Those
+  // the group signal reached are not signalled again: a second SIGTERM cuts a handler short.
+  for (const ProcStat& p : descendant_stats(::getpid())) {
+    if (!(group && p.pgid == m_pgid) && p.state != 'Z') {
+      ::kill(p.pid, sig);
+    }
   }
-  // Processes that left the job's process group are still ours: we are their subreaper.
-  for (pid_t p : descendants(::getpid())) {
-    ::kill(p, sig);
+}
+
+void Supervisor::stop_tree()
+{
+  if (!m_stop.signalled) {
+    m_stop.signalled = true;
+    signal_tree(m_opt.def.stop_signal);
   }
 }
 
@@ -914,6 +992,7 @@ void Supervisor::send_report(const std::string& line)
 
 void Supervisor::flush_state()
 {
+  tree_refresh();
   m_state_dirty = false;
   m_state_written_mono = monotonic_now();
   m_pub.updated_at = wall_now();
@@ -950,11 +1029,17 @@ std::string Supervisor::log_line(const nlohmann::json& ev)
     std::string status =
         ev["signal"].is_string()
             ? "signal " + str("signal") + (ev.value("core_dumped", false) ? " (core dumped)" : "")
-            : fmt::format("exit code {}", ev["code"].is_number() ? ev["code"].get<int>() : -1);
+        : ev["code"].is_number() ? fmt::format("exit code {}", ev["code"].get<int>())
+                                 : std::string("no exit status known"); // a lost run
     std::string usage = usage_text(exit_record_usage(ev));
     return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({}){}", ev.value("pid", 0), status,
                        ev.value("runtime_s", 0.0), str("outcome"), str("cause"),
                        usage.empty() ? "" : "; " + usage);
+  }
+  if (kind == "handover") {
+    return fmt::format("handover: pid {} exited 0 leaving pid {} running; pid {} is now the "
+                       "main process",
+                       ev.value("from_pid", 0), ev.value("pid", 0), ev.value("pid", 0));
   }
   if (kind == "restart") {
     return fmt::format("restart ({}) in {}s", str("reason"), ev.value("delay_s", 0.0));

@@ -54,6 +54,7 @@ private:
     std::string detail;
     Millis timeout{0}; // the one in force: the job's own, or pg-ctl's --timeout
     bool killed = false;
+    bool signalled = false;     // the stop signal went to the tree: never twice in one stop
     bool restart_after = false; // a planned restart asked for while pg-run ended a failed run
     // A stop asked for while pg-run was already ending a failed or hung run: the run's end is
     // classified by what pg-run was doing, and then the job ends stopped, with this cause.
@@ -73,7 +74,15 @@ private:
   void forward(int sig, const std::string& detail);
   // The job is over: publishes final_state with why (a cause with its keyword) and ends the loop.
   void finish(RunState final_state, const std::string& why);
+  // Sends sig to the job's process group and to every other process of its tree that the
+  // group did not reach: each process gets it once.
   void signal_tree(int sig);
+  // The stop signal to the tree, once per stop (a second one cuts a shutdown handler short).
+  void stop_tree();
+  // Makes pid the run's main process: its end is the run's exit record (MAINPID=, hand-over).
+  void set_main(pid_t pid);
+  // The main process exited 0 while descendants live: the oldest of them takes over.
+  void hand_over();
   void pump(Output& out);
   void drain_outputs();
   // Records output the log could not take (event log-dropped, state log_dropped_bytes).
@@ -135,6 +144,13 @@ private:
   Nanos m_run_start_boot{0};
   int m_forwarded_signal = 0;
   std::string m_forwarded_detail;
+  Nanos m_forwarded_at_mono{0};
+  // --foreground / PID 1: a signal sent to pg-run's whole process group (Ctrl-C, GNU timeout)
+  // can reach us twice; the same stop signal again within k_duplicate_signal counts once.
+  static constexpr Nanos k_duplicate_signal{250'000'000};
+  int m_last_stop_signal = 0;
+  Nanos m_last_stop_signal_mono{0};
+  bool duplicate_delivery(int sig);
   unsigned m_runs = 0;
   std::string m_run_family; // the prefix of every PG_RUN_ID this supervisor gives
 
@@ -215,6 +231,17 @@ private:
   unsigned m_mainpid_changes = 0; // MAINPID changes since the last mainpid event
 
   Alerter m_alerts; // --on-failure
+
+  // The job's tree on disk and the history it continues (supervisor_tree.cc).
+  // Before the first run: the run numbering goes on from the history's last run, and a lost
+  // run (the previous supervisor died without recording its end) gets its exit record.
+  void adopt_history();
+  void tree_run_started(pid_t main); // state.json's tree: the new run's main process
+  void tree_after_reap();            // after a reap round: empty when nothing is left, or stale
+  void tree_refresh();               // at a state write: a stale tree is looked up again
+  unsigned m_run_base = 0;           // the history's last run number before this supervisor
+  bool m_tree_stale = false;
+  bool m_tree_reaped = false; // this reap round reaped a process state.json's tree names
 };
 
 } // namespace pg

@@ -122,11 +122,7 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
       (!m_main_exited || m_classify_status.success()) &&
       in_tree(*msg.main_pid, ::getpid(), proc_parent)) {
     const pid_t previous = m_main_pid;
-    m_main_pid = *msg.main_pid;
-    m_main_exited = false; // a main that exited 0 hands over to the new one
-    m_classify_status = ExitStatus{};
-    m_classify_pid = m_main_pid;
-    m_pub.pid = m_main_pid;
+    set_main(*msg.main_pid); // a main that exited 0 hands over to the new one
     changed = true;
     ++m_mainpid_changes;
     // Once per k_notify_event_every at most: a job flipping MAINPID cannot flood the events.
@@ -246,7 +242,7 @@ void Supervisor::hung_kill(StopKind kind, const std::string& detail)
   if (target > 0 && ::kill(target, SIGABRT) == 0 && ours) {
     m_hung_pid = target;
   } else {
-    signal_tree(m_opt.def.stop_signal);
+    stop_tree();
   }
   publish();
 }
@@ -255,7 +251,7 @@ void Supervisor::hung_process_gone()
 {
   m_hung_pid = 0;
   if (m_run_active && !m_stop.killed) {
-    signal_tree(m_opt.def.stop_signal);
+    stop_tree();
   }
 }
 

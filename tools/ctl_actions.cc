@@ -2,9 +2,11 @@
 
 #include "clock.h"
 #include "control.h"
+#include "ctl_lost.h"
 #include "exit_status.h"
 #include "job_view.h"
 #include "ls_format.h"
+#include "proc.h"
 #include "signals.h"
 
 #include "syscalls.h"
@@ -123,7 +125,7 @@ void fill_after(CtlResult& r, const JobView& v)
 {
   r.state = v.shown;
   if (v.state) {
-    r.pid = v.shown == RunState::Lost ? std::nullopt : v.state->pid;
+    r.pid = v.shown == RunState::Lost || v.other_pid_namespace ? std::nullopt : v.state->pid;
     if (r.action == "stop") {
       r.last_exit = v.state->last_exit;
     }
@@ -157,6 +159,14 @@ Target reach(const JobsAt& jobs, const std::string& name, const char* action)
     fill_after(t.result, v);
     if (!v.supervisor_alive) {
       t.result.message = not_running(v);
+      return t;
+    }
+    if (v.other_pid_namespace && v.state && is_live(v.state->state)) {
+      // Its recorded pid is not a pid here: signalling it could hit an unrelated process.
+      t.result.message = fmt::format("in another pid namespace ({}, supervisor pid {} there): "
+                                     "run pg-ctl inside it",
+                                     pid_namespace_name(v.state->supervisor.pid_namespace),
+                                     v.state->supervisor.pid);
       return t;
     }
     if (v.state && is_live(v.state->state)) {
@@ -335,6 +345,8 @@ std::vector<CtlResult> stop_jobs(const JobsAt& jobs, const std::vector<std::stri
       } else {
         r.message = "its supervisor exited, but its final state cannot be read: " + v.error;
       }
+    } else if (p.target.dir && r.state == RunState::Lost) {
+      r = stop_lost_job(*p.target.dir, std::move(r), timeout); // its leftovers, if any
     }
     results.push_back(std::move(r));
   }

@@ -1,7 +1,7 @@
 #include "ctl_forget.h"
 
 #include "job_view.h"
-#include "proc.h"
+#include "leftovers.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -92,16 +92,12 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
   const bool lost = v.state && is_live(v.state->state);
   if (v.state) {
     r.state = lost ? RunState::Lost : v.state->state;
-    if (lost && !v.state->run_id.empty()) {
-      std::vector<pid_t> left = processes_of_run_family(v.state->run_id);
+    if (lost) {
+      std::vector<TreeProcess> left = leftovers(*v.state);
       if (!left.empty()) {
-        std::string pids;
-        for (pid_t p : left) {
-          pids += (pids.empty() ? "" : " ") + std::to_string(p);
-        }
-        r.message = fmt::format("is lost and processes of its last run still live (pid {}); "
-                                "end them first, or revive it",
-                                pids);
+        r.message = fmt::format("is lost and processes of its last run still live ({}); "
+                                "end them first (pg-ctl stop), or revive it",
+                                leftover_pids_text(left));
         return r;
       }
     }

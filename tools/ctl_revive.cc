@@ -70,7 +70,7 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   opt.replace = ro.replace;
   opt.keep_started_at = st.started_at;
   opt.keep_deadline_at = st.deadline_at;
-  opt.keep_restarts = st.restarts;
+  opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
   if (!opt.def.env_file.empty()) {
     std::string text;
     if (!read_file(opt.def.env_file, text)) {

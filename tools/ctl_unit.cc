@@ -101,6 +101,13 @@ std::string systemd_unit(const JobState& st, std::string_view source)
     u += "Type=oneshot\n";
   } else if (d.notify) {
     u += "Type=notify\nNotifyAccess=all\n";
+  } else if (st.handover) {
+    // Type=exec would end the daemon with the script: systemd kills what is left once the
+    // main process of an exec service exits.
+    u += fmt::format("# forking: the command exited 0 (pid {}) leaving pid {} as the job's main\n"
+                     "# process. Where the program writes a pid file, name it so systemd knows "
+                     "the daemon:\n# PIDFile=/run/NAME.pid\nType=forking\n",
+                     st.handover->from_pid, st.handover->pid);
   } else {
     u += "# exec: started once the command is executed, as pg-run reports it\nType=exec\n";
   }

@@ -1,6 +1,8 @@
 #include "ls_format.h"
 
+#include "leftovers.h"
 #include "parse.h"
+#include "proc.h"
 #include "signals.h"
 #include "tree_memory.h"
 
@@ -90,12 +92,55 @@ bool has_live_process(const ListedJob& job)
          s == RunState::Backoff;
 }
 
+// A live supervisor in another pid namespace: its records hold there, its pids mean nothing
+// here (pid 2 here is kthreadd, not the job's supervisor).
+bool elsewhere(const ListedJob& job)
+{
+  return job.view.other_pid_namespace && job.view.supervisor_alive && has_live_process(job);
+}
+
 std::optional<pid_t> live_pid(const ListedJob& job)
 {
-  if (!job.view.state || !has_live_process(job)) {
+  if (!job.view.state || !has_live_process(job) || elsewhere(job)) {
     return std::nullopt;
   }
   return job.view.state->pid;
+}
+
+// "lost (2 processes left)": a lost job's processes that outlived its supervisor.
+std::string state_text(const JobView& v)
+{
+  if (v.shown != RunState::Lost || v.leftovers.empty()) {
+    return to_string(v.shown);
+  }
+  const size_t n = v.leftovers.size();
+  return fmt::format("lost ({} process{} left)", n, n == 1 ? "" : "es");
+}
+
+// What to do about a lost job's leftovers, after its reason: "" when it has none.
+std::string leftovers_note(const JobView& v)
+{
+  if (v.shown != RunState::Lost || v.leftovers.empty()) {
+    return "";
+  }
+  return fmt::format("; {} still live{} (pg-ctl stop ends them; pg-ctl revive --replace ends "
+                     "them and starts the job again)",
+                     leftover_pids_text(v.leftovers), v.leftovers.size() == 1 ? "s" : "");
+}
+
+// The STATE as shown: "running", or "running (in another pid namespace)".
+std::string shown_state(const ListedJob& job)
+{
+  return state_text(job.view) + (elsewhere(job) ? " (in another pid namespace)" : "");
+}
+
+// The supervisor's pid namespace for --json: "pid:[N]" when it is not pg-ls's own, else null.
+std::optional<std::string> json_pid_namespace(const JobView& v)
+{
+  if (!v.other_pid_namespace || !v.state) {
+    return std::nullopt;
+  }
+  return pid_namespace_name(v.state->supervisor.pid_namespace);
 }
 
 // Why a job is lost or unreadable, in one phrase.
@@ -288,13 +333,23 @@ void detail_fields(std::string& out, const ListedJob& job, const LsStyle& style)
     field(out, "Duration", s);
   }
   const SupervisorRecord& sup = st.supervisor;
+  // In another pid namespace the recorded pids are that namespace's, never pids here.
+  const std::string there = v.other_pid_namespace
+                                ? fmt::format(" in pid namespace {}, not a pid here",
+                                              pid_namespace_name(sup.pid_namespace))
+                                : "";
   field(out, "Supervisor",
-        fmt::format("pid {}{}; parent pid {} ({}); cgroup {}", sup.pid,
+        fmt::format("pid {}{}{}; parent pid {} ({}); cgroup {}", sup.pid, there,
                     v.supervisor_alive ? "" : " (gone)", sup.parent_pid,
                     sup.parent_command.empty() ? "?" : terminal_safe(sup.parent_command),
                     sup.cgroup.empty() ? "?" : terminal_safe(sup.cgroup)));
-  if (auto pid = live_pid(job)) {
-    field(out, "Main PID", std::to_string(*pid));
+  if (elsewhere(job)) {
+    field(out, "Main PID", st.pid ? fmt::format("{}{}", *st.pid, there) : "-");
+  } else if (auto pid = live_pid(job)) {
+    field(out, "Main PID",
+          st.handover && st.handover->pid == *pid
+              ? fmt::format("{} (after pid {} exited 0)", *pid, st.handover->from_pid)
+              : std::to_string(*pid));
   } else if (v.shown == RunState::Lost && st.pid) {
     field(out, "Main PID", fmt::format("{} (as last recorded; unwatched since)", *st.pid));
   } else {
@@ -545,7 +600,7 @@ void TableBuilder::add(const ListedJob& job)
   const JobState* st = v.state ? &*v.state : nullptr;
   auto pid = live_pid(job);
   cell(v.name);
-  cell(to_string(v.shown));
+  cell(shown_state(job));
   cell(pid ? std::to_string(*pid) : "-");
   cell(job.uptime ? format_age(*job.uptime) : "-");
   cell(st ? std::to_string(st->restarts) : "-");
@@ -558,7 +613,8 @@ void TableBuilder::add(const ListedJob& job)
   m_states.push_back(v.shown);
   m_any_live = m_any_live || v.supervisor_alive;
   if (v.shown == RunState::Lost) {
-    m_lost_notes += fmt::format("{}: lost: {}\n", v.name, terminal_safe(lost_why(v)));
+    m_lost_notes +=
+        fmt::format("{}: lost: {}{}\n", v.name, terminal_safe(lost_why(v)), leftovers_note(v));
     return;
   }
   // A full or read-only filesystem concerns every job on it: said once, under the notes.
@@ -629,9 +685,9 @@ std::string TableBuilder::text() const
 std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style)
 {
   const JobView& v = job.view;
-  std::string out = v.name + ": " + paint(to_string(v.shown), v.shown, style.colour);
+  std::string out = v.name + ": " + paint(shown_state(job), v.shown, style.colour);
   if (v.shown == RunState::Lost) {
-    out += ": " + terminal_safe(lost_why(v));
+    out += ": " + terminal_safe(lost_why(v)) + leftovers_note(v);
   }
   out += "\n";
   if (!v.error.empty() && v.error != lost_why(v)) {
@@ -672,6 +728,8 @@ ordered_json job_json(const ListedJob& job)
       {"state", to_string(v.shown)},
       {"lost_reason",
        v.shown == RunState::Lost ? ordered_json(lost_why(v)) : ordered_json(nullptr)},
+      {"leftovers",
+       v.shown == RunState::Lost ? ordered_json(v.leftovers.size()) : ordered_json(nullptr)},
       {"error", v.error.empty() ? ordered_json(nullptr) : ordered_json(v.error)},
       {"supervisor_pid", nullptr},
       {"pid", nullptr},
@@ -703,7 +761,7 @@ ordered_json job_json(const ListedJob& job)
   }
   const JobState& st = *v.state;
   const JobDefinition& d = st.definition;
-  if (v.supervisor_alive) {
+  if (v.supervisor_alive && !v.other_pid_namespace) {
     j["supervisor_pid"] = st.supervisor.pid;
   }
   if (auto pid = live_pid(job)) {
@@ -749,6 +807,8 @@ ordered_json job_json(const ListedJob& job)
                      {"parent_command", st.supervisor.parent_command},
                      {"cgroup", st.supervisor.cgroup}};
   j["updated_at"] = format_rfc3339(st.updated_at);
+  const auto ns = json_pid_namespace(v);
+  j["pid_namespace"] = ns ? ordered_json(*ns) : ordered_json(nullptr);
   return j;
 }
 
@@ -895,8 +955,8 @@ void write_exit(JsonWriter& w, const ExitRecord& e)
   w.end_object();
 }
 
-// job_json(), key for key and in its order (end_cause and log_dropped_bytes were added to
-// that object after its initial keys, so they come last).
+// job_json(), key for key and in its order (end_cause, log_dropped_bytes, storage_error and
+// pid_namespace were added to that object after its initial keys, so they come last).
 void write_job(JsonWriter& w, const ListedJob& job)
 {
   const JobView& v = job.view;
@@ -907,10 +967,13 @@ void write_job(JsonWriter& w, const ListedJob& job)
   w.key("state").string(to_string(v.shown));
   w.key("lost_reason")
       .opt_string(v.shown == RunState::Lost ? std::optional(lost_why(v)) : std::nullopt);
+  w.key("leftovers");
+  v.shown == RunState::Lost ? w.integer(v.leftovers.size()) : w.null();
   w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
   w.key("supervisor_pid");
-  opt_integer(w,
-              st && v.supervisor_alive ? std::optional<pid_t>(st->supervisor.pid) : std::nullopt);
+  opt_integer(w, st && v.supervisor_alive && !v.other_pid_namespace
+                     ? std::optional<pid_t>(st->supervisor.pid)
+                     : std::nullopt);
   w.key("pid");
   opt_integer(w, st ? live_pid(job) : std::nullopt);
   w.key("command");
@@ -990,6 +1053,7 @@ void write_job(JsonWriter& w, const ListedJob& job)
     } else {
       w.null();
     }
+    w.key("pid_namespace").opt_string(json_pid_namespace(v));
   }
   w.end_object();
 }
@@ -1025,7 +1089,7 @@ std::optional<std::string> check_problem(const ListedJob& job)
 {
   const JobView& v = job.view;
   if (v.shown == RunState::Lost) {
-    return fmt::format("{}: lost: {}", v.name, terminal_safe(lost_why(v)));
+    return fmt::format("{}: lost: {}{}", v.name, terminal_safe(lost_why(v)), leftovers_note(v));
   }
   if (!v.state) {
     return std::nullopt;

@@ -156,6 +156,10 @@ std::string event_summary(const json& ev)
   if (kind == "kill") {
     return "SIGKILL: " + str(ev, "reason");
   }
+  if (kind == "handover") {
+    return fmt::format("pid {} exited 0; pid {} is the main process", str(ev, "from_pid"),
+                       str(ev, "pid"));
+  }
   if (kind == "end") {
     return fmt::format("{}: {}", str(ev, "state"), str(ev, "why"));
   }

@@ -432,6 +432,11 @@ void E2e::TearDown()
       ::kill(p, SIGKILL);
     }
   }
+  for (const auto& [p, start] : m_exact) {
+    if (auto info = proc_info(p); info && info->start_time == start) {
+      ::kill(p, SIGKILL);
+    }
+  }
   // Whatever else the test started carries its marker (escaped children, daemons, leftovers).
   std::vector<pid_t> left;
   const bool all_gone = wait_until(
@@ -483,6 +488,13 @@ void E2e::end_jobs_of(const std::string& dir)
         ::kill(jp, SIGKILL);
       }
     }
+  }
+}
+
+void E2e::remember_exact(pid_t pid)
+{
+  if (auto info = proc_info(pid)) {
+    m_exact.emplace_back(pid, info->start_time);
   }
 }
 

@@ -182,6 +182,9 @@ protected:
 
   // Teardown also kills this pid (if it still carries the test's marker).
   void remember(pid_t pid) { m_pids.push_back(pid); }
+  // Teardown also kills this pid if it is still the process it is now (same start time): for
+  // a program that overwrites its environment, marker included (redis's process title).
+  void remember_exact(pid_t pid);
   // Teardown also ends the jobs recorded in this state directory.
   void remember_state_dir(const std::string& dir) { m_extra_state_dirs.push_back(dir); }
 
@@ -196,6 +199,7 @@ private:
   std::string m_state;
   std::string m_marker; // PG_E2E_MARK=..., inherited by everything the test starts
   std::vector<pid_t> m_pids;
+  std::vector<std::pair<pid_t, unsigned long long>> m_exact; // remember_exact(): pid, start time
   std::vector<std::string> m_extra_state_dirs;
 };
 

@@ -103,6 +103,7 @@ struct Options {
   bool term_exit0 = false;
   std::string fork_daemon;
   long long daemon_ms = 60'000;
+  bool daemon_clear_env = false; // the daemon re-executes itself without PG_* in its environment
   std::string leave_child;
   std::string escape_child;
   int orphans = 0;
@@ -144,6 +145,10 @@ Options parse(int argc, char** argv)
     }
     if (a == "--core") {
       o.core = true;
+      continue;
+    }
+    if (a == "--daemon-clear-env") {
+      o.daemon_clear_env = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -382,6 +387,31 @@ void fork_daemon(const Options& o)
       ::_exit(daemon < 0 ? k_failure : 0);
     }
     set_default(SIGTERM);
+    if (o.daemon_clear_env) {
+      // As a program that rewrites its environment (redis's and nginx's process titles, a
+      // daemon that clears it): the same pid, with no PG_NAME or PG_RUN_ID in /proc/PID/environ.
+      std::vector<std::string> env;
+      for (char** e = environ; *e != nullptr; ++e) {
+        if (!std::string_view(*e).starts_with("PG_NAME=") &&
+            !std::string_view(*e).starts_with("PG_RUN_ID=")) {
+          env.emplace_back(*e);
+        }
+      }
+      std::vector<std::string> args{o.argv[0], "--pidfile", o.fork_daemon, "--sleep",
+                                    std::to_string(o.daemon_ms) + "ms"};
+      std::vector<char*> argv_p;
+      std::vector<char*> env_p;
+      for (auto& a : args) {
+        argv_p.push_back(a.data());
+      }
+      argv_p.push_back(nullptr);
+      for (auto& e : env) {
+        env_p.push_back(e.data());
+      }
+      env_p.push_back(nullptr);
+      ::execve("/proc/self/exe", argv_p.data(), env_p.data());
+      ::_exit(k_failure);
+    }
     write_whole(o.fork_daemon, std::to_string(::getpid()) + "\n");
     sleep_ms(o.daemon_ms);
     ::_exit(0);

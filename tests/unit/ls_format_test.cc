@@ -401,6 +401,23 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(j.begin().key(), "name"); // reading order, not alphabetical
 }
 
+TEST_F(LsFormat, ALostJobsLeftoversAreCountedEverywhere)
+{
+  ListedJob job = lost_job();
+  EXPECT_EQ(job_json(job)["leftovers"], 0);
+  EXPECT_EQ(render_table({job}, LsStyle{k_now, false}).find("process"), std::string::npos);
+  job.view.leftovers = {{5001, 77}, {5002, 78}};
+  EXPECT_EQ(job_json(job)["leftovers"], 2);
+  const std::string table = render_table({job}, LsStyle{k_now, false});
+  EXPECT_NE(table.find("victim  lost (2 processes left)"), std::string::npos) << table;
+  EXPECT_NE(table.find("pids 5001 5002 still live (pg-ctl stop ends them"), std::string::npos)
+      << table;
+  const std::string detail = render_detail(job, {}, LsStyle{k_now, false});
+  EXPECT_EQ(detail.rfind("victim: lost (2 processes left): its supervisor", 0), 0u) << detail;
+  EXPECT_NE(check_problem(job)->find("pids 5001 5002 still live"), std::string::npos);
+  EXPECT_EQ(job_json(stopped_job("requested: x"))["leftovers"], nullptr);
+}
+
 TEST_F(LsFormat, JsonOfLostJobHasNoPidsToSignal)
 {
   nlohmann::ordered_json j = job_json(lost_job());
@@ -649,6 +666,37 @@ TEST_F(LsFormat, DetailShowsWhatIsWatchedTheAlertHookAndTheMemorySample)
   EXPECT_EQ(detail.find("Watch:"), std::string::npos) << detail;
   EXPECT_EQ(detail.find("On failure:"), std::string::npos) << detail;
   EXPECT_EQ(detail.find("Memory:"), std::string::npos) << detail;
+}
+
+TEST_F(LsFormat, AJobInAnotherPidNamespaceIsShownRunningThereWithoutHostPids)
+{
+  ListedJob job = running_job();
+  job.view.other_pid_namespace = true;
+  job.view.state->supervisor.pid_namespace = 4026532999;
+  const std::string table = render_table({job}, {k_now, false});
+  const size_t state = table.find("running (in another pid namespace)");
+  ASSERT_NE(state, std::string::npos) << table;
+  const size_t pid = table.find_first_not_of(' ', state + 34);
+  ASSERT_NE(pid, std::string::npos) << table;
+  EXPECT_EQ(table[pid], '-') << table; // no host pid for it
+  EXPECT_EQ(table.find("4242"), std::string::npos) << table;
+
+  const std::string detail = render_detail(job, JobHistory{}, {k_now, false});
+  EXPECT_EQ(detail.rfind("bot: running (in another pid namespace)\n", 0), 0u) << detail;
+  EXPECT_NE(detail.find("  Supervisor: pid 4241 in pid namespace pid:[4026532999], not a pid "
+                        "here; parent pid 1"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("    Main PID: 4242 in pid namespace pid:[4026532999], not a pid here\n"),
+            std::string::npos)
+      << detail;
+
+  // Lost (its lock is free): shown lost as any other, the namespace only in the pids' note.
+  job.view.supervisor_alive = false;
+  job.view.shown = RunState::Lost;
+  job.view.lost_reason = "its supervisor (pid 4241 in another pid namespace) died";
+  EXPECT_EQ(render_table({job}, {k_now, false}).find("another pid namespace)  "),
+            std::string::npos);
 }
 
 } // namespace

@@ -65,6 +65,8 @@ TEST(LsHistory, SummariesTellKnownEventsAndListUnknownOnes)
             "pid 7, signal SIGSEGV (core dumped) after 1.500s: failed (signal: SIGSEGV (core "
             "dumped))");
   EXPECT_EQ(event_summary(json{{"event", "start"}, {"pid", 9}, {"run", 3}}), "run 3, pid 9");
+  EXPECT_EQ(event_summary(json{{"event", "handover"}, {"from_pid", 9}, {"pid", 12}}),
+            "pid 9 exited 0; pid 12 is the main process");
   EXPECT_EQ(event_summary(json{{"event", "stop"}, {"kind", "requested"}, {"by", "pg-ctl"}}),
             "requested: pg-ctl");
   EXPECT_EQ(event_summary(json{{"event", "future"}, {"at", "x"}, {"n", 2}, {"why", "w"}}),

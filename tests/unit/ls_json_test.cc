@@ -102,6 +102,10 @@ TEST(LsJson, SameTextAsJobJsonForEveryKindOfJob)
   ListedJob lost = with_state(RunState::Running, RunState::Lost, false);
   lost.view.lost_reason = "its supervisor (pid 4241) died without recording an end";
   jobs.push_back(lost);
+  ListedJob left = lost;
+  left.view.name = "left";
+  left.view.leftovers = {{5001, 77}, {5002, 78}};
+  jobs.push_back(left);
 
   // Text that needs escaping or replacing: control characters, UTF-8, invalid UTF-8.
   ListedJob odd = with_state(RunState::Stopped, RunState::Stopped, false);
@@ -125,10 +129,37 @@ TEST(LsJson, SameTextAsJobJsonForEveryKindOfJob)
   starting.view.supervisor_alive = true;
   jobs.push_back(starting);
 
+  // A supervisor in another pid namespace: its pids are null here, pid_namespace names it.
+  ListedJob elsewhere = with_state(RunState::Running, RunState::Running, true);
+  elsewhere.view.name = "in-container";
+  elsewhere.view.other_pid_namespace = true;
+  elsewhere.view.state->supervisor.pid_namespace = 4026532999;
+  jobs.push_back(elsewhere);
+
   EXPECT_EQ(jobs_json_text(jobs), reference(jobs));
   for (const auto& j : jobs) {
     EXPECT_EQ(jobs_json_text({j}), reference({j})) << j.view.name;
   }
+}
+
+TEST(LsJson, AJobInAnotherPidNamespaceKeepsItsStateAndHidesItsPids)
+{
+  ListedJob job = with_state(RunState::Running, RunState::Running, true);
+  job.view.other_pid_namespace = true;
+  job.view.state->supervisor.pid_namespace = 4026532999;
+  const auto j = job_json(job);
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["pid_namespace"], "pid:[4026532999]");
+  EXPECT_TRUE(j["pid"].is_null());
+  EXPECT_TRUE(j["supervisor_pid"].is_null());
+  EXPECT_EQ(j["supervisor"]["pid"], 4241); // as recorded, in its own namespace
+
+  ListedJob here = with_state(RunState::Running, RunState::Running, true);
+  here.view.state->supervisor.pid_namespace = 4026531836;
+  const auto h = job_json(here);
+  EXPECT_TRUE(h["pid_namespace"].is_null());
+  EXPECT_EQ(h["pid"], 4242);
+  EXPECT_EQ(h["supervisor_pid"], 4241);
 }
 
 } // namespace

@@ -173,6 +173,41 @@ TEST(Policy, AnExitAfterAForwardedSignalNamesIt)
       << c.cause;
 }
 
+TEST(Policy, AHandledUsr1IsNotBlamedForALaterExit)
+{
+  // pg-ctl signal bot USR1 (reopen the logs), then exit 3 two seconds later for its own reason.
+  RunEnd e = ended(ExitStatus::exited(3));
+  e.forwarded_signal = SIGUSR1;
+  e.forwarded_detail = "signal by pg-ctl signal bot USR1 (pid 77)";
+  e.forwarded_age = Millis(2000);
+  EXPECT_EQ(classify(e, service()).cause, "exit: code 3");
+  e.forwarded_age = Millis(0); // even at once: USR1 asks nothing to end
+  EXPECT_EQ(classify(e, service()).cause, "exit: code 3");
+}
+
+TEST(Policy, AnEndRequestIsNamedOnlyWithinTheStopTimeout)
+{
+  JobDefinition def = service();
+  def.stop_timeout = Millis(10'000);
+  RunEnd e = ended(ExitStatus::exited(0));
+  e.forwarded_signal = SIGHUP; // gunicorn: a reload
+  e.forwarded_detail = "signal by pg-ctl signal web HUP (pid 5)";
+  e.forwarded_age = Millis(10'000);
+  EXPECT_NE(classify(e, def).cause.find("after SIGHUP forwarded"), std::string::npos);
+  e.forwarded_age = Millis(10'001); // it reloaded and lived on: a later end is not the HUP's
+  EXPECT_EQ(classify(e, def).cause.find("forwarded"), std::string::npos) << classify(e, def).cause;
+}
+
+TEST(Policy, TheJobsOwnStopSignalCountsAsAnEndRequest)
+{
+  JobDefinition def = service();
+  def.stop_signal = SIGUSR2;
+  RunEnd e = ended(ExitStatus::exited(0));
+  e.forwarded_signal = SIGUSR2;
+  e.forwarded_detail = "signal by pg-ctl";
+  EXPECT_NE(classify(e, def).cause.find("after SIGUSR2 forwarded"), std::string::npos);
+}
+
 TEST(Policy, CleanupClassifiesByTheMainProcessEnd)
 {
   RunEnd e = stopped(StopKind::Cleanup, "", ExitStatus::exited(4));

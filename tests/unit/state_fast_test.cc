@@ -21,6 +21,7 @@ JobState full_state()
   s.state = RunState::Running;
   s.supervisor = {4242, 123456789, "0f1e2d3c-aaaa-bbbb-cccc-000011112222",
                   17,   "bash -l", "/user.slice"};
+  s.supervisor.pid_namespace = 4026531836;
   s.pid = 4300;
   s.run_id = "0123456789abcdef0123456789abcdef";
   const WallTime t = *parse_rfc3339("2026-01-02T03:04:05.678Z");
@@ -47,6 +48,8 @@ JobState full_state()
   s.end_cause = "";
   s.log_dropped_bytes = 77;
   s.log_drop_error = "No space left on device";
+  s.run = 7;
+  s.tree = {{4300, 123456999}, {4310, uint64_t{1} << 40}};
   JobDefinition& d = s.definition;
   d.argv = {"python3", "-u", "it's a/b.py", "--x=1"};
   d.command = "/usr/bin/python3";

@@ -68,8 +68,10 @@ JobState full_state()
   s.deadline_at = at_ms(1'795'300'000'000);
   s.next_start_at = at_ms(1'795'298'961'000);
   s.restarts = 3;
+  s.run = 4;
   s.status_text = "serving 12 users";
   s.last_exit = signal_exit();
+  s.tree = {{4243, 987'654'400}, {4250, 987'654'500}};
   s.definition = full_definition();
   s.updated_at = at_ms(1'795'298'959'200);
   return s;
@@ -391,6 +393,43 @@ TEST(JobStateJson, RoundTripsEveryFieldSet)
   EXPECT_EQ(j.at("supervisor").at("boot_id"), "0f1e2d3c-boot");
   EXPECT_EQ(j.at("last_exit").at("signal"), "SIGSEGV");
   EXPECT_EQ(job_state_from_json(reparse(j)), s);
+}
+
+TEST(JobStateJson, WritesTheTreeAsPidsWithStartTimes)
+{
+  const json j = to_json(full_state());
+  EXPECT_EQ(j.at("run"), 4);
+  ASSERT_EQ(j.at("tree").size(), 2u);
+  EXPECT_EQ(j.at("tree")[1].at("pid"), 4250);
+  EXPECT_EQ(j.at("tree")[1].at("start_time"), 987'654'500u);
+  JobState empty = full_state();
+  empty.tree.clear();
+  EXPECT_TRUE(to_json(empty).at("tree").is_array());
+  EXPECT_EQ(job_state_from_json(reparse(to_json(empty))), empty);
+}
+
+TEST(JobStateJson, ReadsAStateWithoutTreeOrRunAsEmpty)
+{
+  json j = to_json(full_state());
+  j.erase("tree");
+  j.erase("run");
+  const JobState s = job_state_from_json(j);
+  EXPECT_TRUE(s.tree.empty());
+  EXPECT_EQ(s.run, 0u);
+  j["tree"] = nullptr;
+  EXPECT_TRUE(job_state_from_json(j).tree.empty());
+}
+
+TEST(JobStateJson, RefusesADamagedTreeNamingIt)
+{
+  for (const json& bad : {json("x"), json::array({1}), json::array({{{"pid", 1}}}),
+                          json::array({{{"pid", "1"}, {"start_time", 2}}}),
+                          json::array({{{"pid", 1}, {"start_time", -2}}})}) {
+    json j = to_json(full_state());
+    j["tree"] = bad;
+    const std::string err = state_error(j);
+    EXPECT_NE(err.find("'tree'"), std::string::npos) << bad.dump() << ": " << err;
+  }
 }
 
 TEST(JobStateJson, RoundTripsEveryOptionalFieldNull)

@@ -1,0 +1,91 @@
+// What a supervisor keeps on disk so that its death loses nothing (DESIGN: "Leftovers survive
+// nothing unseen", "A lost run is recorded"):
+//
+// - state.json's tree: the (pid, start time) of every process of the job's tree, as the
+//   supervisor last saw it: the main process at each run's start, and after every reap round
+//   (a hand-over, an orphan reparented to us). A killed supervisor's daemon that rewrote its
+//   environment, and so lost PG_RUN_ID, is still found through it (common/leftovers.cc). Costs:
+//   a reap round that ends with nothing left (ECHILD, every run of a crash loop) empties the
+//   list without looking at /proc; otherwise the list is marked stale and looked up once, when
+//   state.json is next written (at most every k_state_every), so a storm of reaped orphans
+//   costs a /proc scan per write, not per reap.
+// - the run numbering: start events' "run" goes on from the history's last run.
+// - the exit record of a lost run: the previous supervisor's, written before our launch event.
+#include "lost_run.h"
+#include "supervisor.h"
+
+#include <unistd.h>
+
+namespace pg {
+
+void Supervisor::adopt_history()
+{
+  // state.json is still the previous supervisor's: we have not written it yet, and we hold the
+  // lock, so a state that says live belonged to a supervisor that died.
+  std::optional<JobState> prev;
+  try {
+    std::string text;
+    if (m_job.read("state.json", text)) {
+      prev = job_state_from_json(nlohmann::json::parse(text));
+    }
+  } catch (const std::exception&) {
+    prev.reset(); // damaged or unreadable: nothing to continue from
+  }
+  const HistoryTail tail = read_history_tail(m_job, prev ? prev->definition.log : "");
+  m_run_base = last_run_number(prev, tail);
+  if (!prev) {
+    return;
+  }
+  if (auto lost = lost_run_exit(*prev, tail)) {
+    m_pub.last_exit = *lost;
+    nlohmann::json ev = to_json(*lost);
+    ev["event"] = "exit";
+    event(std::move(ev)); // events.jsonl, and a marked line in the log
+  }
+}
+
+void Supervisor::tree_run_started(pid_t main)
+{
+  m_pub.tree.clear();
+  m_tree_stale = false;
+  if (auto st = read_proc_stat(main)) {
+    m_pub.tree.push_back({main, st->start_time});
+  }
+}
+
+void Supervisor::tree_after_reap()
+{
+  if (!m_children_left) {
+    m_tree_stale = false;
+    m_tree_reaped = false;
+    if (!m_pub.tree.empty()) {
+      m_pub.tree.clear(); // ECHILD: nothing of the tree is left, no need to look
+      publish();
+    }
+    return;
+  }
+  // A process the tree names is gone: look again at the next write, which comes soon. The
+  // short-lived children of a shell loop are not in it: reaping them writes nothing.
+  m_tree_stale = true;
+  if (m_tree_reaped) {
+    publish();
+  }
+  m_tree_reaped = false;
+}
+
+void Supervisor::tree_refresh()
+{
+  if (!m_tree_stale) {
+    return;
+  }
+  m_tree_stale = false;
+  std::vector<TreeProcess> now;
+  for (const ProcStat& st : descendant_stats(::getpid())) {
+    if (st.state != 'Z' && st.state != 'X') {
+      now.push_back({st.pid, st.start_time});
+    }
+  }
+  m_pub.tree = std::move(now);
+}
+
+} // namespace pg

@@ -1,0 +1,65 @@
+#include "ctl_lost.h"
+
+#include "job_view.h"
+#include "leftovers.h"
+#include "lost_run.h"
+#include "parse.h"
+
+#include <fmt/format.h>
+
+namespace pg {
+
+CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> timeout)
+{
+  // Under the lock: a launch or revive meanwhile waits for us (or we leave the job to it).
+  UniqueFd lock = dir.open_lock();
+  if (!try_lock(lock.get())) {
+    return r;
+  }
+  // We hold the lock now, so a state that still says alive is a lost job's.
+  const JobView v = view_job(dir);
+  if (!v.state || !is_live(v.state->state)) {
+    return r;
+  }
+  const JobState& st = *v.state;
+  const std::vector<TreeProcess> left = leftovers(st);
+  if (left.empty()) {
+    return r;
+  }
+  const Millis grace = timeout.value_or(st.definition.stop_timeout);
+  if (!end_leftovers(st, st.definition.stop_signal, grace, grace + k_ctl_margin)) {
+    r.message = fmt::format("is lost and its leftovers ({}) did not end within {}",
+                            leftover_pids_text(left), format_duration(grace + k_ctl_margin));
+    return r;
+  }
+  JobState end = st;
+  EventLog events(dir.fd());
+  if (auto lost = lost_run_exit(st, read_history_tail(dir, st.definition.log))) {
+    end.last_exit = *lost;
+    nlohmann::json ev = to_json(*lost);
+    ev["event"] = "exit";
+    events.append(ev);
+  }
+  const std::string pids = leftover_pids_text(left);
+  end.state = RunState::Stopped;
+  end.end_cause =
+      fmt::format("requested: pg-ctl stop of the lost job ended its leftovers ({})", pids);
+  end.pid.reset();
+  end.next_start_at.reset();
+  end.tree.clear();
+  end.updated_at = wall_now();
+  events.append({{"event", "end"},
+                 {"at", format_rfc3339(end.updated_at)},
+                 {"state", to_string(end.state)},
+                 {"why", end.end_cause},
+                 {"by", "pg-ctl stop"}});
+  dir.write_state(to_json(end));
+  r.ok = true;
+  r.state = end.state;
+  r.pid.reset();
+  r.last_exit = end.last_exit;
+  r.message = fmt::format("stopped: it was lost, and its leftovers ({}) ended", pids);
+  return r;
+}
+
+} // namespace pg
