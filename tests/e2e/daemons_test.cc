@@ -5,9 +5,6 @@
 // program is not installed (scripts/deps.sh installs them for CI).
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,25 +17,6 @@ namespace {
 const std::string k_nginx = "/usr/sbin/nginx";
 const std::string k_redis = "/usr/bin/redis-server";
 const std::string k_python = "/usr/bin/python3";
-
-// A loopback port nobody listens on now.
-int free_port()
-{
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  return port;
-}
 
 size_t count_lines_with(const std::string& text, const std::string& part)
 {

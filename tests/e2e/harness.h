@@ -106,6 +106,9 @@ std::string proc_link(pid_t pid, const std::string& link);
 // Every live (non-zombie) process whose parent is ppid, with its state.
 std::vector<std::pair<pid_t, char>> children_of(pid_t ppid);
 
+// A loopback port that was free a moment ago (-1 when none could be had).
+int free_port();
+
 std::string read_text(const std::string& path);
 // The job's own output in a log, without pg-run's marked lines ("[pg-run TIME] ...").
 std::string job_lines(const std::string& log);

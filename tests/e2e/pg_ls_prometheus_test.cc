@@ -16,25 +16,6 @@ const std::string k_pg_ls = PG_LS_BIN;
 const std::string k_promtool = "/usr/bin/promtool";
 const std::string k_exporter = "/usr/bin/prometheus-node-exporter";
 
-// A loopback port that was free a moment ago.
-int free_port()
-{
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // GET path from 127.0.0.1:port; the body, or nullopt when nothing answers.
 std::optional<std::string> http_get(int port, const std::string& path)
 {
