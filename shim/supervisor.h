@@ -6,6 +6,7 @@
 #include "alert.h"
 #include "event_clock.h"
 #include "fd.h"
+#include "lifecycle.h"
 #include "liveness.h"
 #include "notify.h"
 #include "options.h"
@@ -29,6 +30,8 @@ namespace pg {
 class Supervisor {
 public:
   Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground);
+  Supervisor(const Supervisor&) = delete; // m_life refers to m_opt
+  Supervisor& operator=(const Supervisor&) = delete;
 
   // Sets up signals and pipes and starts the first run. Returns nullopt when the job runs, or
   // the launch status (126/127) with a message when it could not be started.
@@ -49,36 +52,32 @@ private:
     UniqueFd write;
     int mirror = -1; // foreground: our own stdout or stderr
   };
-  struct Stop {
-    StopKind kind = StopKind::None;
-    std::string detail;
-    Millis timeout{0}; // the one in force: the job's own, or pg-ctl's --timeout
-    bool killed = false;
-    bool signalled = false;     // the stop signal went to the tree: never twice in one stop
-    bool restart_after = false; // a planned restart asked for while pg-run ended a failed run
-    // A stop asked for while pg-run was already ending a failed or hung run: the run's end is
-    // classified by what pg-run was doing, and then the job ends stopped, with this cause.
-    std::string stop_after;
-  };
-
   void setup();
+  void build_job_env(); // the job's environment: ours less what must not leak, plus its own
+  void identify();      // who we are, and what could still kill us (our parent, our cgroup)
   bool start_run(bool first);
   void on_signals();
   void on_control(const struct signalfd_siginfo& si);
   void on_timers();
+  void first_run_clocks(Nanos now_boot, WallTime now_wall);
   void reap();
-  void on_reaped(pid_t pid, const ExitStatus& status);
+  // Carries out what the lifecycle decided at a transition (supervisor_run.cc).
+  void apply(const Actions& a);
+  void request_stop(StopKind kind, const std::string& detail, Millis timeout);
+  RunEnd run_end(const std::string& exec_error, Nanos now_boot) const;
   void end_run(const std::string& exec_error = {});
-  void begin_stop(StopKind kind, const std::string& detail, Millis timeout);
-  void planned_restart(const std::string& detail);
+  // After a run's exit record: the --wait report, gave-up, the alert, the restart event.
+  void after_run(const ExitRecord& rec, const Classification& c, const RunEnd& end,
+                 const Next& next);
   void forward(int sig, const std::string& detail);
-  // The job is over: publishes final_state with why (a cause with its keyword) and ends the loop.
-  void finish(RunState final_state, const std::string& why);
+  // The job is over: publishes its final state with why (a cause with its keyword).
+  void finish(const Ending& e);
   // Sends sig to the job's process group and to every other process of its tree that the
   // group did not reach: each process gets it once.
   void signal_tree(int sig);
-  // The stop signal to the tree, once per stop (a second one cuts a shutdown handler short).
-  void stop_tree();
+  // The process a signal on request or a liveness kill goes to: the main process, or once it
+  // exited 0, the oldest survivor (pg-ls's pid).
+  pid_t main_target() const;
   // Makes pid the run's main process: its end is the run's exit record (MAINPID=, hand-over).
   void set_main(pid_t pid);
   // The main process exited 0 while descendants live: the oldest of them takes over.
@@ -129,22 +128,8 @@ private:
 
   JobState m_pub; // what state.json says
   RestartBudget m_budget;
-  Stop m_stop;
 
-  // The current run.
-  bool m_run_active = false;
-  pid_t m_main_pid = 0;
-  pid_t m_pgid = 0;
-  bool m_main_exited = false;
-  ExitStatus m_classify_status;
-  pid_t m_classify_pid = 0;
-  pid_t m_last_reaped_pid = 0; // this run's last reaped process, and how it ended
-  ExitStatus m_last_reaped_status;
-  bool m_children_left = false;
   Nanos m_run_start_boot{0};
-  int m_forwarded_signal = 0;
-  std::string m_forwarded_detail;
-  Nanos m_forwarded_at_mono{0};
   // --foreground / PID 1: a signal sent to pg-run's whole process group (Ctrl-C, GNU timeout)
   // can reach us twice; the same stop signal again within k_duplicate_signal counts once.
   static constexpr Nanos k_duplicate_signal{250'000'000};
@@ -154,21 +139,14 @@ private:
   unsigned m_runs = 0;
   std::string m_run_family; // the prefix of every PG_RUN_ID this supervisor gives
 
-  // Deadlines; zero = unset.
   Nanos m_first_start_boot{0};
   Millis m_prior_job_time{0}; // a revived job's time before this supervisor
-  Nanos m_deadline_boot{0};
-  Nanos m_restart_at_boot{0};
-  Nanos m_kill_at_mono{0};
   Nanos m_armed_boot{-1};
   Nanos m_armed_mono{-1};
-  bool m_restart_now = false;
 
-  UniqueFd m_report; // the launcher, while --wait runs
-  Nanos m_wait_until_mono{0};
+  UniqueFd m_report; // the launcher, while --wait runs (Deadline::Wait)
   void send_report(const std::string& line);
 
-  bool m_done = false;
   int m_last_status = 0;
 
   // Storage faults: the job's directory cannot be written (full, read-only...); see
@@ -198,8 +176,6 @@ private:
 
   // Resource use, --max-memory and --restart-every (supervisor_limits.cc).
   RunUsage m_usage;                // what the kernel accounted for this run's reaped processes
-  Nanos m_memory_at_mono{0};       // the next --max-memory sample
-  Nanos m_planned_at_boot{0};      // the next --restart-every restart
   void on_run_start(bool spawned); // resets the usage; arms the limits of a spawned run
   void check_limits();             // from on_timers: samples the tree, restarts when planned
 
@@ -217,12 +193,9 @@ private:
   // The job is hung: SIGABRT to its main process; the rest of the tree gets the stop signal
   // once that process is gone, and everything SIGKILL after the stop timeout.
   void hung_kill(StopKind kind, const std::string& detail);
-  void hung_process_gone();
   NotifySocket m_notify;
-  bool m_ready = false; // READY=1 received in this run
   Liveness m_watchdog;
   Liveness m_stall;
-  pid_t m_hung_pid = 0; // got SIGABRT; the tree's stop signal follows its end
   bool m_notify_ignored = false;
   // Notify events a job could repeat at will are rate-limited.
   static constexpr Nanos k_notify_event_every{10'000'000'000};
@@ -231,15 +204,16 @@ private:
   unsigned m_mainpid_changes = 0; // MAINPID changes since the last mainpid event
 
   Alerter m_alerts; // --on-failure
+  Lifecycle m_life; // where the job stands: every transition is in lifecycle.cc
 
   // The job's tree on disk and the history it continues (supervisor_tree.cc).
   // Before the first run: the run numbering goes on from the history's last run, and a lost
   // run (the previous supervisor died without recording its end) gets its exit record.
   void adopt_history();
-  void tree_run_started(pid_t main); // state.json's tree: the new run's main process
-  void tree_after_reap();            // after a reap round: empty when nothing is left, or stale
-  void tree_refresh();               // at a state write: a stale tree is looked up again
-  unsigned m_run_base = 0;           // the history's last run number before this supervisor
+  void tree_run_started(pid_t main);    // state.json's tree: the new run's main process
+  void tree_after_reap(bool tree_left); // after a reap round: empty when nothing is left
+  void tree_refresh();                  // at a state write: a stale tree is looked up again
+  unsigned m_run_base = 0;              // the history's last run number before this supervisor
   bool m_tree_stale = false;
   bool m_tree_reaped = false; // this reap round reaped a process state.json's tree names
 };

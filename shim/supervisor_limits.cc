@@ -21,37 +21,38 @@ void Supervisor::on_run_start(bool spawned)
 {
   m_usage = RunUsage{};
   m_pub.memory_rss.reset();
-  m_memory_at_mono = Nanos(0);
-  m_planned_at_boot = Nanos(0);
+  Nanos& memory_at = m_life.deadline(Deadline::Memory);
+  Nanos& planned_at = m_life.deadline(Deadline::RestartEvery);
+  memory_at = Nanos(0);
+  planned_at = Nanos(0);
   if (!spawned) {
     return;
   }
   if (m_opt.def.max_memory > 0) {
-    m_memory_at_mono = monotonic_now() + k_memory_sample;
+    memory_at = monotonic_now() + k_memory_sample;
   }
   if (m_opt.def.restart_every.count() > 0) {
     // A duration of the run's age, so on CLOCK_BOOTTIME like --duration.
-    m_planned_at_boot = m_run_start_boot + m_opt.def.restart_every;
+    planned_at = m_run_start_boot + m_opt.def.restart_every;
   }
 }
 
 void Supervisor::check_limits()
 {
-  if (m_done || !m_run_active) {
+  if (!m_life.active()) {
     return;
   }
   const JobDefinition& def = m_opt.def;
-  if (m_planned_at_boot.count() > 0 && boottime_now() >= m_planned_at_boot) {
-    m_planned_at_boot = Nanos(0);
-    if (m_stop.kind == StopKind::None) {
-      planned_restart("--restart-every " + format_duration(def.restart_every));
-    }
+  if (m_life.due(Deadline::RestartEvery, boottime_now())) {
+    m_life.deadline(Deadline::RestartEvery) = Nanos(0);
+    request_stop(StopKind::Planned, "--restart-every " + format_duration(def.restart_every),
+                 def.stop_timeout);
   }
-  if (m_memory_at_mono.count() == 0 || monotonic_now() < m_memory_at_mono) {
+  if (!m_life.due(Deadline::Memory, monotonic_now())) {
     return;
   }
-  m_memory_at_mono = monotonic_now() + k_memory_sample;
-  if (m_stop.kind != StopKind::None) {
+  m_life.deadline(Deadline::Memory) = monotonic_now() + k_memory_sample;
+  if (m_life.phase() != Phase::Running) {
     return; // already on its way down
   }
   // Every live process below us is the job's: we are their parent or their subreaper.
@@ -63,8 +64,8 @@ void Supervisor::check_limits()
            {"rss_bytes", tree.rss_bytes},
            {"limit_bytes", def.max_memory},
            {"processes", tree.processes}});
-    begin_stop(StopKind::Memory, memory_limit_detail(tree.rss_bytes, def.max_memory),
-               def.stop_timeout);
+    request_stop(StopKind::Memory, memory_limit_detail(tree.rss_bytes, def.max_memory),
+                 def.stop_timeout);
   } else if (changed) {
     publish();
   }

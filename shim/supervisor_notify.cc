@@ -59,9 +59,7 @@ void Supervisor::notify_spawn_env(SpawnRequest& req) const
 void Supervisor::notify_run_started()
 {
   // A new run says anew where it stands; a previous run's STATUS= stays visible until then.
-  m_ready = false;
   m_pub.status_text.clear();
-  m_hung_pid = 0;
   const Nanos now = monotonic_now();
   m_watchdog.start(now, m_opt.def.watchdog);
   m_stall.start(now, m_opt.def.stall);
@@ -89,7 +87,7 @@ void Supervisor::on_notify()
       notify_ignored(*d, "embedded NUL byte");
       continue;
     }
-    if (m_run_active) {
+    if (m_life.active()) {
       apply_notify(*msg, d->cred->pid);
     }
   }
@@ -118,10 +116,9 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     m_pub.status_text = *msg.status; // published, but no event: a chatty job would flood them
     changed = true;
   }
-  if (msg.main_pid && *msg.main_pid != m_main_pid && m_stop.kind == StopKind::None &&
-      (!m_main_exited || m_classify_status.success()) &&
+  if (msg.main_pid && *msg.main_pid != m_life.run().main && m_life.main_may_move() &&
       in_tree(*msg.main_pid, ::getpid(), proc_parent)) {
-    const pid_t previous = m_main_pid;
+    const pid_t previous = m_life.run().main;
     set_main(*msg.main_pid); // a main that exited 0 hands over to the new one
     changed = true;
     ++m_mainpid_changes;
@@ -130,10 +127,10 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
       m_mainpid_said = now;
       event({{"event", "mainpid"},
              {"changes", m_mainpid_changes},
-             {"pid", m_main_pid},
+             {"pid", *msg.main_pid},
              {"previous", previous},
              {"detail", fmt::format("the main process is now pid {} (MAINPID= from pid {})",
-                                    m_main_pid, sender)}});
+                                    *msg.main_pid, sender)}});
       m_mainpid_changes = 0;
     }
   }
@@ -151,12 +148,14 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
   if (msg.extend_timeout_usec) {
     const Nanos until = now + usec(*msg.extend_timeout_usec);
     bool moved = false;
-    if (m_report && !m_ready && m_wait_until_mono < until) {
-      m_wait_until_mono = until; // --wait waits longer for READY=1
+    Nanos& wait_until = m_life.deadline(Deadline::Wait);
+    if (m_report && !m_life.run().ready && wait_until < until) {
+      wait_until = until; // --wait waits longer for READY=1
       moved = true;
     }
-    if (m_kill_at_mono.count() > 0 && !m_stop.killed && m_kill_at_mono < until) {
-      m_kill_at_mono = until; // the stop timeout before SIGKILL
+    Nanos& kill_at = m_life.deadline(Deadline::Kill);
+    if (kill_at.count() > 0 && m_life.phase() != Phase::Killing && kill_at < until) {
+      kill_at = until; // the stop timeout before SIGKILL
       moved = true;
     }
     // Services repeat EXTEND_TIMEOUT_USEC through a long start or stop: on record only when
@@ -167,37 +166,32 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
              {"detail", "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"}});
     }
   }
-  if (msg.ready && !m_ready) {
-    m_ready = true;
-    if (m_pub.state == RunState::Starting) {
-      m_pub.state = RunState::Running;
-      changed = true;
-    }
+  if (msg.ready && !m_life.run().ready) {
+    m_life.run().ready = true;
     event({{"event", "ready"},
            {"pid", sender},
            {"detail", fmt::format("READY=1 from pid {}", sender)}});
   }
-  if (msg.stopping && (m_pub.state == RunState::Starting || m_pub.state == RunState::Running)) {
-    m_pub.state = RunState::Stopping; // the run's classification stays that of its end
-    changed = true;
+  if (msg.stopping && m_life.phase() == Phase::Running && !m_life.run().said_stopping) {
+    m_life.run().said_stopping = true; // the run's classification stays that of its end
     event({{"event", "stopping"},
            {"pid", sender},
            {"detail", fmt::format("STOPPING=1 from pid {}", sender)}});
   }
-  if (changed) {
+  if (changed || m_life.published(m_pub.state) != m_pub.state) {
     publish();
   }
   if (msg.ready && m_report) {
     send_report("ok\t" + dump_line(receipt()) + "\n"); // --wait: READY=1 ends it at once
   }
-  if (msg.watchdog_trigger && m_stop.kind == StopKind::None) {
+  if (msg.watchdog_trigger && m_life.phase() == Phase::Running) {
     hung_kill(StopKind::Watchdog, fmt::format("WATCHDOG=trigger from pid {}", sender));
   }
 }
 
 Nanos Supervisor::hung_check()
 {
-  if (m_done || !m_run_active || m_stop.kind != StopKind::None) {
+  if (m_life.phase() != Phase::Running) {
     return Nanos(0);
   }
   const Nanos a = m_watchdog.next_check();
@@ -207,7 +201,7 @@ Nanos Supervisor::hung_check()
 
 void Supervisor::check_hung()
 {
-  if (m_done || !m_run_active || m_stop.kind != StopKind::None) {
+  if (m_life.phase() != Phase::Running) {
     return;
   }
   const Nanos now = monotonic_now();
@@ -220,8 +214,7 @@ void Supervisor::check_hung()
 
 void Supervisor::hung_kill(StopKind kind, const std::string& detail)
 {
-  // Once the main process has exited 0, the oldest survivor stands for it (pg-ls's pid).
-  const pid_t target = m_main_pid != 0 ? m_main_pid : m_pub.pid.value_or(0);
+  const pid_t target = main_target();
   nlohmann::json ev = {{"event", stop_kind_name(kind)},
                        {"pid", target},
                        {"detail", fmt::format("{}: SIGABRT to pid {}", detail, target)}};
@@ -229,30 +222,7 @@ void Supervisor::hung_kill(StopKind kind, const std::string& detail)
     ev["status_text"] = m_pub.status_text;
   }
   event(std::move(ev));
-  m_stop.kind = kind;
-  m_stop.detail = detail;
-  m_stop.timeout = m_opt.def.stop_timeout;
-  m_pub.state = RunState::Stopping;
-  m_kill_at_mono = monotonic_now() + m_stop.timeout;
-  // SIGABRT first and alone, so it can dump core or print a trace of where it hangs (the stop
-  // signal would race it); the rest of the tree is stopped once it is gone.
-  // Only a child of ours is seen to end (a MAINPID's own parent may reap it): for any other,
-  // the stop signal to the tree follows at once.
-  const bool ours = target > 0 && read_proc_stat(target).value_or(ProcStat{}).ppid == ::getpid();
-  if (target > 0 && ::kill(target, SIGABRT) == 0 && ours) {
-    m_hung_pid = target;
-  } else {
-    stop_tree();
-  }
-  publish();
-}
-
-void Supervisor::hung_process_gone()
-{
-  m_hung_pid = 0;
-  if (m_run_active && !m_stop.killed) {
-    stop_tree();
-  }
+  apply(m_life.hung(kind, detail, monotonic_now()));
 }
 
 } // namespace pg

@@ -16,6 +16,7 @@ namespace pg {
 
 void Supervisor::publish()
 {
+  m_pub.state = m_life.published(m_pub.state); // the one place the published state is set
   m_state_dirty = true;
   flush_state_if_due(false);
 }

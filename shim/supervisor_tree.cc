@@ -53,9 +53,9 @@ void Supervisor::tree_run_started(pid_t main)
   }
 }
 
-void Supervisor::tree_after_reap()
+void Supervisor::tree_after_reap(bool tree_left)
 {
-  if (!m_children_left) {
+  if (!tree_left) {
     m_tree_stale = false;
     m_tree_reaped = false;
     if (!m_pub.tree.empty()) {
