@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   const bool mid_line = size % 2 == 1;
   std::vector<pg::JobEvent> events = pg::parse_events(text, "job", std::nullopt);
   for (const auto& e : events) {
-    (void)pg::event_summary(e.event);
+    (void)pg::describe(e.event);
   }
   pg::merge_events(events);
   (void)pg::render_events(events);

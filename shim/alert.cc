@@ -1,5 +1,6 @@
 #include "alert.h"
 
+#include "events.h"
 #include "signals.h"
 #include "state.h"
 
@@ -89,14 +90,6 @@ std::string seconds_text(double s)
   return fmt::format("{:.1f}s", s);
 }
 
-std::string status_text(const ExitRecord& e)
-{
-  if (e.signal) {
-    return "signal " + signal_name(*e.signal) + (e.core_dumped ? " (core dumped)" : "");
-  }
-  return "exit code " + std::to_string(e.code.value_or(-1));
-}
-
 bool starts_with(const std::string& s, const char* prefix)
 {
   return s.rfind(prefix, 0) == 0;
@@ -135,7 +128,7 @@ Alert make_alert(const AlertFacts& f)
   case AlertKind::GaveUp:
     s += f.kind == AlertKind::Failed ? " failed" : " gave up";
     if (f.exit) {
-      s += ": " + status_text(*f.exit) + " after " + seconds_text(f.exit->runtime_s);
+      s += ": " + exit_text(*f.exit) + " after " + seconds_text(f.exit->runtime_s);
       // Exit codes and signals say it all; other causes (watchdog, stall, memory, premature,
       // exec, gave-up) say what the status does not.
       if (!starts_with(f.exit->cause, "exit:") && !starts_with(f.exit->cause, "signal:")) {
@@ -151,7 +144,7 @@ Alert make_alert(const AlertFacts& f)
   case AlertKind::StoppedOutside:
     s += " stopped by " + (f.stop_by.empty() ? std::string("a signal from outside") : f.stop_by);
     if (f.exit) {
-      s += "; " + status_text(*f.exit) + " after " + seconds_text(f.exit->runtime_s);
+      s += "; " + exit_text(*f.exit) + " after " + seconds_text(f.exit->runtime_s);
     } else {
       s += " between runs";
     }
@@ -224,7 +217,7 @@ void Alerter::start(const std::vector<std::string>& base_env, int job_dirfd)
     m_helper.start(spec, job_dirfd);
   } catch (const std::exception& e) {
     m_start_error = std::string("cannot start the alert helper: ") + e.what();
-    m_record({{"event", "alert-error"}, {"error", m_start_error}});
+    m_record(ev::AlertError{m_start_error});
   }
 }
 
@@ -237,10 +230,8 @@ void Alerter::raise(Alert a, Nanos now)
   if (auto o = m_gate.offer(std::move(a), now)) {
     send(*o);
   } else {
-    m_record({{"event", "alert-held"},
-              {"alert", kind},
-              {"held", m_gate.held()},
-              {"cooldown_s", static_cast<double>(m_def.alert_cooldown.count()) / 1000.0}});
+    m_record(ev::AlertHeld{kind, m_gate.held(),
+                           static_cast<double>(m_def.alert_cooldown.count()) / 1000.0});
   }
 }
 
@@ -264,8 +255,7 @@ void Alerter::send(const Outgoing& o)
   const uint64_t seq = ++m_seq;
   const std::string kind = alert_kind_name(o.alert.kind);
   const std::string message = alert_message(o);
-  m_record(
-      {{"event", "alert"}, {"alert", kind}, {"seq", seq}, {"held", o.held}, {"message", message}});
+  m_record(ev::Alert{kind, seq, o.held, message});
   std::string error = m_start_error;
   errno = 0; // a short send sets none: say so rather than a stale one
   if (error.empty() && !m_helper.request(seq, kind, alert_env(o, m_name, m_def.log))) {
@@ -274,11 +264,11 @@ void Alerter::send(const Outgoing& o)
                             : std::string("the request to the alert helper was cut short");
   }
   if (!error.empty()) {
-    m_record({{"event", "alert-result"},
-              {"alert", kind},
-              {"seq", seq},
-              {"ok", false},
-              {"error", error}});
+    ev::AlertResult r;
+    r.seq = seq;
+    r.alert = kind;
+    r.error = error;
+    m_record(r);
   }
 }
 

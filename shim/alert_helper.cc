@@ -2,6 +2,7 @@
 
 #include "alert.h"
 #include "clock.h"
+#include "events.h"
 #include "exit_status.h"
 #include "proc.h"
 #include "signals.h"
@@ -169,15 +170,13 @@ private:
         r.alert = j.at("alert").get<std::string>();
         r.vars = j.at("env").get<std::vector<std::string>>();
       } catch (const std::exception&) {
-        record({{"event", "alert-result"}, {"ok", false}, {"error", "bad request"}});
+        ev::AlertResult bad;
+        bad.error = "bad request";
+        record(bad);
         continue;
       }
       if (m_queue.size() >= k_max_queue) {
-        record({{"event", "alert-result"},
-                {"seq", r.seq},
-                {"alert", r.alert},
-                {"ok", false},
-                {"error", "not run: too many hooks waiting"}});
+        fail(r, "too many hooks waiting");
         continue;
       }
       m_queue.push_back(std::move(r));
@@ -307,33 +306,31 @@ private:
     Hook& h = *m_hook;
     const double took = static_cast<double>((monotonic_now() - h.started).count()) / 1e9;
     const bool ok = !h.timed_out && h.status.success();
-    nlohmann::json ev = {
-        {"event", "alert-result"},
-        {"seq", h.req.seq},
-        {"alert", h.req.alert},
-        {"pid", h.pid},
-        {"ok", ok},
-        {"code", h.status.signal == 0 ? nlohmann::json(h.status.code) : nullptr},
-        {"signal", h.status.signal != 0 ? nlohmann::json(signal_name(h.status.signal)) : nullptr},
-        {"timed_out", h.timed_out},
-        {"duration_s", took},
-        {"output", clean_line(last_text_line(h.tail))}};
+    ev::AlertResult r;
+    r.seq = h.req.seq;
+    r.alert = h.req.alert;
+    r.ok = ok;
+    r.pid = h.pid;
+    r.status = h.status;
+    r.timed_out = h.timed_out;
+    r.duration_s = took;
+    r.output = clean_line(last_text_line(h.tail));
     if (h.timed_out) {
-      ev["error"] = "timed out after " + format_duration(m_spec.timeout) + ": killed";
+      r.error = "timed out after " + format_duration(m_spec.timeout) + ": killed";
     } else if (!ok) {
-      ev["error"] = "the hook failed: " + h.status.describe();
+      r.error = "the hook failed: " + h.status.describe();
     }
-    record(std::move(ev));
+    record(r);
     m_hook.reset();
   }
 
   void fail(const Request& r, const std::string& why)
   {
-    record({{"event", "alert-result"},
-            {"seq", r.seq},
-            {"alert", r.alert},
-            {"ok", false},
-            {"error", "not run: " + why}});
+    ev::AlertResult res;
+    res.seq = r.seq;
+    res.alert = r.alert;
+    res.error = "not run: " + why;
+    record(res);
   }
 
   // Appended by us whether the supervisor lives or not: a single O_APPEND write per line,

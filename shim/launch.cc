@@ -279,11 +279,7 @@ int report_early_end(const Options& opt, const std::string& json_text)
     return fail(opt, k_exit_env,
                 fmt::format("{}: ended during --wait (its record was garbled)", opt.name));
   }
-  const std::string status =
-      e["signal"].is_string()
-          ? "signal " + e["signal"].get<std::string>() +
-                (e.value("core_dumped", false) ? " (core dumped)" : "")
-          : fmt::format("exit code {}", e["code"].is_number() ? e["code"].get<int>() : -1);
+  const std::string status = exit_text(e);
   const bool completed = e.value("outcome", "") == "completed";
   // A task that completed within the wait did what it was asked: that is a success.
   const int exit_status = completed ? k_exit_ok : k_exit_env;
@@ -468,9 +464,15 @@ int launch(const Options& opt)
       ::close(report[1]);
     }
     if (status == 0) {
-      sup.loop();
+      try {
+        sup.loop();
+      } catch (const std::exception& e) {
+        // Nobody above catches it here: a detached supervisor must never return into its
+        // caller's code (pg-ctl revive launches in process). On record, then out.
+        sup.fatal(e.what());
+        ::_exit(k_exit_env);
+      }
     }
-    // The supervisor never returns into its caller's code (pg-ctl revive launches in process).
     std::exit(0);
   }
   ::close(report[1]);

@@ -2,6 +2,7 @@
 // supervisor reaped (rusage from waitid), and the texts that tell of them. Pure: no I/O.
 #pragma once
 
+#include "events.h"
 #include "state.h"
 
 #include <sys/resource.h>
@@ -25,11 +26,6 @@ struct RunUsage {
   // reaped (a run that never started).
   void fill(ExitRecord& rec) const;
 };
-
-// "max RSS 12.3 MiB, CPU 1.20s user + 0.30s sys", or "" when the record has no usage.
-std::string usage_text(const ExitRecord& rec);
-// A record holding only the usage fields of an exit event's JSON (missing or null: unset).
-ExitRecord exit_record_usage(const nlohmann::json& ev);
 
 // "tree RSS 312.0 MiB above --max-memory 256 MiB": the detail of a memory stop.
 std::string memory_limit_detail(uint64_t rss_bytes, uint64_t limit_bytes);

@@ -208,13 +208,9 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
 {
   setup();
   adopt_history();
-  event({{"event", "launch"},
-         {"supervisor_pid", m_pub.supervisor.pid},
-         {"supervisor_parent", m_pub.supervisor.parent_pid},
-         {"supervisor_parent_command", m_pub.supervisor.parent_command},
-         {"cgroup", m_pub.supervisor.cgroup},
-         {"command", m_opt.def.argv},
-         {"revived", m_opt.keep_started_at.has_value()}});
+  event(ev::Launch{m_pub.supervisor.pid, m_pub.supervisor.parent_pid,
+                   m_pub.supervisor.parent_command, m_pub.supervisor.cgroup, m_opt.def.argv,
+                   m_opt.keep_started_at.has_value()});
   // Before the first run is forked, state.json names this supervisor and the id its first run
   // will carry, so a revive after our death finds every process we started (see start_run).
   m_run_family = random_run_id().substr(0, k_run_family_chars);
@@ -446,10 +442,7 @@ void Supervisor::report_dropped(bool now)
   m_pub.log_dropped_bytes = total;
   m_pub.log_drop_error = m_log.drop_error();
   // The same disk, most likely: then it waits with the other events (supervisor_storage.cc).
-  event({{"event", "log-dropped"},
-         {"bytes", fresh},
-         {"total", total},
-         {"error", m_log.drop_error()}});
+  event(ev::LogDropped{fresh, total, m_log.drop_error()});
   publish();
 }
 
@@ -521,66 +514,6 @@ void Supervisor::event(nlohmann::json ev)
     m_log.mark(text);
   }
   record_event(dump_line(line) + "\n");
-}
-
-std::string Supervisor::log_line(const nlohmann::json& ev)
-{
-  // The log tells the story too: a human line for each event a reader of the log needs.
-  const std::string kind = ev.value("event", "");
-  auto str = [&](const char* key) {
-    auto it = ev.find(key);
-    return it != ev.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  if (kind == "start") {
-    return fmt::format("start: run {}, pid {}", ev.value("run", 0u), ev.value("pid", 0));
-  }
-  if (kind == "exit") {
-    std::string status =
-        ev["signal"].is_string()
-            ? "signal " + str("signal") + (ev.value("core_dumped", false) ? " (core dumped)" : "")
-        : ev["code"].is_number() ? fmt::format("exit code {}", ev["code"].get<int>())
-                                 : std::string("no exit status known"); // a lost run
-    std::string usage = usage_text(exit_record_usage(ev));
-    return fmt::format("exit: pid {}, {} after {:.3f}s: {} ({}){}", ev.value("pid", 0), status,
-                       ev.value("runtime_s", 0.0), str("outcome"), str("cause"),
-                       usage.empty() ? "" : "; " + usage);
-  }
-  if (kind == "handover") {
-    return fmt::format("handover: pid {} exited 0 leaving pid {} running; pid {} is now the "
-                       "main process",
-                       ev.value("from_pid", 0), ev.value("pid", 0), ev.value("pid", 0));
-  }
-  if (kind == "restart") {
-    return fmt::format("restart ({}) in {}s", str("reason"), ev.value("delay_s", 0.0));
-  }
-  if (kind == "stop") {
-    return fmt::format("stop ({}): {}", str("kind"), str("by"));
-  }
-  if (kind == "kill") {
-    return "kill: SIGKILL to what is left of the job: " + str("reason");
-  }
-  if (kind == "signal") {
-    return fmt::format("signal: {} to pid {} ({})", str("signal"), ev.value("pid", 0), str("by"));
-  }
-  if (kind == "ready" || kind == "watchdog" || kind == "stall" || kind == "stopping" ||
-      kind == "mainpid") {
-    return kind + ": " + str("detail");
-  }
-  if (kind == "end") {
-    return fmt::format("end: the job is {}: {}", str("state"), str("why"));
-  }
-  if (kind == "alert") {
-    return fmt::format("alert ({}): running the --on-failure hook: {}", str("alert"),
-                       str("message"));
-  }
-  if (kind == "storage-fault" || kind == "storage-recovered") {
-    return storage_log_line(ev);
-  }
-  if (kind == "alert-held") {
-    return fmt::format("alert ({}) held back by the --alert-cooldown ({} held)", str("alert"),
-                       ev.value("held", 0u));
-  }
-  return {};
 }
 
 } // namespace pg

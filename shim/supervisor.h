@@ -5,6 +5,7 @@
 
 #include "alert.h"
 #include "event_clock.h"
+#include "events.h"
 #include "fd.h"
 #include "lifecycle.h"
 #include "liveness.h"
@@ -38,6 +39,8 @@ public:
   std::optional<std::pair<int, std::string>> start();
   // Supervises until the job is over; returns the last run's shell status (code or 128+N).
   int loop();
+  // The loop failed (an exception out of it): records a supervisor-error event, best effort.
+  void fatal(const std::string& error) noexcept;
 
   const JobState& state() const { return m_pub; }
   // The launch receipt: name, state, pid, supervisor_pid, log, supervisor_parent, cgroup.
@@ -103,9 +106,8 @@ private:
   bool m_state_dirty = false;
   Nanos m_state_written_mono{0};
   void event(nlohmann::json ev);
+  template <typename E> void event(const E& e) { event(nlohmann::json(e)); }
   Rfc3339Cache m_event_time; // the events' "at"
-  // The marked log line for an event ("" for events the log need not tell).
-  static std::string log_line(const nlohmann::json& ev);
   std::string sender(const struct signalfd_siginfo& si) const;
   // --on-failure: raises an alert about the run that ended (exit), or a stop between runs.
   void raise_alert(AlertKind kind, const ExitRecord* exit, const std::string& stop_by,
@@ -172,7 +174,6 @@ private:
   void queue_event(std::string line); // holds a line while in a fault (bounded; counts drops)
   void storage_retry();               // writes what waits; leaves the fault if all did
   void storage_final_flush();         // at exit: a last few tries, bounded
-  static std::string storage_log_line(const nlohmann::json& ev);
 
   // Resource use, --max-memory and --restart-every (supervisor_limits.cc).
   RunUsage m_usage;                // what the kernel accounted for this run's reaped processes

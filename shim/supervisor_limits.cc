@@ -60,10 +60,7 @@ void Supervisor::check_limits()
   const bool changed = m_pub.memory_rss != tree.rss_bytes;
   m_pub.memory_rss = tree.rss_bytes;
   if (tree.rss_bytes > def.max_memory) {
-    event({{"event", "memory"},
-           {"rss_bytes", tree.rss_bytes},
-           {"limit_bytes", def.max_memory},
-           {"processes", tree.processes}});
+    event(ev::Memory{tree.rss_bytes, def.max_memory, tree.processes});
     request_stop(StopKind::Memory, memory_limit_detail(tree.rss_bytes, def.max_memory),
                  def.stop_timeout);
   } else if (changed) {

@@ -100,12 +100,12 @@ void Supervisor::notify_ignored(const NotifyDatagram& d, const std::string& why)
     return;
   }
   m_notify_ignored = true;
-  nlohmann::json ev = {{"event", "notify-ignored"}, {"why", why}};
+  ev::NotifyIgnored e{why, {}, {}};
   if (d.cred) {
-    ev["pid"] = d.cred->pid;
-    ev["uid"] = d.cred->uid;
+    e.pid = d.cred->pid;
+    e.uid = d.cred->uid;
   }
-  event(std::move(ev));
+  event(e);
 }
 
 void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
@@ -125,12 +125,9 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     // Once per k_notify_event_every at most: a job flipping MAINPID cannot flood the events.
     if (m_mainpid_said.count() == 0 || now - m_mainpid_said >= k_notify_event_every) {
       m_mainpid_said = now;
-      event({{"event", "mainpid"},
-             {"changes", m_mainpid_changes},
-             {"pid", *msg.main_pid},
-             {"previous", previous},
-             {"detail", fmt::format("the main process is now pid {} (MAINPID= from pid {})",
-                                    *msg.main_pid, sender)}});
+      event(ev::Mainpid{m_mainpid_changes, *msg.main_pid, previous,
+                        fmt::format("the main process is now pid {} (MAINPID= from pid {})",
+                                    *msg.main_pid, sender)});
       m_mainpid_changes = 0;
     }
   }
@@ -138,8 +135,8 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     const auto before = m_watchdog.timeout();
     m_watchdog.start(now, usec(*msg.watchdog_usec)); // as systemd: the job may change it
     if (m_watchdog.timeout() != before) {            // a job repeating itself is no news
-      event({{"event", "watchdog-timeout"},
-             {"detail", "the job set its watchdog timeout to " + human(m_watchdog.timeout())}});
+      event(ev::Timeout{"watchdog-timeout",
+                        "the job set its watchdog timeout to " + human(m_watchdog.timeout())});
     }
   }
   if (msg.watchdog_ping) {
@@ -162,21 +159,17 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     // it moved a deadline, and then at most once per k_notify_event_every.
     if (moved && (m_extend_said.count() == 0 || now - m_extend_said >= k_notify_event_every)) {
       m_extend_said = now;
-      event({{"event", "extend-timeout"},
-             {"detail", "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"}});
+      event(ev::Timeout{"extend-timeout",
+                        "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"});
     }
   }
   if (msg.ready && !m_life.run().ready) {
     m_life.run().ready = true;
-    event({{"event", "ready"},
-           {"pid", sender},
-           {"detail", fmt::format("READY=1 from pid {}", sender)}});
+    event(ev::Notified{"ready", sender, fmt::format("READY=1 from pid {}", sender)});
   }
   if (msg.stopping && m_life.phase() == Phase::Running && !m_life.run().said_stopping) {
     m_life.run().said_stopping = true; // the run's classification stays that of its end
-    event({{"event", "stopping"},
-           {"pid", sender},
-           {"detail", fmt::format("STOPPING=1 from pid {}", sender)}});
+    event(ev::Notified{"stopping", sender, fmt::format("STOPPING=1 from pid {}", sender)});
   }
   if (changed || m_life.published(m_pub.state) != m_pub.state) {
     publish();
@@ -215,13 +208,8 @@ void Supervisor::check_hung()
 void Supervisor::hung_kill(StopKind kind, const std::string& detail)
 {
   const pid_t target = main_target();
-  nlohmann::json ev = {{"event", stop_kind_name(kind)},
-                       {"pid", target},
-                       {"detail", fmt::format("{}: SIGABRT to pid {}", detail, target)}};
-  if (!m_pub.status_text.empty()) {
-    ev["status_text"] = m_pub.status_text;
-  }
-  event(std::move(ev));
+  event(ev::Hung{stop_kind_name(kind), target, fmt::format("{}: SIGABRT to pid {}", detail, target),
+                 m_pub.status_text});
   apply(m_life.hung(kind, detail, monotonic_now()));
 }
 

@@ -69,9 +69,7 @@ bool Supervisor::start_run(bool first)
       rec.cause = "exec: " + r.message();
       rec.at = now_wall;
       m_pub.last_exit = rec;
-      nlohmann::json ev = to_json(*m_pub.last_exit);
-      ev["event"] = "exit";
-      event(std::move(ev));
+      event(ev::Exit{rec});
       apply(m_life.finish(RunState::Failed, rec.cause));
       return false;
     }
@@ -82,11 +80,7 @@ bool Supervisor::start_run(bool first)
   m_pub.handover.reset();
   tree_run_started(r.pid);
   notify_run_started();
-  event({{"event", "start"},
-         {"pid", r.pid},
-         {"run_id", run_id},
-         {"run", m_pub.run},
-         {"command", def.argv}});
+  event(ev::Start{r.pid, run_id, m_pub.run, def.argv});
   publish();
   return true;
 }
@@ -147,21 +141,19 @@ void Supervisor::reap()
 void Supervisor::apply(const Actions& a)
 {
   if (a.mainpid_gone != 0) {
-    event({{"event", "mainpid-gone"},
-           {"pid", a.mainpid_gone},
-           {"detail", fmt::format("pid {} was reaped by its own parent; the run is classified by "
-                                  "the last process pg-run reaped (pid {})",
-                                  a.mainpid_gone, m_life.run().status_pid)}});
+    event(ev::MainpidGone{a.mainpid_gone,
+                          fmt::format("pid {} was reaped by its own parent; the run is classified "
+                                      "by the last process pg-run reaped (pid {})",
+                                      a.mainpid_gone, m_life.run().status_pid)});
   }
   if (a.record_stop) {
-    event({{"event", "stop"}, {"kind", stop_kind_name(a.stop_kind)}, {"by", a.stop_by}});
+    event(ev::Stop{stop_kind_name(a.stop_kind), a.stop_by});
   }
   if (a.alert_outside) {
     raise_alert(AlertKind::StoppedOutside, nullptr, a.stop_by, std::nullopt);
   }
   if (a.kill_timeout) {
-    event({{"event", "kill"},
-           {"reason", "stop timeout " + format_duration(m_life.stop().timeout) + " passed"}});
+    event(ev::Kill{"stop timeout " + format_duration(m_life.stop().timeout) + " passed"});
   }
   if (a.abort_main) {
     // Only a child of ours is seen to end (a MAINPID's own parent may reap it): for any other,
@@ -226,7 +218,7 @@ void Supervisor::hand_over()
     return; // what is left is exiting: the next reap ends the run
   }
   const pid_t from = m_life.run().status_pid;
-  event({{"event", "handover"}, {"from_pid", from}, {"pid", *next}});
+  event(ev::Handover{from, *next});
   set_main(*next);
   m_pub.handover = Handover{from, *next, wall_now()};
   publish();
@@ -281,9 +273,7 @@ void Supervisor::end_run(const std::string& exec_error)
   m_pub.memory_rss.reset();
   m_pub.last_exit = rec;
   m_last_status = end.status.shell_status();
-  nlohmann::json ev = to_json(rec);
-  ev["event"] = "exit";
-  event(std::move(ev));
+  event(ev::Exit{rec});
   if (m_foreground) {
     spdlog::info("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
   }
@@ -303,7 +293,7 @@ void Supervisor::after_run(const ExitRecord& rec, const Classification& c, const
     send_report("ended\t" + dump_line(ended) + "\n");
   }
   if (next.gave_up) {
-    event({{"event", "gave-up"}, {"cause", c.cause}});
+    event(ev::GaveUp{c.cause});
   }
   if (next.gave_up || c.outcome == Outcome::Failed ||
       (c.outcome == Outcome::Stopped && end.stop == StopKind::Outside)) {
@@ -319,9 +309,7 @@ void Supervisor::after_run(const ExitRecord& rec, const Classification& c, const
   const char* reason = c.outcome == Outcome::Restarted ? "planned"
                        : c.outcome == Outcome::Failed  ? "failure"
                                                        : "always";
-  event({{"event", "restart"},
-         {"reason", reason},
-         {"delay_s", static_cast<double>(next.delay.count()) / 1000.0}});
+  event(ev::Restart{reason, static_cast<double>(next.delay.count()) / 1000.0});
   if (next.delay.count() > 0) {
     m_pub.next_start_at = wall_now() + next.delay;
   }
@@ -330,7 +318,7 @@ void Supervisor::after_run(const ExitRecord& rec, const Classification& c, const
 void Supervisor::forward(int sig, const std::string& detail)
 {
   const pid_t target = main_target();
-  event({{"event", "signal"}, {"signal", signal_name(sig)}, {"pid", target}, {"by", detail}});
+  event(ev::Signal{signal_name(sig), target, detail});
   if (!m_life.active() || target == 0) {
     return;
   }
@@ -346,7 +334,7 @@ void Supervisor::finish(const Ending& e)
   m_pub.end_cause = e.why;
   m_pub.pid.reset();
   m_pub.next_start_at.reset();
-  event({{"event", "end"}, {"state", to_string(e.state)}, {"why", e.why}});
+  event(ev::End{to_string(e.state), e.why, {}});
   publish();
   m_alerts.finish(); // held-back alerts go now; the helper finishes its hooks without us
   if (m_foreground) {

@@ -90,11 +90,9 @@ void Supervisor::storage_failed(const std::exception& e, bool state_write, std::
                   "writing works again",
                   m_opt.name, m_job.path(), e.what());
   }
-  nlohmann::json ev = {{"event", "storage-fault"},
-                       {"at", format_rfc3339(f.since)},
-                       {"error", f.error},
-                       {"detail", e.what()}};
-  m_log.mark(storage_log_line(ev)); // the log may be elsewhere, and writable
+  nlohmann::json ev = ev::StorageFault{f.error, e.what()};
+  ev["at"] = format_rfc3339(f.since);
+  m_log.mark(log_line(ev)); // the log may be elsewhere, and writable
   if (failed_line != nullptr) {
     // Its time is before f.since: events.jsonl stays in time order.
     queue_event(std::move(*failed_line));
@@ -135,14 +133,18 @@ void Supervisor::storage_retry()
     spdlog::info("{}: writing to {} works again after {}: recording resumed", m_opt.name,
                  m_job.path(), format_duration(lasted));
   }
-  event({{"event", "storage-recovered"},
-         {"error", f.error},
-         {"since", format_rfc3339(f.since)},
-         {"lasted_s", static_cast<double>(lasted.count()) / 1000.0},
-         {"events_queued", f.events_queued},
-         {"events_dropped", f.events_dropped},
-         {"state_writes_failed", f.state_writes_failed}});
+  event(ev::StorageRecovered{f, static_cast<double>(lasted.count()) / 1000.0});
   publish();
+}
+
+void Supervisor::fatal(const std::string& error) noexcept
+{
+  try {
+    event(ev::SupervisorError{error});
+    storage_final_flush();
+  } catch (...) {
+    // Nowhere left to say it.
+  }
 }
 
 void Supervisor::storage_final_flush()
@@ -158,24 +160,6 @@ void Supervisor::storage_final_flush()
     spdlog::error("{}: {} still cannot be written: {} events and the job's end are unrecorded",
                   m_opt.name, m_job.path(), m_fault.queue.size());
   }
-}
-
-std::string Supervisor::storage_log_line(const nlohmann::json& ev)
-{
-  auto str = [&](const char* key) {
-    auto it = ev.find(key);
-    return it != ev.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  if (ev.value("event", "") == "storage-fault") {
-    return fmt::format("storage: cannot write to the job's directory ({}): recording "
-                       "suspended, events held in memory; the job goes on",
-                       str("error"));
-  }
-  return fmt::format("storage: writing works again after {:.1f}s ({} since {}): {} events "
-                     "written late, {} lost, {} state writes failed",
-                     ev.value("lasted_s", 0.0), str("error"), str("since"),
-                     ev.value("events_queued", 0u), ev.value("events_dropped", 0u),
-                     ev.value("state_writes_failed", 0u));
 }
 
 } // namespace pg

@@ -38,9 +38,7 @@ void Supervisor::adopt_history()
   }
   if (auto lost = lost_run_exit(*prev, tail)) {
     m_pub.last_exit = *lost;
-    nlohmann::json ev = to_json(*lost);
-    ev["event"] = "exit";
-    event(std::move(ev)); // events.jsonl, and a marked line in the log
+    event(ev::Exit{*lost}); // events.jsonl, and a marked line in the log
   }
 }
 

@@ -1,5 +1,6 @@
 #include "ctl_lost.h"
 
+#include "events.h"
 #include "job_view.h"
 #include "leftovers.h"
 #include "lost_run.h"
@@ -36,9 +37,7 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   EventLog events(dir.fd());
   if (auto lost = lost_run_exit(st, read_history_tail(dir, st.definition.log))) {
     end.last_exit = *lost;
-    nlohmann::json ev = to_json(*lost);
-    ev["event"] = "exit";
-    events.append(ev);
+    events.append(ev::Exit{*lost});
   }
   const std::string pids = leftover_pids_text(left);
   end.state = RunState::Stopped;
@@ -48,11 +47,9 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   end.next_start_at.reset();
   end.tree.clear();
   end.updated_at = wall_now();
-  events.append({{"event", "end"},
-                 {"at", format_rfc3339(end.updated_at)},
-                 {"state", to_string(end.state)},
-                 {"why", end.end_cause},
-                 {"by", "pg-ctl stop"}});
+  nlohmann::json ended = ev::End{to_string(end.state), end.end_cause, "pg-ctl stop"};
+  ended["at"] = format_rfc3339(end.updated_at);
+  events.append(ended);
   dir.write_state(to_json(end));
   r.ok = true;
   r.state = end.state;

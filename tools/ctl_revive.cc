@@ -1,6 +1,7 @@
 #include "ctl_revive.h"
 
 #include "ctl_scope.h"
+#include "events.h"
 #include "launch.h"
 #include "ls_format.h"
 #include "parse.h"
@@ -39,11 +40,9 @@ CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
   end.updated_at = wall_now();
   dir.write_state(to_json(end));
   EventLog events(dir.fd());
-  events.append({{"event", "end"},
-                 {"at", format_rfc3339(wall_now())},
-                 {"state", to_string(end.state)},
-                 {"why", end.end_cause},
-                 {"by", "pg-ctl revive"}});
+  nlohmann::json ended = ev::End{to_string(end.state), end.end_cause, "pg-ctl revive"};
+  ended["at"] = format_rfc3339(wall_now());
+  events.append(ended);
   r.ok = true;
   r.state = end.state;
   r.message = fmt::format("not revived: its --duration deadline ({}) has passed; marked {}",

@@ -1,5 +1,6 @@
 #include "ls_history.h"
 
+#include "events.h"
 #include "signals.h"
 
 #include <fmt/format.h>
@@ -23,23 +24,6 @@ std::string str(const json& ev, const char* key)
     return {};
   }
   return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-std::string exit_status(const json& ev)
-{
-  auto sig = ev.find("signal");
-  if (sig != ev.end() && sig->is_string()) {
-    auto core = ev.find("core_dumped");
-    const bool dumped = core != ev.end() && core->is_boolean() && core->get<bool>();
-    return "signal " + sig->get<std::string>() + (dumped ? " (core dumped)" : "");
-  }
-  return "exit code " + str(ev, "code");
-}
-
-double number(const json& ev, const char* key)
-{
-  auto it = ev.find(key);
-  return it != ev.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
 // One line for a terminal: control characters escaped.
@@ -118,65 +102,6 @@ void merge_events(std::vector<JobEvent>& events)
                    [](const JobEvent& a, const JobEvent& b) { return a.at < b.at; });
 }
 
-std::string event_summary(const json& ev)
-{
-  const std::string kind = str(ev, "event");
-  if (kind == "launch") {
-    std::string parent = str(ev, "supervisor_parent_command");
-    if (parent.size() > 60) {
-      size_t keep = 57;
-      while (keep > 0 && (static_cast<unsigned char>(parent[keep]) & 0xC0) == 0x80) {
-        --keep; // not inside a UTF-8 sequence
-      }
-      parent = parent.substr(0, keep) + "...";
-    }
-    // A damaged or hand-written line may hold anything under a known key: never get<bool>()
-    // what is not a boolean (json::value() would throw out of pg-ls).
-    const auto revived = ev.find("revived");
-    const bool was_revived = revived != ev.end() && revived->is_boolean() && revived->get<bool>();
-    return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"),
-                       str(ev, "supervisor_parent"), parent, was_revived ? ", revived" : "");
-  }
-  if (kind == "start") {
-    return fmt::format("run {}, pid {}", str(ev, "run"), str(ev, "pid"));
-  }
-  if (kind == "exit") {
-    return fmt::format("pid {}, {} after {:.3f}s: {} ({})", str(ev, "pid"), exit_status(ev),
-                       number(ev, "runtime_s"), str(ev, "outcome"), str(ev, "cause"));
-  }
-  if (kind == "restart") {
-    return fmt::format("{} restart in {}s", str(ev, "reason"), number(ev, "delay_s"));
-  }
-  if (kind == "stop") {
-    return fmt::format("{}: {}", str(ev, "kind"), str(ev, "by"));
-  }
-  if (kind == "signal") {
-    return fmt::format("{} to pid {} ({})", str(ev, "signal"), str(ev, "pid"), str(ev, "by"));
-  }
-  if (kind == "kill") {
-    return "SIGKILL: " + str(ev, "reason");
-  }
-  if (kind == "handover") {
-    return fmt::format("pid {} exited 0; pid {} is the main process", str(ev, "from_pid"),
-                       str(ev, "pid"));
-  }
-  if (kind == "end") {
-    return fmt::format("{}: {}", str(ev, "state"), str(ev, "why"));
-  }
-  if (kind == "gave-up") {
-    return str(ev, "cause");
-  }
-  std::string out;
-  for (const auto& [key, value] : ev.items()) {
-    if (key == "event" || key == "at") {
-      continue;
-    }
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", key,
-                       value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  return out;
-}
-
 std::string render_events(const std::vector<JobEvent>& events)
 {
   size_t name_w = 4;
@@ -190,7 +115,7 @@ std::string render_events(const std::vector<JobEvent>& events)
   for (const auto& e : events) {
     std::string line =
         fmt::format("{:<19}  {:<{}}  {:<{}}  {}", format_local(e.at), e.job, name_w,
-                    one_line(str(e.event, "event")), kind_w, one_line(event_summary(e.event)));
+                    one_line(str(e.event, "event")), kind_w, one_line(describe(e.event)));
     while (!line.empty() && line.back() == ' ') {
       line.pop_back();
     }

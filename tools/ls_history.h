@@ -4,6 +4,7 @@
 #pragma once
 
 #include "clock.h"
+#include "events.h"
 #include "ls_format.h"
 
 #include <nlohmann/json.hpp>
@@ -35,10 +36,6 @@ std::vector<JobEvent> parse_events(std::string_view text, const std::string& job
 // Sorts by time, oldest first; events of the same instant keep their order (per job, the
 // order they were written in).
 void merge_events(std::vector<JobEvent>& events);
-
-// A one-line human account of one event: "exit: pid 42, exit code 1 after 0.5s: failed
-// (exit: code 1)". Unknown events list their fields.
-std::string event_summary(const nlohmann::json& event);
 
 // TIME (local) NAME EVENT DETAIL, one row per event.
 std::string render_events(const std::vector<JobEvent>& events);

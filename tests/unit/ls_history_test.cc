@@ -54,23 +54,22 @@ TEST(LsHistory, MergeOrdersByTimeAndKeepsTheOrderOfOneInstant)
 TEST(LsHistory, SummariesTellKnownEventsAndListUnknownOnes)
 {
   using nlohmann::json;
-  EXPECT_EQ(event_summary(json{{"event", "exit"},
-                               {"pid", 7},
-                               {"code", nullptr},
-                               {"signal", "SIGSEGV"},
-                               {"core_dumped", true},
-                               {"runtime_s", 1.5},
-                               {"outcome", "failed"},
-                               {"cause", "signal: SIGSEGV (core dumped)"}}),
+  EXPECT_EQ(describe(json{{"event", "exit"},
+                          {"pid", 7},
+                          {"code", nullptr},
+                          {"signal", "SIGSEGV"},
+                          {"core_dumped", true},
+                          {"runtime_s", 1.5},
+                          {"outcome", "failed"},
+                          {"cause", "signal: SIGSEGV (core dumped)"}}),
             "pid 7, signal SIGSEGV (core dumped) after 1.500s: failed (signal: SIGSEGV (core "
             "dumped))");
-  EXPECT_EQ(event_summary(json{{"event", "start"}, {"pid", 9}, {"run", 3}}), "run 3, pid 9");
-  EXPECT_EQ(event_summary(json{{"event", "handover"}, {"from_pid", 9}, {"pid", 12}}),
+  EXPECT_EQ(describe(json{{"event", "start"}, {"pid", 9}, {"run", 3}}), "run 3, pid 9");
+  EXPECT_EQ(describe(json{{"event", "handover"}, {"from_pid", 9}, {"pid", 12}}),
             "pid 9 exited 0; pid 12 is the main process");
-  EXPECT_EQ(event_summary(json{{"event", "stop"}, {"kind", "requested"}, {"by", "pg-ctl"}}),
+  EXPECT_EQ(describe(json{{"event", "stop"}, {"kind", "requested"}, {"by", "pg-ctl"}}),
             "requested: pg-ctl");
-  EXPECT_EQ(event_summary(json{{"event", "future"}, {"at", "x"}, {"n", 2}, {"why", "w"}}),
-            "n=2 why=w");
+  EXPECT_EQ(describe(json{{"event", "future"}, {"at", "x"}, {"n", 2}, {"why", "w"}}), "n=2 why=w");
 }
 
 // Found by fuzz_events (10M run, session 4): a launch line whose "revived" is not a boolean
@@ -85,11 +84,11 @@ TEST(LsHistory, SummaryOfALaunchToleratesAnyTypeUnderItsKeys)
   for (const json& odd : {json::array({1, 2}), json("yes"), json(1), json(nullptr)}) {
     json ev = base;
     ev["revived"] = odd;
-    EXPECT_EQ(event_summary(ev), "supervisor pid 4242, parent pid 1 (bash)") << odd.dump();
+    EXPECT_EQ(describe(ev), "supervisor pid 4242, parent pid 1 (bash)") << odd.dump();
   }
   json ev = base;
   ev["revived"] = true;
-  EXPECT_EQ(event_summary(ev), "supervisor pid 4242, parent pid 1 (bash), revived");
+  EXPECT_EQ(describe(ev), "supervisor pid 4242, parent pid 1 (bash), revived");
 }
 
 TEST(LsHistory, EventsTableAndJson)
