@@ -308,22 +308,28 @@ int report_early_end(const Options& opt, const std::string& json_text)
   return exit_status;
 }
 
-} // namespace
-
-int launch(const Options& opt)
-{
+// What a launch holds once it may start the job: the state directory, the job's directory,
+// its lock (held) and its log (open).
+struct Claim {
   std::optional<StateDir> sd;
   std::optional<JobDir> job;
   UniqueFd lock;
+  UniqueFd log;
+};
+
+// Takes the job's lock (with --replace, from a running supervisor), makes sure no process of
+// a lost run lives, and opens the log. Returns the exit status of a failure, or nullopt.
+std::optional<int> claim(const Options& opt, Claim& c)
+{
   try {
-    sd.emplace(StateDir::open(opt.state_dir, true));
-    job = sd->job(opt.name, true);
-    lock = job->open_lock();
+    c.sd.emplace(StateDir::open(opt.state_dir, true));
+    c.job = c.sd->job(opt.name, true);
+    c.lock = c.job->open_lock();
   } catch (const StateDirError& e) {
     return fail(opt, k_exit_env, e.what());
   }
-  if (!try_lock(lock.get())) {
-    auto st = read_state(*job);
+  if (!try_lock(c.lock.get())) {
+    auto st = read_state(*c.job);
     if (!opt.replace) {
       return fail(
           opt, k_exit_busy,
@@ -332,9 +338,9 @@ int launch(const Options& opt)
           {{"state", st ? nlohmann::json(to_string(st->state)) : nlohmann::json(nullptr)},
            {"supervisor_pid", st ? nlohmann::json(st->supervisor.pid) : nlohmann::json(nullptr)}});
     }
-    stop_running(*job, opt);
+    stop_running(*c.job, opt);
     const auto deadline = monotonic_now() + std::chrono::seconds(5);
-    while (!try_lock(lock.get())) {
+    while (!try_lock(c.lock.get())) {
       if (monotonic_now() > deadline) {
         return fail(opt, k_exit_busy,
                     fmt::format("{}: the running supervisor did not let go of its lock", opt.name));
@@ -344,7 +350,7 @@ int launch(const Options& opt)
   }
   // We hold the lock. A state that still says alive belonged to a supervisor that died (lost):
   // never start a second copy while processes of that run live.
-  if (auto prev = read_state(*job); prev && is_live(prev->state)) {
+  if (auto prev = read_state(*c.job); prev && is_live(prev->state)) {
     auto left = leftovers(*prev);
     if (!left.empty()) {
       if (!opt.replace) {
@@ -361,134 +367,120 @@ int launch(const Options& opt)
       }
     }
   }
-  job->remove_stale_temps(); // a killed supervisor's half-written state, if any
-  UniqueFd log(::open(opt.def.log.c_str(),
-                      log_open_flags(opt.def.log == job->path() + "/output.log"), 0600));
-  if (!log) {
+  c.job->remove_stale_temps(); // a killed supervisor's half-written state, if any
+  c.log.reset(::open(opt.def.log.c_str(),
+                     log_open_flags(opt.def.log == c.job->path() + "/output.log"), 0600));
+  if (!c.log) {
     return fail(opt, k_exit_env, fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
   }
+  return std::nullopt;
+}
 
-  const bool foreground = opt.foreground || ::getpid() == 1;
-  if (foreground && ::getpid() == 1) {
-    // PID 1 (a container's entrypoint): as tini does, PID 1 only reaps and forwards signals,
-    // and the supervisor runs as its child. Every orphan is PID 1's, so were the supervisor
-    // PID 1, what pg-run starts outside the job's tree (the alert helper) would be its child,
-    // counted and signalled as the job.
-    sigset_t all = init_signals();
-    ::sigprocmask(SIG_BLOCK, &all, nullptr);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t child = ::fork();
-    if (child < 0) {
-      return fail(opt, k_exit_env, std::string("fork: ") + std::strerror(errno));
-    }
-    if (child > 0) {
-      // Nothing of the job's: its lock must go with the supervisor, not outlive it here.
-      lock.reset();
-      log.reset();
-      job.reset();
-      sd.reset();
-      // The alert helper's last hooks get their --alert-timeout, and a moment more.
-      const Millis linger =
-          opt.def.on_failure.empty() ? Millis(0) : opt.def.alert_timeout + Millis(2000);
-      return init_loop(child, all, linger);
-    }
-    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
-  }
-  if (foreground) {
-    Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), true);
-    if (auto err = sup.start()) {
-      const std::string msg = fmt::format("{}: {}", opt.name, err->second);
-      return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
-                                        : fail(opt, err->first, msg);
-    }
-    if (!opt.quiet && opt.json) {
-      // Our stdout carries the job's output: the receipt goes to stderr, JSON as asked.
-      fmt::print(stderr, "{}\n", dump_line(sup.receipt()));
-    } else if (!opt.quiet) {
-      // Our stdout carries the job's output: the receipt goes to stderr.
-      fmt::print(stderr, "pg-run: {}: running, pid {} (supervisor {}), log {}\n", opt.name,
-                 sup.state().pid.value_or(0), ::getpid(), opt.def.log);
-    }
-    return sup.loop();
-  }
-
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) < 0) {
-    return fail(opt, k_exit_env, std::string("pipe: ") + std::strerror(errno));
-  }
+// PID 1 (a container's entrypoint): as tini does, PID 1 only reaps and forwards signals, and
+// the supervisor runs as its child. Every orphan is PID 1's, so were the supervisor PID 1,
+// what pg-run starts outside the job's tree (the alert helper) would be its child, counted and
+// signalled as the job. Returns PID 1's exit status, or nullopt in the child.
+std::optional<int> become_init(const Options& opt, Claim& c)
+{
+  sigset_t all = init_signals();
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
   std::fflush(stdout);
   std::fflush(stderr);
-  pid_t mid = ::fork();
-  if (mid < 0) {
+  const pid_t child = ::fork();
+  if (child < 0) {
     return fail(opt, k_exit_env, std::string("fork: ") + std::strerror(errno));
   }
-  if (mid == 0) {
-    // A new session, then a second fork so the supervisor is no session leader and can never
-    // acquire a terminal again.
-    ::setsid();
-    const pid_t middle = ::getpid();
-    pid_t sup_pid = ::fork();
-    if (sup_pid != 0) {
-      ::_exit(sup_pid < 0 ? 1 : 0);
-    }
-    // Until the middle process has exited, getppid() names it, not the parent we end up with
-    // (init or a subreaper), which the state must record: wait for its exit on a pidfd.
-    if (UniqueFd gone = pidfd_open(middle); gone) {
-      wait_exit(gone.get(), Millis(5000));
-    }
-    ::close(report[0]);
-    point_stdio_at_devnull();
-    close_inherited_fds({sd->fd(), job->fd(), lock.get(), log.get(), report[1]});
-    if (::chdir("/") < 0) {
-      ::_exit(1);
-    }
-    std::string msg;
-    int status = 0;
-    Supervisor sup(opt, std::move(*job), std::move(lock), std::move(log), false);
-    try {
-      if (auto err = sup.start()) {
-        msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
-        status = -1;
-      } else if (opt.wait.count() == 0) {
+  if (child > 0) {
+    // Nothing of the job's: its lock must go with the supervisor, not outlive it here.
+    c = Claim{};
+    // The alert helper's last hooks get their --alert-timeout, and a moment more.
+    const Millis linger =
+        opt.def.on_failure.empty() ? Millis(0) : opt.def.alert_timeout + Millis(2000);
+    return init_loop(child, all, linger);
+  }
+  ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
+  return std::nullopt;
+}
+
+int run_foreground(const Options& opt, Claim& c)
+{
+  Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), true);
+  if (auto err = sup.start()) {
+    const std::string msg = fmt::format("{}: {}", opt.name, err->second);
+    return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
+                                      : fail(opt, err->first, msg);
+  }
+  if (!opt.quiet && opt.json) {
+    // Our stdout carries the job's output: the receipt goes to stderr, JSON as asked.
+    fmt::print(stderr, "{}\n", dump_line(sup.receipt()));
+  } else if (!opt.quiet) {
+    // Our stdout carries the job's output: the receipt goes to stderr.
+    fmt::print(stderr, "pg-run: {}: running, pid {} (supervisor {}), log {}\n", opt.name,
+               sup.state().pid.value_or(0), ::getpid(), opt.def.log);
+  }
+  return sup.loop();
+}
+
+// The detached supervisor, in the grandchild: reports on the pipe, supervises, and never
+// returns into its caller's code (pg-ctl revive launches in process).
+[[noreturn]] void supervise_detached(const Options& opt, Claim& c, pid_t middle, int report[2])
+{
+  // Until the middle process has exited, getppid() names it, not the parent we end up with
+  // (init or a subreaper), which the state must record: wait for its exit on a pidfd.
+  if (UniqueFd gone = pidfd_open(middle); gone) {
+    wait_exit(gone.get(), Millis(5000));
+  }
+  ::close(report[0]);
+  point_stdio_at_devnull();
+  close_inherited_fds({c.sd->fd(), c.job->fd(), c.lock.get(), c.log.get(), report[1]});
+  if (::chdir("/") < 0) {
+    ::_exit(1);
+  }
+  std::string msg;
+  bool started = false;
+  Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), false);
+  try {
+    if (auto err = sup.start()) {
+      msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
+    } else {
+      started = true;
+      if (opt.wait.count() == 0) {
         msg = "ok\t" + dump_line(sup.receipt()) + "\n";
       }
+    }
+  } catch (const std::exception& e) {
+    msg = fmt::format("fail\t1\t{}\n", e.what());
+  }
+  if (msg.empty()) {
+    sup.report_after_wait(UniqueFd(report[1]), opt.wait); // the loop answers the launcher
+  } else {
+    write_all(report[1], msg);
+    ::close(report[1]);
+  }
+  if (started) {
+    try {
+      sup.loop();
     } catch (const std::exception& e) {
-      msg = fmt::format("fail\t1\t{}\n", e.what());
-      status = -1;
+      // Nobody above catches it here: on record, then out.
+      sup.fatal(e.what());
+      ::_exit(k_exit_env);
     }
-    if (msg.empty()) {
-      sup.report_after_wait(UniqueFd(report[1]), opt.wait); // the loop answers the launcher
-    } else {
-      write_all(report[1], msg);
-      ::close(report[1]);
-    }
-    if (status == 0) {
-      try {
-        sup.loop();
-      } catch (const std::exception& e) {
-        // Nobody above catches it here: a detached supervisor must never return into its
-        // caller's code (pg-ctl revive launches in process). On record, then out.
-        sup.fatal(e.what());
-        ::_exit(k_exit_env);
-      }
-    }
-    std::exit(0);
   }
-  ::close(report[1]);
-  int ws = 0;
-  while (::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
-  }
+  std::exit(0);
+}
+
+// The launcher's side: what the supervisor answered on the pipe, printed as the user asked.
+int read_report(const Options& opt, const JobDir& job, int fd)
+{
   std::string reply;
   char buf[4096];
   for (;;) {
-    ssize_t n = retry_eintr([&] { return ::read(report[0], buf, sizeof buf); });
+    ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
     if (n <= 0) {
       break;
     }
     reply.append(buf, static_cast<size_t>(n));
   }
-  ::close(report[0]);
   if (reply.starts_with("ok\t")) {
     try {
       print_receipt(opt, nlohmann::json::parse(reply.substr(3)));
@@ -510,13 +502,64 @@ int launch(const Options& opt)
     }
     const std::string msg = fmt::format("{}: {}", opt.name, why);
     if (status > 0 && is_exec_status(status)) {
-      auto st = read_state(*job); // the supervisor recorded the attempt before it answered
+      auto st = read_state(job); // the supervisor recorded the attempt before it answered
       return fail_exec(opt, status, msg, st ? st->last_exit : std::nullopt);
     }
     return fail(opt, status > 0 ? status : k_exit_env, msg);
   }
   return fail(opt, k_exit_env,
               fmt::format("{}: the supervisor died before the job started", opt.name));
+}
+
+// Detaches: fork, setsid, fork; the supervisor (a grandchild) answers on a pipe once the job
+// has exec'd (or when --wait is over). Returns the launcher's exit status.
+int run_detached(const Options& opt, Claim& c)
+{
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) < 0) {
+    return fail(opt, k_exit_env, std::string("pipe: ") + std::strerror(errno));
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t mid = ::fork();
+  if (mid < 0) {
+    return fail(opt, k_exit_env, std::string("fork: ") + std::strerror(errno));
+  }
+  if (mid == 0) {
+    // A new session, then a second fork so the supervisor is no session leader and can never
+    // acquire a terminal again.
+    ::setsid();
+    const pid_t middle = ::getpid();
+    pid_t sup_pid = ::fork();
+    if (sup_pid != 0) {
+      ::_exit(sup_pid < 0 ? 1 : 0);
+    }
+    supervise_detached(opt, c, middle, report);
+  }
+  ::close(report[1]);
+  int ws = 0;
+  while (::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  const int status = read_report(opt, *c.job, report[0]);
+  ::close(report[0]);
+  return status;
+}
+
+} // namespace
+
+int launch(const Options& opt)
+{
+  Claim c;
+  if (auto failed = claim(opt, c)) {
+    return *failed;
+  }
+  const bool foreground = opt.foreground || ::getpid() == 1;
+  if (foreground && ::getpid() == 1) {
+    if (auto status = become_init(opt, c)) {
+      return *status;
+    }
+  }
+  return foreground ? run_foreground(opt, c) : run_detached(opt, c);
 }
 
 } // namespace pg

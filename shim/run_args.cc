@@ -1,0 +1,371 @@
+#include "run_args.h"
+
+#include "launch.h"
+#include "launch_json.h"
+#include "parse.h"
+#include "signals.h"
+#include "spawn.h"
+#include "state_dir.h"
+#include "syscalls.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace pg {
+
+namespace {
+
+const char* k_footer =
+    R"(Exit status: 0 the job runs; 1 with --wait: the job ended during the wait, otherwise an
+environment error (bad --cwd, unreadable --env-file, unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
+126/127 the command is not executable / not found. With --foreground: the job's last exit status
+(its code, or 128+N for signal N).
+Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds), at most 36500d.
+See pg-run(1).)";
+
+// The validators: each returns "" or what is wrong with the value; CLI11 puts the option's name
+// in front ("--duration: 'x' is not a duration ...").
+const CLI::Validator k_duration(
+    [](std::string& s) -> std::string {
+      if (parse_duration(s)) {
+        return {};
+      }
+      if (duration_too_long(s)) {
+        return duration_too_long_error("", s).substr(2);
+      }
+      return "'" + s + "' is not a duration (use 250ms, 90s, 30m, 8h, 2d, 1h30m)";
+    },
+    "");
+
+CLI::Validator size_validator(const char* examples)
+{
+  return CLI::Validator(
+      [examples](std::string& s) -> std::string {
+        return parse_size(s) ? std::string() : "'" + s + "' is not a size (use " + examples + ")";
+      },
+      "");
+}
+
+const CLI::Validator k_restart_policy(
+    [](std::string& s) -> std::string {
+      return restart_policy_from(s) ? std::string()
+                                    : "'" + s + "' is not on-failure, always or never";
+    },
+    "");
+
+const CLI::Validator k_max_restarts(
+    [](std::string& s) -> std::string {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(s.c_str(), &end, 10);
+      if (s == "unlimited" || (!s.empty() && *end == '\0' && s[0] != '-' && n <= 1'000'000'000)) {
+        return {};
+      }
+      return "'" + s + "' is not a number or 'unlimited'";
+    },
+    "");
+
+const CLI::Validator k_stop_signal(
+    [](std::string& s) -> std::string {
+      auto sig = parse_signal(s);
+      return sig && *sig != SIGKILL && *sig != SIGSTOP ? std::string()
+                                                       : "'" + s + "' is not a catchable signal";
+    },
+    "");
+
+const CLI::Validator k_env_pair(
+    [](std::string& s) -> std::string {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || !valid_env_key(s.substr(0, eq))) {
+        return "'" + s + "' is not KEY=VALUE";
+      }
+      if (reserved_env_key(s.substr(0, eq))) {
+        return s.substr(0, eq) + " is set by pg-run for the job itself";
+      }
+      return {};
+    },
+    "");
+
+// A duration option: checked by k_duration, then stored.
+void add_duration(CLI::App& app, const char* name, Millis& out, const std::string& help)
+{
+  app.add_option_function<std::string>(
+         name, [&out](const std::string& s) { out = *parse_duration(s); }, help)
+      ->check(k_duration)
+      ->type_name("DURATION");
+}
+
+void add_size(CLI::App& app, const char* name, uint64_t& out, const std::string& help,
+              const char* examples)
+{
+  app.add_option_function<std::string>(
+         name, [&out](const std::string& s) { out = *parse_size(s); }, help)
+      ->check(size_validator(examples))
+      ->type_name("SIZE");
+}
+
+std::string absolute(const std::string& p, const std::string& base)
+{
+  std::filesystem::path path(p);
+  if (path.is_relative()) {
+    path = std::filesystem::path(base) / path;
+  }
+  std::string s = path.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') {
+    s.pop_back();
+  }
+  return s;
+}
+
+std::string current_dir()
+{
+  std::error_code ec;
+  auto p = std::filesystem::current_path(ec);
+  if (ec) {
+    throw Failure(k_exit_env, "cannot read the current directory: " + ec.message());
+  }
+  return p.string();
+}
+
+// What the parser leaves as strings, and the rules between options.
+struct Raw {
+  std::string restart, max_restarts, stop_signal, cwd, env_file, log, state_dir;
+  std::vector<std::string> envs;
+};
+
+void declare(CLI::App& app, Options& opt, Raw& raw)
+{
+  JobDefinition& def = opt.def;
+  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
+  app.add_flag("--oneshot", def.oneshot, "a task meant to finish: exit 0 completes it");
+  add_duration(app, "--duration", def.duration,
+               "planned length of the whole job (0 = indefinite) [0]");
+  app.add_option("--restart", raw.restart,
+                 "on-failure|always|never [on-failure; never with --oneshot]")
+      ->check(k_restart_policy)
+      ->type_name("POLICY");
+  app.add_option("--max-restarts", raw.max_restarts,
+                 "restarts after failures allowed inside --restart-window, or unlimited [5]")
+      ->check(k_max_restarts)
+      ->type_name("N");
+  add_duration(app, "--restart-window", def.restart_window, "window for --max-restarts [1h]");
+  add_duration(app, "--restart-delay", def.restart_delay,
+               "first backoff, doubled per consecutive failure [1s]");
+  add_duration(app, "--restart-delay-max", def.restart_delay_max, "longest backoff [60s]");
+  app.add_option("--stop-signal", raw.stop_signal, "graceful stop signal [TERM]")
+      ->check(k_stop_signal)
+      ->type_name("SIGNAL");
+  add_duration(app, "--stop-timeout", def.stop_timeout, "time before SIGKILL on stop [10s]");
+  app.add_option("--cwd", raw.cwd, "the job's working directory [current]");
+  app.add_option("--env", raw.envs, "K=V for the job's environment (repeatable)")
+      ->allow_extra_args(false)
+      ->check(k_env_pair)
+      ->type_name("K=V");
+  app.add_option("--env-file", raw.env_file, "file of KEY=VALUE lines for the job's environment");
+  app.add_option("--log", raw.log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
+  add_size(app, "--log-max-size", def.log_max_size,
+           "rotate the log at SIZE (K, M, G; 0 = never) [10M]", "512K, 10M, 1G");
+  app.add_option("--log-keep", def.log_keep, "rotated logs kept (LOG.1 newest) [3]");
+  app.add_flag("--log-timestamps", def.log_timestamps,
+               "prefix each output line with an ISO-8601 time");
+  app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
+  add_duration(app, "--wait", opt.wait,
+               "wait up to D for the job to stay up (with --notify: until READY=1); if it "
+               "ends first, print its end and last output and exit 1 [0]");
+  app.add_flag("--notify", def.notify,
+               "give the job a NOTIFY_SOCKET (sd_notify): starting until READY=1; STATUS=, "
+               "WATCHDOG=1, STOPPING=1, MAINPID=, EXTEND_TIMEOUT_USEC= understood");
+  add_duration(app, "--watchdog", def.watchdog,
+               "with --notify: no WATCHDOG=1 for D means hung: SIGABRT, stop, restart policy; "
+               "the job gets WATCHDOG_USEC and WATCHDOG_PID");
+  add_duration(app, "--stall", def.stall,
+               "no output on stdout/stderr for D means hung: SIGABRT, stop, restart policy");
+  add_size(app, "--max-memory", def.max_memory,
+           "the job tree's summed RSS above SIZE (K, M, G) means leak: stop, restart",
+           "512K, 300M, 2G");
+  add_duration(app, "--restart-every", def.restart_every, "planned, graceful restart every D");
+  app.add_option("--on-failure", def.on_failure,
+                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside");
+  add_duration(app, "--alert-cooldown", def.alert_cooldown,
+               "at most one --on-failure run per D; held-back failures are counted [15m]");
+  add_duration(app, "--alert-timeout", def.alert_timeout,
+               "an --on-failure hook still running after D is killed [60s]");
+  app.add_option("--state-dir", raw.state_dir,
+                 "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
+  app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
+  app.add_flag("--json", opt.json,
+               "print one JSON object on stdout whatever the outcome: the receipt, the end "
+               "of a job that ended during --wait, or the error");
+}
+
+Failure usage(const std::string& message)
+{
+  return Failure(k_exit_usage, message);
+}
+
+// The command after the options: prefix_command() takes any unknown argument as its start.
+std::vector<std::string> job_command(std::vector<std::string> command)
+{
+  if (!command.empty() && command.front() == "--") {
+    command.erase(command.begin());
+  } else if (!command.empty() && command.front().size() > 1 && command.front()[0] == '-') {
+    // An option-like one is far more likely a typo (or an option of a newer pg-run).
+    throw usage(fmt::format("unknown option '{}' (put -- before a command that starts "
+                            "with '-')",
+                            command.front()));
+  }
+  if (command.empty()) {
+    throw usage("no command given: pg-run --name NAME [--] COMMAND [ARG...]");
+  }
+  return command;
+}
+
+// The rules between options, and the values kept as text by the parser.
+void apply_rules(Options& opt, const Raw& raw)
+{
+  JobDefinition& def = opt.def;
+  if (auto why = name_problem(opt.name); !why.empty()) {
+    throw usage(fmt::format("--name '{}': {}", escape_control(opt.name), why));
+  }
+  if (def.alert_timeout.count() == 0) {
+    throw usage("--alert-timeout: must be more than 0 (a hook may never run forever)");
+  }
+  if (def.watchdog.count() > 0 && !def.notify) {
+    throw usage("--watchdog needs --notify (the job pings with WATCHDOG=1)");
+  }
+  def.restart_delay_max = std::max(def.restart_delay_max, def.restart_delay);
+  def.restart = raw.restart.empty()
+                    ? (def.oneshot ? RestartPolicy::Never : RestartPolicy::OnFailure)
+                    : *restart_policy_from(raw.restart);
+  if (raw.max_restarts == "unlimited") {
+    def.max_restarts = std::nullopt;
+  } else if (!raw.max_restarts.empty()) {
+    def.max_restarts = static_cast<unsigned>(std::strtoul(raw.max_restarts.c_str(), nullptr, 10));
+  }
+  if (!raw.stop_signal.empty()) {
+    def.stop_signal = *parse_signal(raw.stop_signal);
+  }
+  for (const auto& kv : raw.envs) {
+    const auto eq = kv.find('=');
+    def.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> load_env_file(const std::string& path)
+{
+  std::string text;
+  if (!read_file(path, text)) {
+    throw Failure(k_exit_env, fmt::format("--env-file {}: {}", path, std::strerror(errno)));
+  }
+  auto parsed = parse_env_file(text);
+  if (!parsed.error.empty()) {
+    throw Failure(k_exit_env, fmt::format("--env-file {}: {}", path, parsed.error));
+  }
+  for (const auto& [k, v] : parsed.vars) {
+    if (reserved_env_key(k)) {
+      throw Failure(k_exit_env,
+                    fmt::format("--env-file {}: {} is set by pg-run for the job itself", path, k));
+    }
+  }
+  return std::move(parsed.vars);
+}
+
+// Where the job runs and with what: its directory, environment file, PATH, umask and log.
+void settle(Options& opt, const Raw& raw)
+{
+  JobDefinition& def = opt.def;
+  const std::string here = current_dir();
+  opt.state_dir = resolve_state_dir(raw.state_dir);
+  def.cwd = raw.cwd.empty() ? here : absolute(raw.cwd, here);
+  struct stat st {};
+  if (::stat(def.cwd.c_str(), &st) < 0 || !S_ISDIR(st.st_mode) ||
+      ::access(def.cwd.c_str(), X_OK) < 0) {
+    throw Failure(k_exit_env, fmt::format("--cwd {}: {}", def.cwd,
+                                          errno != 0 ? std::strerror(errno) : "not a directory"));
+  }
+  if (!raw.env_file.empty()) {
+    def.env_file = absolute(raw.env_file, here);
+    opt.file_env = load_env_file(def.env_file);
+  }
+  // The job's PATH: --env wins over --env-file, which wins over ours.
+  const char* ambient = std::getenv("PATH");
+  def.path = ambient != nullptr ? ambient : "/usr/local/bin:/usr/bin:/bin";
+  for (const auto* vars : {&opt.file_env, &def.env}) {
+    for (const auto& [k, v] : *vars) {
+      if (k == "PATH") {
+        def.path = v;
+      }
+    }
+  }
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  def.umask = mask;
+  def.log =
+      raw.log.empty() ? opt.state_dir + "/" + opt.name + "/output.log" : absolute(raw.log, here);
+  // Decided before detaching, against the job's PATH and cwd: 127 not found, 126 not runnable.
+  const Resolved r = resolve_command(def.argv[0], def.path, def.cwd);
+  if (r.error != 0) {
+    throw Failure(r.error == ENOENT ? 127 : 126,
+                  fmt::format("{}: {}: {}", opt.name, def.argv[0],
+                              r.error == ENOENT ? "command not found" : std::strerror(r.error)));
+  }
+  def.command = absolute(r.path, def.cwd);
+}
+
+} // namespace
+
+bool parse_run_args(int argc, char** argv, Options& opt)
+{
+  CLI::App app{"Start a job detached from this session and babysit it for its whole life.",
+               "pg-run"};
+  app.footer(k_footer);
+  app.prefix_command();
+  app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
+  Raw raw;
+  declare(app, opt, raw);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return false;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("pg-run {}\n", PG_VERSION);
+    return false;
+  } catch (const CLI::ParseError& e) {
+    // The parser stopped short of the options' values: look at the arguments themselves.
+    const ArgsPeek peek = peek_args(std::vector<std::string>(argv + 1, argv + argc));
+    opt.json = peek.json;
+    opt.name = peek.name;
+    // A value a validator refused is one line that says it all; a malformed command line
+    // (an option without its value, a missing --name) gets the way to the help too.
+    const bool value = dynamic_cast<const CLI::ValidationError*>(&e) != nullptr;
+    throw Failure(k_exit_usage, e.what(), value ? "" : "Try 'pg-run --help'.");
+  }
+  opt.def.argv = job_command(app.remaining());
+  apply_rules(opt, raw);
+  settle(opt, raw);
+  return true;
+}
+
+int report_failure(const Options& opt, const Failure& f)
+{
+  fmt::print(stderr, "pg-run: error: {}\n", f.what());
+  if (opt.json) {
+    const bool exec = f.status() == 126 || f.status() == 127;
+    fmt::print("{}\n", dump_line(exec ? exec_failure_json(opt.name, f.what(), f.status(), nullptr)
+                                      : launch_error_json(opt.name, f.what(), f.status())));
+  }
+  if (!f.hint().empty()) {
+    fmt::print(stderr, "{}\n", f.hint());
+  }
+  return f.status();
+}
+
+} // namespace pg
