@@ -1,6 +1,12 @@
 #include "parse.h"
 
+#include "syscalls.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 namespace pg {
@@ -277,6 +283,19 @@ EnvFileResult parse_env_file(std::string_view text)
     result.vars.emplace_back(std::string(key), std::string(value));
   }
   return result;
+}
+
+EnvFileResult load_env_file(const std::string& path)
+{
+  std::string text;
+  if (!read_file(path, text)) {
+    return {{}, fmt::format("--env-file {}: {}", path, std::strerror(errno))};
+  }
+  EnvFileResult parsed = parse_env_file(text);
+  if (!parsed.error.empty()) {
+    parsed.error = fmt::format("--env-file {}: {}", path, parsed.error);
+  }
+  return parsed;
 }
 
 } // namespace pg

@@ -51,6 +51,9 @@ struct EnvFileResult {
 
 // Lines KEY=VALUE, optional "export ", # comments, blank lines, values in '' or "" unexpanded.
 EnvFileResult parse_env_file(std::string_view text);
+// The --env-file at path, read and parsed; error says "--env-file PATH: WHY" when it cannot be
+// read or is malformed. The one loader, for the launch and for a revival.
+EnvFileResult load_env_file(const std::string& path);
 
 // True when key is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*).
 bool valid_env_key(std::string_view key);

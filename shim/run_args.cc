@@ -258,15 +258,12 @@ void apply_rules(Options& opt, const Raw& raw)
   }
 }
 
-std::vector<std::pair<std::string, std::string>> load_env_file(const std::string& path)
+// --env-file's variables: the one loader's, less those pg-run sets for the job itself.
+std::vector<std::pair<std::string, std::string>> job_env_file(const std::string& path)
 {
-  std::string text;
-  if (!read_file(path, text)) {
-    throw Failure(k_exit_env, fmt::format("--env-file {}: {}", path, std::strerror(errno)));
-  }
-  auto parsed = parse_env_file(text);
+  auto parsed = load_env_file(path);
   if (!parsed.error.empty()) {
-    throw Failure(k_exit_env, fmt::format("--env-file {}: {}", path, parsed.error));
+    throw Failure(k_exit_env, parsed.error);
   }
   for (const auto& [k, v] : parsed.vars) {
     if (reserved_env_key(k)) {
@@ -292,7 +289,7 @@ void settle(Options& opt, const Raw& raw)
   }
   if (!raw.env_file.empty()) {
     def.env_file = absolute(raw.env_file, here);
-    opt.file_env = load_env_file(def.env_file);
+    opt.file_env = job_env_file(def.env_file);
   }
   // The job's PATH: --env wins over --env-file, which wins over ours.
   const char* ambient = std::getenv("PATH");

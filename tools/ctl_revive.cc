@@ -21,6 +21,19 @@ namespace {
 
 // The job's deadline passed while it was down: it ends as pg-run would have ended it, under
 // the lock, so a launch meanwhile cannot interleave.
+// The job as its revival left it: its shown state, and its pid while its supervisor lives.
+JobView look_after(const JobDir& dir, CtlResult& r)
+{
+  JobView after = view_job(dir);
+  if (after.state) {
+    r.state = after.shown;
+    if (after.state->pid && after.supervisor_alive) {
+      r.pid = after.state->pid;
+    }
+  }
+  return after;
+}
+
 CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
 {
   UniqueFd lock = dir.open_lock();
@@ -71,27 +84,15 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   opt.keep_deadline_at = st.deadline_at;
   opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
   if (!opt.def.env_file.empty()) {
-    std::string text;
-    if (!read_file(opt.def.env_file, text)) {
-      r.message =
-          fmt::format("not revived: --env-file {}: {}", opt.def.env_file, std::strerror(errno));
-      return r;
-    }
-    auto parsed = parse_env_file(text);
+    auto parsed = load_env_file(opt.def.env_file);
     if (!parsed.error.empty()) {
-      r.message = fmt::format("not revived: --env-file {}: {}", opt.def.env_file, parsed.error);
+      r.message = "not revived: " + parsed.error;
       return r;
     }
     opt.file_env = std::move(parsed.vars);
   }
   const int status = launch(opt); // says why on stderr when it fails
-  JobView after = view_job(dir);
-  if (after.state) {
-    r.state = after.shown;
-    if (after.state->pid && after.supervisor_alive) {
-      r.pid = after.state->pid;
-    }
-  }
+  const JobView after = look_after(dir, r);
   if (status != k_exit_ok) {
     r.message = fmt::format("not revived (status {}){}", status,
                             status == k_exit_busy && !ro.replace
@@ -124,13 +125,7 @@ CtlResult revive_in_scope(const JobsAt& jobs, const JobDir& dir, const JobView& 
   }
   argv.push_back(v.name);
   const int status = run_in_scope(unit, "process-guardian job " + v.name, argv);
-  JobView after = view_job(dir);
-  if (after.state) {
-    r.state = after.shown;
-    if (after.state->pid && after.supervisor_alive) {
-      r.pid = after.state->pid;
-    }
-  }
+  const JobView after = look_after(dir, r);
   if (status != k_ctl_exit_ok) {
     r.message = fmt::format("not revived (status {} in scope {})", status, unit);
     return r;
