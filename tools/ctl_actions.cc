@@ -279,7 +279,8 @@ std::vector<CtlResult> stop_jobs(const JobsAt& jobs, const std::vector<std::stri
 {
   const auto arg = stop_request_arg(timeout);
   if (!arg) {
-    throw CtlUsageError(fmt::format("--timeout: at most {}", format_duration(k_max_stop_timeout)));
+    throw Failure(k_ctl_exit_usage,
+                  fmt::format("--timeout: at most {}", format_duration(k_max_stop_timeout)));
   }
   struct Pending {
     Target target;

@@ -4,6 +4,7 @@
 // logs streams a job's output log (its tail, then what is appended) to a descriptor.
 #pragma once
 
+#include "failure.h"
 #include "fd.h"
 #include "state.h"
 #include "state_dir.h"
@@ -31,12 +32,6 @@ inline constexpr int k_ctl_exit_state_dir = 4; // the state directory cannot be 
 inline constexpr Millis k_ctl_margin{5000};
 // The longest --timeout pg-ctl sends: a request's value holds 28 bits of milliseconds + 1 (74.5h).
 inline constexpr Millis k_max_stop_timeout{74LL * 3600 * 1000};
-
-// A command line pg-ctl cannot carry out (exit 2).
-class CtlUsageError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
 
 // What pg-ctl did to one job.
 struct CtlResult {

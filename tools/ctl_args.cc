@@ -1,0 +1,207 @@
+#include "ctl_args.h"
+
+#include "ctl_actions.h"
+#include "parse.h"
+#include "signals.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace pg {
+
+namespace {
+
+const char* k_footer =
+    R"(Verbs:
+  stop NAME... [--timeout D]  graceful stop (SIGKILL after D, default the job's --stop-timeout);
+                              waits for the end
+  restart NAME...             planned restart; waits for the new run
+  signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  revive [NAME...] [--replace] [--scope]
+                              start again every lost job and every job stopped by a signal
+                              pg-ctl did not send (or the named ones), from its recorded
+                              definition, keeping its --duration deadline; --replace first
+                              ends processes of a lost job's old run (SIGKILL); --scope starts
+                              each in a systemd user scope of its own (systemd-run --user
+                              --scope), or in pg-ctl's cgroup when none can be made
+  unit NAME                   print the systemd user unit closest to the job's definition
+                              (what systemd cannot express is said in comments)
+  forget NAME...              remove an ended job's state (state.json, events, the default log),
+                              so the name starts again with an empty history; refuses a job
+                              that runs, or a lost one whose processes still live
+  logs NAME [-n N] [-f]       the last N lines (default 10) of the job's output log, taken from
+                              its rotated files (LOG.1, ...) too when LOG holds fewer; -f then
+                              follows it across rotations until the job's supervisor exits, or
+                              ^C. --json (not with -f): one object {name, log, lines}
+Every action checks the supervisor's identity (boot id, pid, start time) before it signals.
+Exit status: 0 done for every named job; 1 a job was not running, unknown, or the action failed
+or timed out (said on stderr); 2 usage; 4 the state directory cannot be read. For logs, a job
+that is not running is not an error; 1 means an unknown job or a missing or unreadable log.
+Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds). See pg-ctl(1).)";
+
+Failure usage(const std::string& message)
+{
+  return Failure(k_ctl_exit_usage, message);
+}
+
+std::vector<std::string> checked_names(const std::vector<std::string>& names)
+{
+  for (const auto& n : names) {
+    if (auto why = name_problem(n); !why.empty()) {
+      throw usage(fmt::format("'{}' is not a job name: {}", escape_control(n), why));
+    }
+  }
+  return unique_names(names);
+}
+
+// The first argument that is neither an option nor --state-dir's value: the verb as typed.
+std::optional<std::string> first_word(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--state-dir") {
+      ++i;
+    } else if (a.empty() || a[0] != '-') {
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Millis> stop_timeout(const std::string& text)
+{
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  const auto timeout = parse_duration(text);
+  if (!timeout && !duration_too_long(text)) {
+    throw usage(
+        fmt::format("--timeout: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 1h30m)", text));
+  }
+  if (!timeout || !stop_request_arg(timeout)) {
+    throw usage(fmt::format("--timeout: at most {}", format_duration(k_max_stop_timeout)));
+  }
+  return timeout;
+}
+
+// What the verbs leave as text for the checks after parsing.
+struct Raw {
+  std::vector<std::string> names;
+  std::string name, timeout, signal, lines;
+  bool follow = false;
+  CLI::Option* lines_opt = nullptr;
+};
+
+void declare(CLI::App& app, CtlCommand& c, Raw& raw)
+{
+  app.add_option("--state-dir", c.state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_flag("--json", c.json,
+               "print one JSON object per named job, in an array (logs: one object)");
+  CLI::App* stop = app.add_subcommand("stop", "stop jobs gracefully and wait for their end");
+  stop->add_option("NAME", raw.names, "job names")->required();
+  stop->add_option("--timeout", raw.timeout, "time before SIGKILL [the job's --stop-timeout]");
+  CLI::App* restart = app.add_subcommand("restart", "planned restart; waits for the new run");
+  restart->add_option("NAME", raw.names, "job names")->required();
+  CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
+  signal->add_option("NAME", raw.name, "job name")->required();
+  signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->required();
+  CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
+  forget->add_option("NAME", raw.names, "job names")->required();
+  CLI::App* revive =
+      app.add_subcommand("revive", "start lost jobs and jobs stopped from outside again");
+  revive->add_option("NAME", raw.names, "job names [every revivable job]");
+  revive->add_flag("--replace", c.replace,
+                   "end the processes of a lost job's old run first (SIGKILL)");
+  revive->add_flag(
+      "--scope", c.scope,
+      "each revived supervisor in a systemd user scope of its own (pg-revive.service)");
+  CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
+  unit->add_option("NAME", raw.name, "job name")->required();
+  CLI::App* logs =
+      app.add_subcommand("logs", "show the last lines of a job's output, or follow it");
+  logs->add_option("NAME", raw.name, "job name")->required();
+  raw.lines_opt =
+      logs->add_option("-n,--lines", raw.lines, "lines to show (0 = none) [10]")->type_name("N");
+  logs->add_flag("-f,--follow", raw.follow, "then print what is appended, until the job ends");
+}
+
+CtlVerb verb_of(const std::string& name)
+{
+  static const std::pair<const char*, CtlVerb> k_verbs[] = {
+      {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"signal", CtlVerb::Signal},
+      {"forget", CtlVerb::Forget}, {"revive", CtlVerb::Revive},   {"unit", CtlVerb::Unit},
+      {"logs", CtlVerb::Logs}};
+  for (const auto& [n, v] : k_verbs) {
+    if (name == n) {
+      return v;
+    }
+  }
+  throw usage("unknown verb '" + name + "'");
+}
+
+// The checks CLI11 leaves to us, and the values kept as text.
+void complete(CtlCommand& c, const Raw& raw)
+{
+  const bool one_name =
+      c.verb == CtlVerb::Signal || c.verb == CtlVerb::Unit || c.verb == CtlVerb::Logs;
+  c.timeout = stop_timeout(raw.timeout);
+  if (c.verb == CtlVerb::Signal) {
+    const auto sig = parse_signal(raw.signal);
+    if (!sig) {
+      throw usage(fmt::format("'{}' is not a signal (use USR1, SIGUSR1 or 10)", raw.signal));
+    }
+    c.signal = *sig;
+  }
+  if (c.verb == CtlVerb::Logs) {
+    if (raw.lines_opt->count() > 0) {
+      const auto n = parse_line_count(raw.lines);
+      if (!n) {
+        throw usage(fmt::format("-n: '{}' is not a number of lines", raw.lines));
+      }
+      c.logs.lines = *n;
+    }
+    if (raw.follow && c.json) {
+      throw usage("logs: --json prints the last lines once; it cannot follow (-f)");
+    }
+    c.logs.follow = raw.follow;
+    c.logs.json = c.json;
+  }
+  c.names = checked_names(one_name ? std::vector<std::string>{raw.name} : raw.names);
+}
+
+} // namespace
+
+std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
+{
+  CLI::App app{"Act on jobs started by pg-run, through their supervisors.", "pg-ctl"};
+  app.set_version_flag("--version", std::string("pg-ctl ") + PG_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(); // --state-dir and --json are accepted after the verb as well
+  app.footer(k_footer);
+  CtlCommand c;
+  Raw raw;
+  declare(app, c, raw);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return std::nullopt;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("pg-ctl {}\n", PG_VERSION);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    std::string why = e.what();
+    if (app.get_subcommands().empty()) {
+      if (auto verb = first_word(argc, argv)) {
+        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, revive, unit)",
+                          *verb);
+      }
+    }
+    throw Failure(k_ctl_exit_usage, why, "Try 'pg-ctl --help'.");
+  }
+  c.verb = verb_of(app.get_subcommands().front()->get_name());
+  complete(c, raw);
+  return c;
+}
+
+} // namespace pg
