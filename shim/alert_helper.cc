@@ -6,6 +6,7 @@
 #include "exit_status.h"
 #include "proc.h"
 #include "signals.h"
+#include "spawn.h"
 #include "state.h"
 #include "state_dir.h"
 #include "syscalls.h"
@@ -188,48 +189,30 @@ private:
     Hook h;
     h.req = std::move(m_queue.front());
     m_queue.pop_front();
-    // Everything the child needs is built before fork: only async-signal-safe calls follow.
-    const std::vector<std::string> env = merge_env(m_spec.env, h.req.vars);
-    std::vector<char*> envp;
-    for (const auto& e : env) {
-      envp.push_back(const_cast<char*>(e.c_str()));
-    }
-    envp.push_back(nullptr);
-    const char* argv[] = {"sh", "-c", m_spec.command.c_str(), nullptr};
-    const std::string chdir_error = "pg-run: --on-failure: cannot enter " + m_spec.cwd + "\n";
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) {
       fail(h.req, std::string("pipe: ") + std::strerror(errno));
       return;
     }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      const int e = errno;
+    // The job's own spawn: a process group of its own, default dispositions, an empty mask,
+    // stdin from /dev/null, stdout and stderr into the pipe, nothing else inherited.
+    const SpawnRequest req{"/bin/sh",
+                           {"sh", "-c", m_spec.command},
+                           merge_env(m_spec.env, h.req.vars),
+                           m_spec.cwd,
+                           m_spec.umask,
+                           p[1],
+                           p[1],
+                           0,
+                           {}};
+    const SpawnResult r = spawn(req);
+    if (r.pid < 0) {
       ::close(p[0]);
       ::close(p[1]);
-      fail(h.req, std::string("fork: ") + std::strerror(e));
+      fail(h.req, r.message());
       return;
     }
-    if (pid == 0) {
-      sigset_t none;
-      ::sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::setpgid(0, 0);
-      int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(p[1], 1) < 0 || ::dup2(p[1], 2) < 0) {
-        ::_exit(126);
-      }
-      ::close_range(3, ~0U, 0);
-      ::umask(static_cast<mode_t>(m_spec.umask));
-      if (::chdir(m_spec.cwd.c_str()) < 0) {
-        ssize_t ignored = ::write(2, chdir_error.data(), chdir_error.size());
-        (void)ignored;
-        ::_exit(126);
-      }
-      ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
-      ::_exit(127);
-    }
-    ::setpgid(pid, pid); // also here, so a kill of the group cannot come before the child's own
+    const pid_t pid = r.pid;
     ::close(p[1]);
     set_nonblock(p[0]);
     h.pid = pid;
