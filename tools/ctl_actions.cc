@@ -354,19 +354,56 @@ std::vector<CtlResult> stop_jobs(const JobsAt& jobs, const std::vector<std::stri
   return results;
 }
 
+namespace {
+
+// A restart asked for, until its new run is seen (or the job ended, or time ran out).
+struct PendingRestart {
+  Target target;
+  Millis allowed{0};
+  Nanos deadline{0};
+  bool exited = false;
+  bool done = true;
+};
+
+// Settles p from what its state.json says now; true when there is nothing more to wait for.
+bool settle_restart(PendingRestart& p)
+{
+  CtlResult& r = p.target.result;
+  JobView v = view_job(*p.target.dir);
+  fill_after(r, v);
+  const bool new_run = v.state && v.state->run_id != p.target.state.run_id;
+  if (new_run && v.shown == RunState::Running) {
+    r.ok = true;
+    r.message = fmt::format("restarted, pid {}", v.state->pid.value_or(0));
+    return true;
+  }
+  if (new_run && v.shown == RunState::Backoff) {
+    r.message = fmt::format("restarted, but the new run ended at once ({}); now in backoff",
+                            v.state->last_exit ? v.state->last_exit->cause : "no exit recorded");
+    return true;
+  }
+  if (p.exited || (v.state && !is_live(v.state->state))) {
+    r.message = fmt::format("ended instead of restarting (state {}{})", to_string(v.shown),
+                            v.state && v.state->last_exit ? ": " + v.state->last_exit->cause
+                                                          : std::string());
+    return true;
+  }
+  if (monotonic_now() >= p.deadline) {
+    r.message = fmt::format("did not restart within {} (state {})", format_duration(p.allowed),
+                            to_string(v.shown));
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
 std::vector<CtlResult> restart_jobs(const JobsAt& jobs, const std::vector<std::string>& names)
 {
-  struct Pending {
-    Target target;
-    Millis allowed{0};
-    Nanos deadline{0};
-    bool exited = false;
-    bool done = true;
-  };
-  std::vector<Pending> all;
+  std::vector<PendingRestart> all;
   DirWatch watch;
   for (const auto& name : names) {
-    Pending p{reach(jobs, name, "restart")};
+    PendingRestart p{reach(jobs, name, "restart")};
     if (p.target.pidfd) {
       // Watched before the request, so the new run's state.json cannot slip by unseen.
       watch.add(*p.target.dir);
@@ -379,43 +416,13 @@ std::vector<CtlResult> restart_jobs(const JobsAt& jobs, const std::vector<std::s
     all.push_back(std::move(p));
   }
 
-  // Settles p from what its state.json says now; true when there is nothing more to wait for.
-  auto settle = [](Pending& p) {
-    CtlResult& r = p.target.result;
-    JobView v = view_job(*p.target.dir);
-    fill_after(r, v);
-    const bool new_run = v.state && v.state->run_id != p.target.state.run_id;
-    if (new_run && v.shown == RunState::Running) {
-      r.ok = true;
-      r.message = fmt::format("restarted, pid {}", v.state->pid.value_or(0));
-      return true;
-    }
-    if (new_run && v.shown == RunState::Backoff) {
-      r.message = fmt::format("restarted, but the new run ended at once ({}); now in backoff",
-                              v.state->last_exit ? v.state->last_exit->cause : "no exit recorded");
-      return true;
-    }
-    if (p.exited || (v.state && !is_live(v.state->state))) {
-      r.message = fmt::format("ended instead of restarting (state {}{})", to_string(v.shown),
-                              v.state && v.state->last_exit ? ": " + v.state->last_exit->cause
-                                                            : std::string());
-      return true;
-    }
-    if (monotonic_now() >= p.deadline) {
-      r.message = fmt::format("did not restart within {} (state {})", format_duration(p.allowed),
-                              to_string(v.shown));
-      return true;
-    }
-    return false;
-  };
-
   for (;;) {
     std::vector<pollfd> fds{watch.poll_entry()};
-    std::vector<Pending*> waiting;
+    std::vector<PendingRestart*> waiting;
     Nanos next{0};
     for (auto& p : all) {
       if (!p.done) {
-        p.done = settle(p);
+        p.done = settle_restart(p);
       }
       if (!p.done) {
         fds.push_back(pollfd{p.target.pidfd.get(), POLLIN, 0});

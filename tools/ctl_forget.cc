@@ -53,6 +53,27 @@ std::vector<std::string> entries(int dirfd)
   return out;
 }
 
+// Removes the files pg wrote in the job's directory, but its lock; kept: the others. False
+// (with r's message) when one could not be removed.
+bool remove_history(const JobDir& dir, std::vector<std::string>& kept, unsigned& removed,
+                    CtlResult& r)
+{
+  for (const std::string& file : entries(dir.fd())) {
+    if (file == "lock" || !forgettable_file(file)) {
+      if (file != "lock") {
+        kept.push_back(file);
+      }
+      continue;
+    }
+    if (::unlinkat(dir.fd(), file.c_str(), 0) < 0 && errno != ENOENT) {
+      r.message = fmt::format("cannot remove {}/{}: {}", dir.path(), file, std::strerror(errno));
+      return false;
+    }
+    ++removed;
+  }
+  return true;
+}
+
 CtlResult forget_one(const JobsAt& jobs, const std::string& name)
 {
   CtlResult r;
@@ -104,18 +125,8 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
   }
   std::vector<std::string> kept;
   unsigned removed = 0;
-  for (const std::string& file : entries(dir->fd())) {
-    if (file == "lock" || !forgettable_file(file)) {
-      if (file != "lock") {
-        kept.push_back(file);
-      }
-      continue;
-    }
-    if (::unlinkat(dir->fd(), file.c_str(), 0) < 0 && errno != ENOENT) {
-      r.message = fmt::format("cannot remove {}/{}: {}", dir->path(), file, std::strerror(errno));
-      return r;
-    }
-    ++removed;
+  if (!remove_history(*dir, kept, removed, r)) {
+    return r;
   }
   if (!kept.empty()) {
     // Files pg did not write (a user's own, a --log put here by hand): not ours to delete.

@@ -158,6 +158,30 @@ std::optional<std::string> revive_reason(const JobView& v)
   return std::nullopt;
 }
 
+namespace {
+
+// A named job revive does not start: running already (done), unreadable, or ended as asked.
+CtlResult not_revivable(const JobView& v, CtlResult r)
+{
+  if (v.state && v.supervisor_alive && is_live(v.state->state)) {
+    r.ok = true; // what revive is for is true already
+    r.state = v.shown;
+    r.pid = v.state->pid;
+    r.message = "already running";
+  } else if (!v.state) {
+    r.message = "cannot read its state: " + v.error;
+  } else {
+    r.state = v.shown;
+    r.message = fmt::format("not revived: it is {} ({}); revive starts only lost jobs and "
+                            "jobs stopped by an outside signal",
+                            to_string(v.shown),
+                            v.state->end_cause.empty() ? "no end recorded" : v.state->end_cause);
+  }
+  return r;
+}
+
+} // namespace
+
 std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::string>& names,
                                    const ReviveOptions& opt)
 {
@@ -199,22 +223,7 @@ std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::st
       if (names.empty()) {
         continue; // with no names, only the revivable ones are acted on
       }
-      if (v.state && v.supervisor_alive && is_live(v.state->state)) {
-        r.ok = true; // what revive is for is true already
-        r.state = v.shown;
-        r.pid = v.state->pid;
-        r.message = "already running";
-      } else if (!v.state) {
-        r.message = "cannot read its state: " + v.error;
-      } else {
-        r.state = v.shown;
-        r.message =
-            fmt::format("not revived: it is {} ({}); revive starts only lost jobs and "
-                        "jobs stopped by an outside signal",
-                        to_string(v.shown),
-                        v.state->end_cause.empty() ? "no end recorded" : v.state->end_cause);
-      }
-      out.push_back(std::move(r));
+      out.push_back(not_revivable(v, std::move(r)));
       continue;
     }
     try {

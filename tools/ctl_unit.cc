@@ -76,7 +76,10 @@ std::string systemd_env_assignment(std::string_view key, std::string_view value)
   return "\"" + escape(std::string(key) + "=" + std::string(value), false) + "\"";
 }
 
-std::string systemd_unit(const JobState& st, std::string_view source)
+namespace {
+
+// The comment on top and [Unit].
+std::string unit_section(const JobState& st, std::string_view source)
 {
   const JobDefinition& d = st.definition;
   std::string u;
@@ -96,6 +99,14 @@ std::string systemd_unit(const JobState& st, std::string_view source)
       u += "StartLimitIntervalSec=0\n";
     }
   }
+  return u;
+}
+
+// [Service]: how it starts, what it runs, where, with what environment and log.
+std::string service_start(const JobState& st)
+{
+  const JobDefinition& d = st.definition;
+  std::string u;
   u += "\n[Service]\n";
   if (d.oneshot) {
     u += "Type=oneshot\n";
@@ -126,6 +137,13 @@ std::string systemd_unit(const JobState& st, std::string_view source)
     u += "EnvironmentFile=" + escape(d.env_file, false) + "\n";
   }
   u += fmt::format("StandardOutput=append:{}\nStandardError=inherit\n", escape(d.log, false));
+  return u;
+}
+
+// The restart policy, the stop, and the limits, with what systemd cannot express in comments.
+std::string service_limits(const JobDefinition& d)
+{
+  std::string u;
   const char* restart = d.restart == RestartPolicy::Always      ? "always"
                         : d.restart == RestartPolicy::OnFailure ? "on-failure"
                                                                 : "no";
@@ -171,8 +189,15 @@ std::string systemd_unit(const JobState& st, std::string_view source)
     u += "# --on-failure: systemd runs a unit instead: OnFailure=NAME-alert.service, whose\n"
          "# ExecStart runs the command.\n";
   }
-  u += "\n[Install]\nWantedBy=default.target\n";
   return u;
+}
+
+} // namespace
+
+std::string systemd_unit(const JobState& st, std::string_view source)
+{
+  return unit_section(st, source) + service_start(st) + service_limits(st.definition) +
+         "\n[Install]\nWantedBy=default.target\n";
 }
 
 } // namespace pg

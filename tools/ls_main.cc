@@ -297,28 +297,20 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, boo
   return k_exit_ok;
 }
 
-int run(const LsOptions& opt)
+// The jobs asked for (every job when names is empty); the names not found go to missing.
+std::vector<Found> find_jobs(const std::optional<pg::StateDir>& sd,
+                             const std::vector<std::string>& names,
+                             std::vector<std::string>& missing)
 {
-  const std::string path = pg::resolve_state_dir(opt.state_dir);
-  std::optional<pg::StateDir> sd;
-  struct stat lst {};
-  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
-    sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
-  }
-  if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
-    return list_all(sd, path, opt.json);
-  }
-
   std::vector<Found> found;
-  std::vector<std::string> missing;
-  if (opt.names.empty()) {
+  if (names.empty()) {
     if (sd) {
       for (auto& view : pg::view_all(*sd)) {
         found.push_back({pg::listed_job(std::move(view)), std::nullopt});
       }
     }
   } else {
-    for (const auto& name : opt.names) {
+    for (const auto& name : names) {
       try {
         auto dir = sd ? sd->job(name, false) : std::nullopt;
         if (!dir) {
@@ -331,6 +323,80 @@ int run(const LsOptions& opt)
       }
     }
   }
+  return found;
+}
+
+// --events: the events of the jobs found, merged in time order.
+void print_events(const std::vector<Found>& found, const std::optional<pg::StateDir>& sd,
+                  const LsOptions& opt, pg::WallTime now)
+{
+  std::optional<pg::WallTime> since;
+  if (opt.since) {
+    since = now - *opt.since;
+  }
+  std::vector<pg::JobEvent> events;
+  for (const auto& f : found) {
+    std::optional<pg::JobDir> dir;
+    try {
+      dir = f.dir ? std::nullopt : (sd ? sd->job(f.job.view.name, false) : std::nullopt);
+    } catch (const pg::StateDirError& e) {
+      fmt::print(stderr, "pg-ls: {}: {}\n", f.job.view.name, e.what());
+      continue;
+    }
+    const pg::JobDir* d = f.dir ? &*f.dir : dir ? &*dir : nullptr;
+    if (d != nullptr) {
+      auto got = read_events(*d, since);
+      events.insert(events.end(), std::make_move_iterator(got.begin()),
+                    std::make_move_iterator(got.end()));
+    }
+  }
+  pg::merge_events(events);
+  if (opt.json) {
+    fmt::print("{}\n", pg::events_json(events).dump(
+                           2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  } else if (!events.empty()) {
+    fmt::print("{}", pg::render_events(events));
+  }
+}
+
+// --check: one line (or object) per job with a problem; true when there is one.
+bool print_check(const std::vector<Found>& found, bool json)
+{
+  bool problem = false;
+  nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+  for (const auto& f : found) {
+    if (auto line = pg::check_problem(f.job)) {
+      problem = true;
+      if (json) {
+        nlohmann::ordered_json j = pg::job_json(f.job);
+        j["problem"] = *line;
+        problems.push_back(std::move(j));
+      } else {
+        fmt::print("{}\n", *line);
+      }
+    }
+  }
+  if (json) {
+    fmt::print("{}\n",
+               problems.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
+  return problem;
+}
+
+int run(const LsOptions& opt)
+{
+  const std::string path = pg::resolve_state_dir(opt.state_dir);
+  std::optional<pg::StateDir> sd;
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
+    sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  }
+  if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
+    return list_all(sd, path, opt.json);
+  }
+
+  std::vector<std::string> missing;
+  std::vector<Found> found = find_jobs(sd, opt.names, missing);
   for (const auto& name : missing) {
     fmt::print(stderr, "pg-ls: no job named '{}' in {}\n", name, path);
   }
@@ -338,33 +404,7 @@ int run(const LsOptions& opt)
 
   const pg::LsStyle style{pg::wall_now(), use_colour()};
   if (opt.events) {
-    std::optional<pg::WallTime> since;
-    if (opt.since) {
-      since = style.now - *opt.since;
-    }
-    std::vector<pg::JobEvent> events;
-    for (const auto& f : found) {
-      std::optional<pg::JobDir> dir;
-      try {
-        dir = f.dir ? std::nullopt : (sd ? sd->job(f.job.view.name, false) : std::nullopt);
-      } catch (const pg::StateDirError& e) {
-        fmt::print(stderr, "pg-ls: {}: {}\n", f.job.view.name, e.what());
-        continue;
-      }
-      const pg::JobDir* d = f.dir ? &*f.dir : dir ? &*dir : nullptr;
-      if (d != nullptr) {
-        auto got = read_events(*d, since);
-        events.insert(events.end(), std::make_move_iterator(got.begin()),
-                      std::make_move_iterator(got.end()));
-      }
-    }
-    pg::merge_events(events);
-    if (opt.json) {
-      fmt::print("{}\n", pg::events_json(events).dump(
-                             2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-    } else if (!events.empty()) {
-      fmt::print("{}", pg::render_events(events));
-    }
+    print_events(found, sd, opt, style.now);
     return status;
   }
   if (opt.prometheus) {
@@ -376,24 +416,7 @@ int run(const LsOptions& opt)
     return status;
   }
   if (opt.check) {
-    nlohmann::ordered_json problems = nlohmann::ordered_json::array();
-    for (const auto& f : found) {
-      if (auto line = pg::check_problem(f.job)) {
-        status = k_exit_problem;
-        if (opt.json) {
-          nlohmann::ordered_json j = pg::job_json(f.job);
-          j["problem"] = *line;
-          problems.push_back(std::move(j));
-        } else {
-          fmt::print("{}\n", *line);
-        }
-      }
-    }
-    if (opt.json) {
-      fmt::print("{}\n",
-                 problems.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-    }
-    return status;
+    return print_check(found, opt.json) ? k_exit_problem : status;
   }
   if (opt.json) {
     std::vector<pg::ListedJob> jobs;
