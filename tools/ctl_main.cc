@@ -82,7 +82,7 @@ int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json)
 int run(const pg::CtlCommand& c)
 {
   const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(c.state_dir));
-  const std::string& first = c.names.front();
+  const std::string first = c.names.empty() ? std::string() : c.names.front();
   std::vector<pg::CtlResult> results;
   switch (c.verb) {
   case pg::CtlVerb::Logs:
