@@ -159,8 +159,10 @@ void Supervisor::apply_notify(const NotifyMessage& msg, pid_t sender)
     // it moved a deadline, and then at most once per k_notify_event_every.
     if (moved && (m_extend_said.count() == 0 || now - m_extend_said >= k_notify_event_every)) {
       m_extend_said = now;
-      event(ev::Timeout{"extend-timeout",
-                        "the job asked for " + human(usec(*msg.extend_timeout_usec)) + " more"});
+      // One format string: built from pieces, the compiler stores " mor" as an immediate,
+      // which lintian takes for a misspelling in the binary.
+      event(ev::Timeout{"extend-timeout", fmt::format("the job asked for {} more",
+                                                      human(usec(*msg.extend_timeout_usec)))});
     }
   }
   if (msg.ready && !m_life.run().ready) {
