@@ -22,15 +22,6 @@ Ending duration_between_runs(const JobDefinition& def)
           "timeout: planned duration " + format_duration(def.duration) + " reached between runs"};
 }
 
-} // namespace
-
-const char* phase_name(Phase p)
-{
-  static constexpr const char* k_names[] = {"idle",    "running", "aborting",   "stopping",
-                                            "killing", "backoff", "restarting", "done"};
-  return k_names[static_cast<size_t>(p)];
-}
-
 Clock clock_of(Deadline d)
 {
   // Durations of the job's life are on CLOCK_BOOTTIME (a suspend counts); timeouts of
@@ -39,6 +30,8 @@ Clock clock_of(Deadline d)
              ? Clock::Boot
              : Clock::Mono;
 }
+
+} // namespace
 
 bool Lifecycle::active() const
 {

@@ -33,8 +33,6 @@ enum class Phase {
   Done,       // the job is over
 };
 
-const char* phase_name(Phase p);
-
 // What pg-run knows of the current run. Reset at each run's start.
 struct Run {
   pid_t main = 0;           // the main process while it lives (0 once it is gone)
@@ -67,7 +65,6 @@ struct Stop {
 // The supervisor's deadlines, each on its clock; zero is unset.
 enum class Deadline { Kill, Restart, Duration, RestartEvery, Memory, Wait, Count };
 enum class Clock { Boot, Mono };
-Clock clock_of(Deadline d);
 
 // The job is over: its final state and why.
 struct Ending {

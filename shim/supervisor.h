@@ -70,8 +70,8 @@ private:
   RunEnd run_end(const std::string& exec_error, Nanos now_boot) const;
   void end_run(const std::string& exec_error = {});
   // After a run's exit record: the --wait report, gave-up, the alert, the restart event.
-  void after_run(const ExitRecord& rec, const Classification& c, const RunEnd& end,
-                 const Next& next);
+  void report_run_end(const ExitRecord& rec, const Classification& c, const RunEnd& end,
+                      const Next& next);
   void forward(int sig, const std::string& detail);
   // The job is over: publishes its final state with why (a cause with its keyword).
   void finish(const Ending& e);

@@ -279,12 +279,12 @@ void Supervisor::end_run(const std::string& exec_error)
   }
   const Actions after = m_life.ended(next, c.cause, now_boot);
   m_pub.pid.reset();
-  after_run(rec, c, end, next);
+  report_run_end(rec, c, end, next);
   apply(after);
 }
 
-void Supervisor::after_run(const ExitRecord& rec, const Classification& c, const RunEnd& end,
-                           const Next& next)
+void Supervisor::report_run_end(const ExitRecord& rec, const Classification& c, const RunEnd& end,
+                                const Next& next)
 {
   if (m_report && c.outcome != Outcome::Restarted) {
     // The launcher prints this end and the last output lines.
