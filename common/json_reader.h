@@ -128,6 +128,12 @@ template <typename T> T integer_field(JsonValue& v, std::string_view key)
   return n.type == JsonNumber::Uint ? static_cast<T>(n.u) : static_cast<T>(n.i);
 }
 
+// The bit of a JsonFields index, for check()'s required fields.
+constexpr uint64_t field_bit(size_t index)
+{
+  return uint64_t{1} << index;
+}
+
 // An object's known fields, named in the order its checks rank: of several damaged fields, the
 // first in that order is reported; a repeated key counts by its last occurrence.
 template <size_t N> class JsonFields {
@@ -148,12 +154,12 @@ public:
         return;
       }
       const auto at = static_cast<size_t>(i);
-      m_seen |= bit(at);
-      m_bad &= ~bit(at);
+      m_seen |= field_bit(at);
+      m_bad &= ~field_bit(at);
       try {
         on_field(at, m_names[at], value);
       } catch (FieldError& e) {
-        m_bad |= bit(at);
+        m_bad |= field_bit(at);
         m_damage.emplace_back(at, std::move(e.what));
       }
     });
@@ -164,20 +170,18 @@ public:
   void check(uint64_t required)
   {
     for (size_t i = 0; i < N; ++i) {
-      if ((m_bad & bit(i)) != 0) {
+      if ((m_bad & field_bit(i)) != 0) {
         for (auto d = m_damage.rbegin(); d != m_damage.rend(); ++d) {
           if (d->first == i) {
             field_fail(std::move(d->second)); // the key's last occurrence
           }
         }
       }
-      if ((required & bit(i)) != 0 && (m_seen & bit(i)) == 0) {
+      if ((required & field_bit(i)) != 0 && (m_seen & field_bit(i)) == 0) {
         field_fail("missing field '" + std::string(m_names[i]) + "'");
       }
     }
   }
-
-  static constexpr uint64_t bit(size_t i) { return uint64_t{1} << i; }
 
 private:
   static_assert(N <= 64);

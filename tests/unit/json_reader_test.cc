@@ -178,7 +178,7 @@ std::string fields_outcome(const std::string& text)
     fields.read(v, [](size_t, std::string_view key, JsonValue& x) {
       (void)integer_field<unsigned>(x, key);
     });
-    fields.check(JsonFields<3>::bit(0) | JsonFields<3>::bit(2));
+    fields.check(field_bit(0) | field_bit(2));
   });
 }
 
