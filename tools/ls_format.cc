@@ -57,11 +57,6 @@ std::string opt_local(const std::optional<WallTime>& t)
   return t ? format_local(*t) : std::string("-");
 }
 
-ordered_json opt_rfc3339(const std::optional<WallTime>& t)
-{
-  return t ? ordered_json(format_rfc3339(*t)) : ordered_json(nullptr);
-}
-
 // The age of t at now, never negative.
 std::chrono::seconds age(WallTime t, WallTime now)
 {
@@ -703,115 +698,6 @@ std::string render_detail(const ListedJob& job, const JobHistory& history, const
   return out;
 }
 
-ordered_json exit_json(const ExitRecord& e)
-{
-  return ordered_json{
-      {"code", e.code ? ordered_json(*e.code) : ordered_json(nullptr)},
-      {"signal", e.signal ? ordered_json(signal_name(*e.signal)) : ordered_json(nullptr)},
-      {"core_dumped", e.core_dumped},
-      {"runtime_s", e.runtime_s},
-      {"outcome", to_string(e.outcome)},
-      {"cause", e.cause},
-      {"at", format_rfc3339(e.at)},
-      {"pid", e.pid > 0 ? ordered_json(e.pid) : ordered_json(nullptr)},
-      {"max_rss_kb", e.max_rss_kb ? ordered_json(*e.max_rss_kb) : ordered_json(nullptr)},
-      {"user_cpu_s", e.user_cpu_s ? ordered_json(*e.user_cpu_s) : ordered_json(nullptr)},
-      {"sys_cpu_s", e.sys_cpu_s ? ordered_json(*e.sys_cpu_s) : ordered_json(nullptr)},
-  };
-}
-
-ordered_json job_json(const ListedJob& job)
-{
-  const JobView& v = job.view;
-  ordered_json j = {
-      {"name", v.name},
-      {"state", to_string(v.shown)},
-      {"lost_reason",
-       v.shown == RunState::Lost ? ordered_json(lost_why(v)) : ordered_json(nullptr)},
-      {"leftovers",
-       v.shown == RunState::Lost ? ordered_json(v.leftovers.size()) : ordered_json(nullptr)},
-      {"error", v.error.empty() ? ordered_json(nullptr) : ordered_json(v.error)},
-      {"supervisor_pid", nullptr},
-      {"pid", nullptr},
-      {"command", nullptr},
-      {"resolved_command", nullptr},
-      {"cwd", nullptr},
-      {"started_at", nullptr},
-      {"run_started_at", nullptr},
-      {"uptime_s", job.uptime ? ordered_json(job.uptime->count()) : ordered_json(nullptr)},
-      {"duration_s", nullptr},
-      {"duration_done",
-       job.duration_done ? ordered_json(*job.duration_done) : ordered_json(nullptr)},
-      {"deadline_at", nullptr},
-      {"next_start_at", nullptr},
-      {"restarts", nullptr},
-      {"restart_policy", nullptr},
-      {"max_restarts", nullptr},
-      {"oneshot", nullptr},
-      {"status_text", nullptr},
-      {"log", nullptr},
-      {"last_exit", nullptr},
-      {"supervisor", nullptr},
-      {"updated_at", nullptr},
-      {"storage_fault",
-       v.storage_fault.empty() ? ordered_json(nullptr) : ordered_json(v.storage_fault)},
-  };
-  if (!v.state) {
-    return j;
-  }
-  const JobState& st = *v.state;
-  const JobDefinition& d = st.definition;
-  if (v.supervisor_alive && !v.other_pid_namespace) {
-    j["supervisor_pid"] = st.supervisor.pid;
-  }
-  if (auto pid = live_pid(job)) {
-    j["pid"] = *pid;
-  }
-  j["command"] = d.argv;
-  j["resolved_command"] = d.command;
-  j["cwd"] = d.cwd;
-  j["started_at"] = opt_rfc3339(st.started_at);
-  if (job.uptime) {
-    j["run_started_at"] = opt_rfc3339(st.run_started_at);
-  }
-  j["duration_s"] = static_cast<double>(d.duration.count()) / 1000.0;
-  j["deadline_at"] = opt_rfc3339(st.deadline_at);
-  if (v.shown == RunState::Backoff) {
-    j["next_start_at"] = opt_rfc3339(st.next_start_at);
-  }
-  j["restarts"] = st.restarts;
-  j["restart_policy"] = to_string(d.restart);
-  j["max_restarts"] = d.max_restarts ? ordered_json(*d.max_restarts) : ordered_json("unlimited");
-  j["oneshot"] = d.oneshot;
-  j["status_text"] = st.status_text;
-  j["end_cause"] = st.end_cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.end_cause);
-  j["log"] = d.log;
-  j["log_dropped_bytes"] = st.log_dropped_bytes;
-  if (st.storage_error) {
-    const StorageFault& f = *st.storage_error;
-    j["storage_error"] = {{"error", f.error},
-                          {"since", format_rfc3339(f.since)},
-                          {"until", opt_rfc3339(f.until)},
-                          {"events_queued", f.events_queued},
-                          {"events_dropped", f.events_dropped},
-                          {"state_writes_failed", f.state_writes_failed}};
-  } else {
-    j["storage_error"] = nullptr;
-  }
-  if (st.last_exit) {
-    j["last_exit"] = exit_json(*st.last_exit);
-  }
-  j["supervisor"] = {{"pid", st.supervisor.pid},
-                     {"alive", v.supervisor_alive},
-                     {"parent_pid", st.supervisor.parent_pid},
-                     {"parent_command", st.supervisor.parent_command},
-                     {"cgroup", st.supervisor.cgroup}};
-  j["updated_at"] = format_rfc3339(st.updated_at);
-  const auto ns = json_pid_namespace(v);
-  j["pid_namespace"] = ns ? ordered_json(*ns) : ordered_json(nullptr);
-  return j;
-}
-
 namespace {
 
 // Pretty-printed JSON as nlohmann's dump(2) writes it, straight into a string: containers
@@ -955,8 +841,8 @@ void write_exit(JsonWriter& w, const ExitRecord& e)
   w.end_object();
 }
 
-// job_json(), key for key and in its order (end_cause, log_dropped_bytes, storage_error and
-// pid_namespace were added to that object after its initial keys, so they come last).
+// A job's --json object (end_cause, log_dropped_bytes, storage_error and pid_namespace were
+// added to it after its initial keys, so they come last).
 void write_job(JsonWriter& w, const ListedJob& job)
 {
   const JobView& v = job.view;
@@ -1083,6 +969,22 @@ std::string jobs_json_text(const std::vector<ListedJob>& jobs)
   }
   append_jobs_json_end(out, jobs.size());
   return out;
+}
+
+ordered_json job_json(const ListedJob& job)
+{
+  std::string text;
+  JsonWriter w(text);
+  write_job(w, job);
+  return ordered_json::parse(text);
+}
+
+ordered_json exit_json(const ExitRecord& e)
+{
+  std::string text;
+  JsonWriter w(text);
+  write_exit(w, e);
+  return ordered_json::parse(text);
 }
 
 std::optional<std::string> check_problem(const ListedJob& job)
