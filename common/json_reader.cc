@@ -281,13 +281,18 @@ void read_json_object(std::string_view text, std::string_view not_object,
   }
 }
 
-std::string text_field(JsonValue& v, std::string_view key)
+std::string_view string_field(JsonValue& v, std::string_view key)
 {
   if (v.kind() != JsonKind::String) {
     v.skip();
     field_fail(field_message(key, "has the wrong type"));
   }
-  return std::string(v.string());
+  return v.string();
+}
+
+std::string text_field(JsonValue& v, std::string_view key)
+{
+  return std::string(string_field(v, key));
 }
 
 bool bool_field(JsonValue& v, std::string_view key)

@@ -114,6 +114,7 @@ void read_json_object(std::string_view text, std::string_view not_object,
 // The typed reads of a field's value; their damage names the field key: "has the wrong type"
 // (a string for a number, 1.5 for an integer, ...), "is out of range" (an integer T cannot hold).
 std::string text_field(JsonValue& v, std::string_view key);
+std::string_view string_field(JsonValue& v, std::string_view key); // until the next document
 bool bool_field(JsonValue& v, std::string_view key);
 double real_field(JsonValue& v, std::string_view key); // any number
 std::vector<std::string> strings_field(JsonValue& v, std::string_view key);

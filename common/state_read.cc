@@ -31,8 +31,7 @@ Millis millis_field(JsonValue& v, std::string_view key)
 
 WallTime time_field(JsonValue& v, std::string_view key)
 {
-  const std::string text = text_field(v, key);
-  auto t = parse_rfc3339(text);
+  auto t = parse_rfc3339(string_field(v, key));
   if (!t) {
     field_fail(field_message(key, "is not an RFC 3339 time"));
   }
@@ -105,7 +104,7 @@ ExitRecord exit_of(JsonValue& v)
     case 2:
       e.signal = std::nullopt;
       if (!x.null()) {
-        e.signal = parse_signal(text_field(x, k));
+        e.signal = parse_signal(string_field(x, k));
         if (!e.signal) {
           field_fail(field_message(k, "is not a signal name"));
         }
@@ -118,7 +117,7 @@ ExitRecord exit_of(JsonValue& v)
       e.runtime_s = x.null() ? 0.0 : real_field(x, k);
       break;
     case 5: {
-      auto o = outcome_from(text_field(x, k));
+      auto o = outcome_from(string_field(x, k));
       if (!o) {
         field_fail(field_message(k, "is not an outcome"));
       }
@@ -318,7 +317,7 @@ void policy_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
     d.duration = millis_field(x, k);
     break;
   case 9: {
-    auto p = restart_policy_from(x.null() ? std::string("on-failure") : text_field(x, k));
+    auto p = restart_policy_from(x.null() ? std::string_view("on-failure") : string_field(x, k));
     if (!p) {
       field_fail(field_message(k, "is not a restart policy"));
     }
@@ -345,7 +344,7 @@ void policy_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
     d.restart_delay_max = millis_field(x, k);
     break;
   case 14: {
-    auto sig = parse_signal(x.null() ? std::string("SIGTERM") : text_field(x, k));
+    auto sig = parse_signal(x.null() ? std::string_view("SIGTERM") : string_field(x, k));
     if (!sig) {
       field_fail(field_message(k, "is not a signal"));
     }
@@ -446,7 +445,7 @@ void identity_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
     s.name = text_field(x, k);
     break;
   case 2: {
-    auto st = run_state_from(text_field(x, k));
+    auto st = run_state_from(string_field(x, k));
     if (!st) {
       field_fail(field_message(k, "is not a state"));
     }
