@@ -1,5 +1,6 @@
 #include "json_reader.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -212,17 +213,17 @@ JsonNumber JsonValue::number()
   return *n;
 }
 
-void JsonValue::skip(int depth)
+void JsonValue::skip()
 {
-  if (depth > k_max_json_depth) {
+  if (m_depth > k_max_json_depth) {
     throw JsonSyntaxError("nested deeper than " + std::to_string(k_max_json_depth) + " levels");
   }
   switch (kind()) {
   case JsonKind::Object:
-    members([&](std::string_view, JsonValue& v) { v.skip(depth + 1); });
+    members([](std::string_view, JsonValue& v) { v.skip(); });
     break;
   case JsonKind::Array:
-    items([&](JsonValue& v) { v.skip(depth + 1); });
+    items([](JsonValue& v) { v.skip(); });
     break;
   case JsonKind::String:
     (void)string();
@@ -246,6 +247,14 @@ void read_json_object(std::string_view text, std::string_view not_object,
   // bytes past the text's end, so it is copied into a buffer that has them.
   thread_local od::parser parser;
   thread_local std::string padded;
+  // The parser's depth bound counts only where simdjson checks itself (SIMDJSON_DEVELOPMENT_CHECKS,
+  // in builds without optimization): above the reader's own, which refuses deeper values first.
+  constexpr size_t parser_depth = k_max_json_depth + 2;
+  if (parser.max_depth() != parser_depth) {
+    if (auto e = parser.allocate(std::max<size_t>(text.size(), 4096), parser_depth)) {
+      syntax(e);
+    }
+  }
   // As nlohmann reads text (what pg has always accepted): a byte order mark is skipped, and a
   // NUL byte ends the text (one in a string is refused there, as the string is then unclosed).
   if (text.starts_with("\xEF\xBB\xBF")) {
@@ -258,7 +267,7 @@ void read_json_object(std::string_view text, std::string_view not_object,
   const od::json_type type = checked(doc.type());
   std::optional<FieldError> damage;
   if (type == od::json_type::object || type == od::json_type::array) {
-    JsonValue root(checked(doc.get_value()));
+    JsonValue root(checked(doc.get_value()), 1);
     try {
       if (type != od::json_type::object) {
         root.skip();

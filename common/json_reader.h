@@ -35,7 +35,8 @@ struct JsonNumber {
 // The number text (JSON's grammar, nothing around it) means, or nullopt when it is none.
 std::optional<JsonNumber> json_number(std::string_view text);
 
-// Deeper nesting than this is refused (the reader recurses; pg writes 3 levels).
+// A value nested deeper than this in its document (the root is at depth 1) is refused: the
+// reader recurses. pg writes 3 levels.
 inline constexpr int k_max_json_depth = 1024;
 
 // The text is not JSON: simdjson's reason.
@@ -57,7 +58,8 @@ std::string field_message(std::string_view key, std::string_view what);
 // skip(). Reads throw JsonSyntaxError where the text is not JSON.
 class JsonValue {
 public:
-  explicit JsonValue(simdjson::ondemand::value v) : m_v(v) {}
+  // v at depth (1 for the document's root).
+  JsonValue(simdjson::ondemand::value v, int depth) : m_v(v), m_depth(depth) {}
 
   JsonKind kind();
   // True, and the value consumed, when it is null.
@@ -66,7 +68,7 @@ public:
   std::string_view string(); // valid until the next document is read
   JsonNumber number();
   // Consumes the value, checking that it is JSON.
-  void skip() { skip(0); }
+  void skip();
 
   // f(key, value) for each member of an object, in order; f consumes the value.
   template <typename F> void members(F&& f)
@@ -75,7 +77,7 @@ public:
     for (auto member : o) {
       simdjson::ondemand::field field = checked(std::move(member));
       std::string_view key = checked(field.unescaped_key());
-      JsonValue v(field.value());
+      JsonValue v(field.value(), m_depth + 1);
       f(key, v);
     }
   }
@@ -84,7 +86,7 @@ public:
   {
     simdjson::ondemand::array a = checked(m_v.get_array());
     for (auto item : a) {
-      JsonValue v(checked(std::move(item)));
+      JsonValue v(checked(std::move(item)), m_depth + 1);
       f(v);
     }
   }
@@ -99,9 +101,9 @@ private:
     return v;
   }
   [[noreturn]] static void throw_syntax(simdjson::error_code e);
-  void skip(int depth);
 
   simdjson::ondemand::value m_v;
+  int m_depth;
 };
 
 // Reads text (one JSON document) through read(root) when its root is an object, and refuses any

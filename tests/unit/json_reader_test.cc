@@ -153,8 +153,10 @@ TEST(ReadJsonObject, RefusesNestingDeeperThanItsLimit)
     return "{\"a\":" + std::string(static_cast<size_t>(depth), '[') +
            std::string(static_cast<size_t>(depth), ']') + "}";
   };
-  EXPECT_EQ(outcome(nested(k_max_json_depth)), "");
-  EXPECT_NE(outcome(nested(k_max_json_depth + 2)).find("nested deeper than"), std::string::npos);
+  // The root object is at depth 1, "a"'s array at 2: the innermost array at depth + 1.
+  EXPECT_EQ(outcome(nested(k_max_json_depth - 1)), "");
+  EXPECT_NE(outcome(nested(k_max_json_depth)).find("nested deeper than"), std::string::npos);
+  EXPECT_NE(outcome(nested(100'000)).find("nested deeper than"), std::string::npos);
 }
 
 TEST(ReadJsonObject, ASyntaxErrorWinsOverTheDamageOfAField)
