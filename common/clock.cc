@@ -44,6 +44,46 @@ bool valid_fields(int year, int month, int day, int hour, int minute, int second
   return day <= k_days[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
+// "2026-01-02T03:04:05.678Z", the form format_rfc3339 writes, read without sscanf (a listing
+// reads thousands); nullopt for any other form, which the general path below reads. The same
+// checks and the same result as that path.
+std::optional<WallTime> parse_canonical(std::string_view s)
+{
+  if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != '.' || s[23] != 'Z') {
+    return std::nullopt;
+  }
+  auto num = [&](size_t at, size_t n, int& out) {
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') {
+        return false;
+      }
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, ms = 0;
+  if (!num(0, 4, year) || !num(5, 2, month) || !num(8, 2, day) || !num(11, 2, hour) ||
+      !num(14, 2, minute) || !num(17, 2, second) || !num(20, 3, ms) ||
+      !valid_fields(year, month, day, hour, minute, second)) {
+    return std::nullopt;
+  }
+  // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil),
+  // as timegm counts them (a second of 60 carries into the next minute).
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = int64_t{era} * 146097 + doe - 719468;
+  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
+  if (secs > k_max_time_s || secs < k_min_time_s) {
+    return std::nullopt;
+  }
+  return WallTime(std::chrono::seconds(secs) + std::chrono::milliseconds(ms));
+}
+
 } // namespace
 
 Nanos boottime_now()
@@ -80,6 +120,9 @@ std::string format_rfc3339(WallTime t)
 
 std::optional<WallTime> parse_rfc3339(std::string_view text)
 {
+  if (auto t = parse_canonical(text)) {
+    return t;
+  }
   std::string s(text);
   tm t{};
   int consumed = 0;

@@ -2,7 +2,6 @@
 
 #include "leftovers.h"
 #include "proc.h"
-#include "state_fast.h"
 #include "storage_fault.h"
 
 #include <algorithm>
@@ -26,15 +25,8 @@ bool read_state(const JobDir& dir, JobView& v)
     v.error = e.what(); // a link, a FIFO, a huge file: refused, never followed
     return false;
   }
-  // The one-pass reader knows the usual files; anything else (and every error message) is
-  // the full parser's.
-  if (auto fast = fast_job_state(text)) {
-    v.state = std::move(fast);
-    v.error.clear();
-    return true;
-  }
   try {
-    v.state = job_state_from_json(nlohmann::json::parse(text));
+    v.state = parse_job_state(text);
     v.error.clear();
     return true;
   } catch (const std::exception& e) {

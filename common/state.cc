@@ -3,8 +3,6 @@
 #include "signals.h"
 
 #include <array>
-#include <stdexcept>
-#include <type_traits>
 #include <utility>
 
 namespace pg {
@@ -32,105 +30,6 @@ std::optional<E> from_names(const std::array<const char*, N>& names, std::string
 json opt_time(const std::optional<WallTime>& t)
 {
   return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
-std::runtime_error field_error(const char* key, const std::string& what)
-{
-  return std::runtime_error(std::string("field '") + key + "' " + what);
-}
-
-// Field access that names the field when it is missing or of the wrong type.
-template <typename T> T get(const json& j, const char* key)
-{
-  auto it = j.find(key);
-  if (it == j.end()) {
-    throw std::runtime_error(std::string("missing field '") + key + "'");
-  }
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    // nlohmann would read 1.5 as 1 and true as 1, and wrap -1 into a huge unsigned.
-    if (!it->is_number_integer()) {
-      throw field_error(key, "has the wrong type");
-    }
-    if (it->is_number_unsigned() ? !std::in_range<T>(it->template get<uint64_t>())
-                                 : !std::in_range<T>(it->template get<int64_t>())) {
-      throw field_error(key, "is out of range");
-    }
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!it->is_number()) {
-      throw field_error(key, "has the wrong type"); // nlohmann would read true as 1.0
-    }
-  }
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw field_error(key, "has the wrong type");
-  }
-}
-
-// A field that must hold an object.
-const json& object_field(const json& j, const char* key)
-{
-  auto it = j.find(key);
-  if (it == j.end()) {
-    throw std::runtime_error(std::string("missing field '") + key + "'");
-  }
-  if (!it->is_object()) {
-    throw field_error(key, "is not an object");
-  }
-  return *it;
-}
-
-// Runs f, prefixing what it throws with the object it was reading: "field 'supervisor': ...".
-template <typename F> auto nested(const char* key, F f)
-{
-  try {
-    return f();
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(std::string("field '") + key + "': " + e.what());
-  }
-}
-
-template <typename T> T get_or(const json& j, const char* key, T fallback)
-{
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return fallback;
-  }
-  return get<T>(j, key);
-}
-
-WallTime time_field(const json& j, const char* key)
-{
-  auto t = parse_rfc3339(get<std::string>(j, key));
-  if (!t) {
-    throw std::runtime_error(std::string("field '") + key + "' is not an RFC 3339 time");
-  }
-  return *t;
-}
-
-std::optional<WallTime> opt_time_field(const json& j, const char* key)
-{
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return std::nullopt;
-  }
-  return time_field(j, key);
-}
-
-Millis millis_field(const json& j, const char* key, Millis fallback)
-{
-  auto it = j.find(key);
-  if (it == j.end()) {
-    return fallback;
-  }
-  // Durations are never negative, nor longer than k_max_duration (what parse_duration()
-  // accepts); anything else (NaN, a huge double) is damage that would overflow a deadline.
-  // state_fast.cc's millis() declines the same values, so both readers give this error.
-  const double ms = get<double>(j, key) * 1000.0;
-  if (!(ms >= 0 && ms <= static_cast<double>(k_max_duration.count()))) {
-    throw field_error(key, "is out of range");
-  }
-  return Millis(static_cast<int64_t>(ms + 0.5));
 }
 
 double seconds(Millis m)
@@ -209,71 +108,6 @@ json to_json(const JobDefinition& d)
   };
 }
 
-JobDefinition definition_from_json(const json& j)
-{
-  if (!j.is_object()) {
-    throw std::runtime_error("definition is not an object");
-  }
-  JobDefinition d;
-  d.argv = get<std::vector<std::string>>(j, "argv");
-  if (d.argv.empty()) {
-    throw std::runtime_error("field 'argv' is empty");
-  }
-  d.command = get<std::string>(j, "command");
-  d.cwd = get<std::string>(j, "cwd");
-  d.umask = get_or<unsigned>(j, "umask", 022);
-  if (d.umask > 0777) {
-    throw field_error("umask", "is out of range");
-  }
-  d.path = get_or<std::string>(j, "path", "");
-  for (const auto& kv : get_or<std::vector<std::string>>(j, "env", {})) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) {
-      throw std::runtime_error("field 'env' holds an entry without '='");
-    }
-    d.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  d.env_file = get_or<std::string>(j, "env_file", "");
-  d.oneshot = get_or<bool>(j, "oneshot", false);
-  d.duration = millis_field(j, "duration_s", Millis(0));
-  auto policy = restart_policy_from(get_or<std::string>(j, "restart", "on-failure"));
-  if (!policy) {
-    throw std::runtime_error("field 'restart' is not a restart policy");
-  }
-  d.restart = *policy;
-  auto mr = j.find("max_restarts");
-  if (mr != j.end() && mr->is_string()) {
-    if (*mr != "unlimited") {
-      throw field_error("max_restarts", "is neither a number nor \"unlimited\"");
-    }
-    d.max_restarts = std::nullopt;
-  } else if (mr != j.end()) {
-    d.max_restarts = get<unsigned>(j, "max_restarts");
-  }
-  d.restart_window = millis_field(j, "restart_window_s", d.restart_window);
-  d.restart_delay = millis_field(j, "restart_delay_s", d.restart_delay);
-  d.restart_delay_max = millis_field(j, "restart_delay_max_s", d.restart_delay_max);
-  auto sig = parse_signal(get_or<std::string>(j, "stop_signal", "SIGTERM"));
-  if (!sig) {
-    throw std::runtime_error("field 'stop_signal' is not a signal");
-  }
-  d.stop_signal = *sig;
-  d.stop_timeout = millis_field(j, "stop_timeout_s", d.stop_timeout);
-  d.log = get<std::string>(j, "log");
-  d.log_max_size = get_or<uint64_t>(j, "log_max_size", d.log_max_size);
-  d.log_keep = get_or<unsigned>(j, "log_keep", d.log_keep);
-  d.log_timestamps = get_or<bool>(j, "log_timestamps", false);
-  d.notify = get_or<bool>(j, "notify", false);
-  d.watchdog = millis_field(j, "watchdog_s", Millis(0));
-  d.stall = millis_field(j, "stall_s", Millis(0));
-  d.max_memory = get_or<uint64_t>(j, "max_memory", 0);
-  d.restart_every = millis_field(j, "restart_every_s", Millis(0));
-  d.on_failure = get_or<std::string>(j, "on_failure", "");
-  d.alert_cooldown = millis_field(j, "alert_cooldown_s", d.alert_cooldown);
-  d.alert_timeout = millis_field(j, "alert_timeout_s", d.alert_timeout);
-  return d;
-}
-
 json to_json(const ExitRecord& e)
 {
   return json{
@@ -291,43 +125,6 @@ json to_json(const ExitRecord& e)
   };
 }
 
-ExitRecord exit_record_from_json(const json& j)
-{
-  if (!j.is_object()) {
-    throw std::runtime_error("exit record is not an object");
-  }
-  ExitRecord e;
-  e.pid = get_or<pid_t>(j, "pid", 0);
-  if (auto it = j.find("code"); it != j.end() && !it->is_null()) {
-    e.code = get<int>(j, "code");
-  }
-  if (auto it = j.find("signal"); it != j.end() && !it->is_null()) {
-    e.signal = parse_signal(get<std::string>(j, "signal"));
-    if (!e.signal) {
-      throw std::runtime_error("field 'signal' is not a signal name");
-    }
-  }
-  e.core_dumped = get_or<bool>(j, "core_dumped", false);
-  e.runtime_s = get_or<double>(j, "runtime_s", 0.0);
-  auto outcome = outcome_from(get<std::string>(j, "outcome"));
-  if (!outcome) {
-    throw std::runtime_error("field 'outcome' is not an outcome");
-  }
-  e.outcome = *outcome;
-  e.cause = get_or<std::string>(j, "cause", "");
-  e.at = time_field(j, "at");
-  if (auto it = j.find("max_rss_kb"); it != j.end() && !it->is_null()) {
-    e.max_rss_kb = get<uint64_t>(j, "max_rss_kb");
-  }
-  if (auto it = j.find("user_cpu_s"); it != j.end() && !it->is_null()) {
-    e.user_cpu_s = get<double>(j, "user_cpu_s");
-  }
-  if (auto it = j.find("sys_cpu_s"); it != j.end() && !it->is_null()) {
-    e.sys_cpu_s = get<double>(j, "sys_cpu_s");
-  }
-  return e;
-}
-
 json to_json(const StorageFault& f)
 {
   return json{
@@ -338,21 +135,6 @@ json to_json(const StorageFault& f)
       {"events_dropped", f.events_dropped},
       {"state_writes_failed", f.state_writes_failed},
   };
-}
-
-StorageFault storage_fault_from_json(const json& j)
-{
-  if (!j.is_object()) {
-    throw std::runtime_error("not an object");
-  }
-  StorageFault f;
-  f.error = get_or<std::string>(j, "error", "");
-  f.since = time_field(j, "since");
-  f.until = opt_time_field(j, "until");
-  f.events_queued = get_or<uint64_t>(j, "events_queued", 0);
-  f.events_dropped = get_or<uint64_t>(j, "events_dropped", 0);
-  f.state_writes_failed = get_or<uint64_t>(j, "state_writes_failed", 0);
-  return f;
 }
 
 json to_json(const Handover& h)
@@ -402,83 +184,25 @@ json to_json(const JobState& s)
   };
 }
 
+// A value read as its text: one reader (state_read.cc) for both.
+JobDefinition definition_from_json(const json& j)
+{
+  return parse_definition(dump_line(j));
+}
+
+ExitRecord exit_record_from_json(const json& j)
+{
+  return parse_exit_record(dump_line(j));
+}
+
+StorageFault storage_fault_from_json(const json& j)
+{
+  return parse_storage_fault(dump_line(j));
+}
+
 JobState job_state_from_json(const json& j)
 {
-  if (!j.is_object()) {
-    throw std::runtime_error("state is not a JSON object");
-  }
-  int version = get<int>(j, "schema_version");
-  if (version > k_schema_version) {
-    throw std::runtime_error("schema_version " + std::to_string(version) +
-                             " is newer than this pg understands");
-  }
-  JobState s;
-  s.name = get<std::string>(j, "name");
-  auto st = run_state_from(get<std::string>(j, "state"));
-  if (!st) {
-    throw std::runtime_error("field 'state' is not a state");
-  }
-  s.state = *st;
-  const json& sup = object_field(j, "supervisor");
-  nested("supervisor", [&] {
-    s.supervisor.pid = get<pid_t>(sup, "pid");
-    s.supervisor.start_time = get<uint64_t>(sup, "start_time");
-    s.supervisor.boot_id = get<std::string>(sup, "boot_id");
-    s.supervisor.parent_pid = get_or<pid_t>(sup, "parent_pid", 0);
-    s.supervisor.parent_command = get_or<std::string>(sup, "parent_command", "");
-    s.supervisor.cgroup = get_or<std::string>(sup, "cgroup", "");
-    s.supervisor.pid_namespace = get_or<uint64_t>(sup, "pid_namespace", 0);
-  });
-  if (auto it = j.find("pid"); it != j.end() && !it->is_null()) {
-    s.pid = get<pid_t>(j, "pid");
-  }
-  s.run_id = get_or<std::string>(j, "run_id", "");
-  s.started_at = opt_time_field(j, "started_at");
-  s.run_started_at = opt_time_field(j, "run_started_at");
-  s.run_started_boot_ns = get_or<int64_t>(j, "run_started_boot_ns", 0);
-  s.deadline_at = opt_time_field(j, "deadline_at");
-  s.next_start_at = opt_time_field(j, "next_start_at");
-  s.restarts = get_or<unsigned>(j, "restarts", 0);
-  s.run = get_or<unsigned>(j, "run", 0);
-  s.status_text = get_or<std::string>(j, "status_text", "");
-  if (auto it = j.find("memory_rss"); it != j.end() && !it->is_null()) {
-    s.memory_rss = get<uint64_t>(j, "memory_rss");
-  }
-  if (auto it = j.find("last_exit"); it != j.end() && !it->is_null()) {
-    s.last_exit = nested("last_exit", [&] { return exit_record_from_json(*it); });
-  }
-  if (auto it = j.find("handover"); it != j.end() && !it->is_null()) {
-    s.handover = nested("handover", [&] {
-      Handover h;
-      h.from_pid = get<pid_t>(*it, "from_pid");
-      h.pid = get<pid_t>(*it, "pid");
-      h.at = time_field(*it, "at");
-      return h;
-    });
-  }
-  s.end_cause = get_or<std::string>(j, "end_cause", "");
-  s.log_dropped_bytes = get_or<uint64_t>(j, "log_dropped_bytes", 0);
-  s.log_drop_error = get_or<std::string>(j, "log_drop_error", "");
-  if (auto it = j.find("storage_error"); it != j.end() && !it->is_null()) {
-    s.storage_error = nested("storage_error", [&] { return storage_fault_from_json(*it); });
-  }
-  if (auto it = j.find("tree"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) {
-      throw field_error("tree", "is not an array");
-    }
-    nested("tree", [&] {
-      for (const json& p : *it) {
-        if (!p.is_object()) {
-          throw std::runtime_error("an entry is not an object");
-        }
-        s.tree.push_back({get<pid_t>(p, "pid"), get<uint64_t>(p, "start_time")});
-      }
-    });
-  }
-  const json& def = object_field(j, "definition");
-  s.definition = nested("definition", [&] { return definition_from_json(def); });
-  s.updated_at = time_field(j, "updated_at");
-  return s;
+  return parse_job_state(dump_line(j));
 }
 
 std::string dump_line(const json& j)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -164,13 +165,24 @@ struct JobState {
   bool operator==(const JobState&) const = default;
 };
 
+// The one writer of state.json and of its objects (the JSON values; dump_line writes them).
 nlohmann::json to_json(const JobDefinition& d);
 nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
 nlohmann::json to_json(const StorageFault& f);
 nlohmann::json to_json(const Handover& h);
+
+// The one reader of state.json (state_read.cc), from its text: throws std::runtime_error naming
+// the damaged field ("field 'definition': field 'argv' is empty"), or saying why the text is
+// not JSON (JsonSyntaxError, json_reader.h), when it does not describe a valid object.
+JobState parse_job_state(std::string_view text);
+JobDefinition parse_definition(std::string_view text);
+ExitRecord parse_exit_record(std::string_view text);
+StorageFault parse_storage_fault(std::string_view text);
+
+// The same reader for a JSON value already parsed (an events.jsonl line): the value's text
+// read by the functions above, so the same checks and the same errors.
 StorageFault storage_fault_from_json(const nlohmann::json& j);
-// Throw std::runtime_error naming the field when the JSON does not describe a valid object.
 JobDefinition definition_from_json(const nlohmann::json& j);
 ExitRecord exit_record_from_json(const nlohmann::json& j);
 JobState job_state_from_json(const nlohmann::json& j);

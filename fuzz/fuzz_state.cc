@@ -1,17 +1,18 @@
-// libFuzzer target: state.json as pg-ls, pg-ctl and revive read it (common/job_view.cc's
-// read_state), then everything pg-ls renders from the result. The fast reader pg-ls tries
-// first (state_fast.cc) may only decline or agree with the full reader, on the input and on
-// what the full reader writes back.
+// libFuzzer target: state.json as pg-ls, pg-ctl, pg-run and revive read it (parse_job_state,
+// the one reader), then everything pg-ls renders from the result. The reader refuses as not
+// JSON what nlohmann refuses, reads the rest as nlohmann's value of it says, and what it accepts
+// writes back and reads again as the same state.
 #include "job_view.h"
+#include "json_reader.h"
 #include "ls_format.h"
 #include "ls_history.h"
 #include "state.h"
-#include "state_fast.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace {
@@ -41,45 +42,54 @@ void render(const pg::JobState& s, pg::RunState shown)
   (void)pg::render_prometheus({job}, style.now);
 }
 
-// Whatever the fast reader accepts, the full reader accepts too (full, or nullopt when it
-// refused the text), as the same state: pg-ls falls back to the full reader only on a decline.
-void check_fast(std::string_view text, const std::optional<pg::JobState>& full)
+// True when the reader refused text only for nesting deeper than it reads (nlohmann reads any).
+bool too_deep(const std::string& error)
 {
-  auto fast = pg::fast_job_state(text);
-  if (fast && (!full || *fast != *full)) {
-    std::abort();
-  }
+  return error.find("nested deeper than") != std::string::npos;
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-  std::string_view text(reinterpret_cast<const char*>(data), size);
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    check_fast(text, std::nullopt);
-    return 0;
-  }
-  pg::JobState s;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::optional<pg::JobState> s;
+  std::string error;
+  bool syntax = false;
   try {
-    s = pg::job_state_from_json(j);
-  } catch (const std::runtime_error&) {
-    check_fast(text, std::nullopt);
-    return 0; // pg-ls: "state.json is damaged: ..."; pg-ctl refuses
-  } catch (const nlohmann::json::exception&) {
-    check_fast(text, std::nullopt);
-    return 0;
+    s = pg::parse_job_state(text); // pg-ls: "state.json is damaged: ..." when it throws
+  } catch (const pg::JsonSyntaxError& e) {
+    syntax = true;
+    error = e.what();
+  } catch (const std::runtime_error& e) {
+    error = e.what();
   }
-  check_fast(text, s);
-  // What was accepted must write back and read again as the same state (the supervisor of a
-  // revived job rewrites it), by both readers.
-  const std::string again = pg::dump_line(pg::to_json(s));
-  if (pg::job_state_from_json(nlohmann::json::parse(again)) != s) {
+  // nlohmann is the reference of JSON's grammar: the reader refuses as not JSON what nlohmann
+  // refuses, and reads the rest as the value nlohmann parses says (the same state or error).
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() != syntax && !too_deep(error)) {
     std::abort();
   }
-  check_fast(again, s);
-  render(s, s.state);
-  render(s, pg::RunState::Lost);
+  if (!j.is_discarded() && !syntax) {
+    try {
+      if (pg::job_state_from_json(j) != s) {
+        std::abort();
+      }
+    } catch (const std::runtime_error& e) {
+      if (s || e.what() != error) {
+        std::abort();
+      }
+    }
+  }
+  if (!s) {
+    return 0;
+  }
+  // What was accepted must write back and read again as the same state (the supervisor of a
+  // revived job rewrites it).
+  if (pg::parse_job_state(pg::dump_line(pg::to_json(*s))) != *s) {
+    std::abort();
+  }
+  render(*s, s->state);
+  render(*s, pg::RunState::Lost);
   return 0;
 }

@@ -80,7 +80,7 @@ std::optional<JobState> read_state(const JobDir& job)
     if (!job.read("state.json", text)) {
       return std::nullopt;
     }
-    return job_state_from_json(nlohmann::json::parse(text));
+    return parse_job_state(text);
   } catch (const std::exception&) {
     return std::nullopt;
   }

@@ -26,7 +26,7 @@ void Supervisor::adopt_history()
   try {
     std::string text;
     if (m_job.read("state.json", text)) {
-      prev = job_state_from_json(nlohmann::json::parse(text));
+      prev = parse_job_state(text);
     }
   } catch (const std::exception&) {
     prev.reset(); // damaged or unreadable: nothing to continue from

@@ -362,8 +362,8 @@ TEST_F(Hostile, DurationsPastTheLimitAreRefusedAndOutOfRangeInStateJsonIsDamage)
   EXPECT_EQ(pg_ctl({"stop", "web"}).status, 0);
   wait_end("web");
 
-  // Out of range in state.json: past the limit, negative, huge. Both readers (pg-ls tries the
-  // fast one first) give the full reader's error, naming the field.
+  // Out of range in state.json: past the limit, negative, huge. The reader's error names the
+  // field.
   const std::string good = read_text(job_file("web", "state.json"));
   for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
            {"duration_s", "3153600000.001"}, {"restart_delay_s", "-1"}, {"stall_s", "1e300"}}) {

@@ -102,6 +102,29 @@ TEST(ParseRfc3339, RefusesTimesATimePointCannotHold)
       format_rfc3339(*parse_rfc3339("2087-12-31T00:00:00Z") + std::chrono::days(36500))));
 }
 
+// The form format_rfc3339 writes is read by a path of its own (a listing reads thousands): it
+// must say what the general path says of the same instant written with a +00:00 offset.
+TEST(ParseRfc3339, ReadsItsOwnFormAsTheSameTimeWithAnOffset)
+{
+  for (const char* t :
+       {"2026-01-02T03:04:05.678Z", "2024-02-29T23:59:60.999Z", "1969-12-31T23:59:59.999Z",
+        "1970-01-01T00:00:00.000Z", "1900-01-01T00:00:00.000Z", "2188-08-26T02:40:00.000Z",
+        "1897-02-11T15:06:40.000Z", "2000-02-29T12:00:00.001Z"}) {
+    const std::string offset = std::string(t).substr(0, 23) + "+00:00";
+    ASSERT_TRUE(parse_rfc3339(t).has_value()) << t;
+    EXPECT_EQ(parse_rfc3339(t), parse_rfc3339(offset)) << t;
+    EXPECT_EQ(format_rfc3339(*parse_rfc3339(t)),
+              std::string(t).substr(0, 19) == "2024-02-29T23:59:60" ? "2024-03-01T00:00:00.999Z"
+                                                                    : t);
+  }
+  for (const char* t :
+       {"2023-02-29T00:00:00.000Z", "1900-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z",
+        "2026-01-01T24:00:00.000Z", "2188-08-26T02:40:01.000Z", "1897-02-11T15:06:39.999Z",
+        "2026-01-01T00:00:00.00xZ"}) {
+    EXPECT_FALSE(parse_rfc3339(t)) << t;
+  }
+}
+
 TEST(ParseRfc3339, RefusesJunkAndMissingZones)
 {
   EXPECT_FALSE(parse_rfc3339(""));

@@ -1,0 +1,332 @@
+#include "ls_json.h"
+
+#include "ls_text.h"
+#include "proc.h"
+#include "signals.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <optional>
+
+namespace pg {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+// The supervisor's pid namespace for --json: "pid:[N]" when it is not pg-ls's own, else null.
+std::optional<std::string> json_pid_namespace(const JobView& v)
+{
+  if (!v.other_pid_namespace || !v.state) {
+    return std::nullopt;
+  }
+  return pid_namespace_name(v.state->supervisor.pid_namespace);
+}
+
+// Pretty-printed JSON as nlohmann's dump(2) writes it, straight into a string: containers
+// open on their line, one member or item a line, "{}" and "[]" when empty.
+class JsonWriter {
+public:
+  explicit JsonWriter(std::string& out) : m_out(out) {}
+  // Starts inside an open array that holds items_before items already (streamed arrays).
+  JsonWriter(std::string& out, int items_before) : m_out(out), m_counts{items_before} {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  // A member's key; its value follows.
+  JsonWriter& key(std::string_view k) // plain ASCII, never escaped
+  {
+    next();
+    m_out += '"';
+    m_out += k;
+    m_out += "\": ";
+    m_keyed = true;
+    return *this;
+  }
+  void null() { item("null"); }
+  void boolean(bool b) { item(b ? "true" : "false"); }
+  template <typename T> void integer(T n)
+  {
+    prefix();
+    fmt::format_to(std::back_inserter(m_out), "{}", n);
+  }
+  void real(double d)
+  {
+    prefix();
+    m_out += ordered_json(d).dump(); // nlohmann's own shortest form ("1800.5", "1e-05")
+  }
+  void string(std::string_view s)
+  {
+    prefix();
+    quoted(s);
+  }
+  void opt_string(const std::optional<std::string>& s) { s ? string(*s) : null(); }
+  void time(const std::optional<WallTime>& t) { t ? string(format_rfc3339(*t)) : null(); }
+
+private:
+  void open(char c)
+  {
+    prefix();
+    m_out += c;
+    m_counts.push_back(0);
+  }
+  void close(char c)
+  {
+    const bool empty = m_counts.back() == 0;
+    m_counts.pop_back();
+    if (!empty) {
+      m_out += '\n';
+      m_out.append(2 * m_counts.size(), ' ');
+    }
+    m_out += c;
+  }
+  // Before a member or an array item: the separator and the indentation.
+  void next()
+  {
+    if (m_counts.empty()) {
+      return;
+    }
+    if (m_counts.back()++ > 0) {
+      m_out += ',';
+    }
+    m_out += '\n';
+    m_out.append(2 * m_counts.size(), ' ');
+  }
+  // Before a value: nothing after a key, the item's separator in an array.
+  void prefix()
+  {
+    if (m_keyed) {
+      m_keyed = false;
+    } else {
+      next();
+    }
+  }
+  void item(std::string_view text)
+  {
+    prefix();
+    m_out += text;
+  }
+  void quoted(std::string_view s)
+  {
+    const size_t mark = m_out.size();
+    m_out += '"';
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c >= 0x80) {
+        // Control characters and UTF-8 (valid or not): nlohmann's own escaping and replacement.
+        m_out.resize(mark);
+        m_out += ordered_json(std::string(s))
+                     .dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+        return;
+      }
+      if (c == '"' || c == '\\') {
+        m_out.append(s.substr(run, i - run));
+        m_out += '\\';
+        run = i;
+      }
+    }
+    m_out.append(s.substr(run));
+    m_out += '"';
+  }
+
+  std::string& m_out;
+  std::vector<int> m_counts; // members or items written, per open container
+  bool m_keyed = false;      // a key was written, its value comes next
+};
+
+template <typename T> void opt_integer(JsonWriter& w, const std::optional<T>& n)
+{
+  n ? w.integer(*n) : w.null();
+}
+
+void write_exit(JsonWriter& w, const ExitRecord& e)
+{
+  w.begin_object();
+  w.key("code");
+  opt_integer(w, e.code);
+  w.key("signal").opt_string(e.signal ? std::optional(signal_name(*e.signal)) : std::nullopt);
+  w.key("core_dumped").boolean(e.core_dumped);
+  w.key("runtime_s").real(e.runtime_s);
+  w.key("outcome").string(to_string(e.outcome));
+  w.key("cause").string(e.cause);
+  w.key("at").string(format_rfc3339(e.at));
+  w.key("pid");
+  opt_integer(w, e.pid > 0 ? std::optional<pid_t>(e.pid) : std::nullopt);
+  w.key("max_rss_kb");
+  opt_integer(w, e.max_rss_kb);
+  w.key("user_cpu_s");
+  e.user_cpu_s ? w.real(*e.user_cpu_s) : w.null();
+  w.key("sys_cpu_s");
+  e.sys_cpu_s ? w.real(*e.sys_cpu_s) : w.null();
+  w.end_object();
+}
+
+// The job's name and state as shown, why it is lost or unreadable, and its live pids.
+void write_shown(JsonWriter& w, const ListedJob& job)
+{
+  const JobView& v = job.view;
+  const JobState* st = v.state ? &*v.state : nullptr;
+  w.key("name").string(v.name);
+  w.key("state").string(to_string(v.shown));
+  w.key("lost_reason")
+      .opt_string(v.shown == RunState::Lost ? std::optional(lost_why(v)) : std::nullopt);
+  w.key("leftovers");
+  v.shown == RunState::Lost ? w.integer(v.leftovers.size()) : w.null();
+  w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
+  w.key("supervisor_pid");
+  opt_integer(w, st && v.supervisor_alive && !v.other_pid_namespace
+                     ? std::optional<pid_t>(st->supervisor.pid)
+                     : std::nullopt);
+  w.key("pid");
+  opt_integer(w, st ? live_pid(job) : std::nullopt);
+}
+
+// What runs and how: the definition, the run's times and counts (null without a state).
+void write_run(JsonWriter& w, const ListedJob& job)
+{
+  const JobView& v = job.view;
+  const JobState* st = v.state ? &*v.state : nullptr;
+  const JobDefinition* d = st ? &st->definition : nullptr;
+  w.key("command");
+  if (d) {
+    w.begin_array();
+    for (const auto& a : d->argv) {
+      w.string(a);
+    }
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("resolved_command").opt_string(d ? std::optional(d->command) : std::nullopt);
+  w.key("cwd").opt_string(d ? std::optional(d->cwd) : std::nullopt);
+  w.key("started_at").time(st ? st->started_at : std::nullopt);
+  w.key("run_started_at").time(st && job.uptime ? st->run_started_at : std::nullopt);
+  w.key("uptime_s");
+  job.uptime ? w.integer(job.uptime->count()) : w.null();
+  w.key("duration_s");
+  d ? w.real(static_cast<double>(d->duration.count()) / 1000.0) : w.null();
+  w.key("duration_done");
+  job.duration_done ? w.real(*job.duration_done) : w.null();
+  w.key("deadline_at").time(st ? st->deadline_at : std::nullopt);
+  w.key("next_start_at")
+      .time(st && v.shown == RunState::Backoff ? st->next_start_at : std::nullopt);
+  w.key("restarts");
+  st ? w.integer(st->restarts) : w.null();
+  w.key("restart_policy").opt_string(d ? std::optional(to_string(d->restart)) : std::nullopt);
+  w.key("max_restarts");
+  if (!d) {
+    w.null();
+  } else if (d->max_restarts) {
+    w.integer(*d->max_restarts);
+  } else {
+    w.string("unlimited");
+  }
+  w.key("oneshot");
+  d ? w.boolean(d->oneshot) : w.null();
+  w.key("status_text").opt_string(st ? std::optional(st->status_text) : std::nullopt);
+  w.key("log").opt_string(d ? std::optional(d->log) : std::nullopt);
+}
+
+// The last exit, the supervisor, the state's age and the storage trouble. The keys after
+// storage_fault came later than the others (and only with a state), so they come last.
+void write_record(JsonWriter& w, const ListedJob& job)
+{
+  const JobView& v = job.view;
+  const JobState* st = v.state ? &*v.state : nullptr;
+  w.key("last_exit");
+  st && st->last_exit ? write_exit(w, *st->last_exit) : w.null();
+  w.key("supervisor");
+  if (st) {
+    w.begin_object();
+    w.key("pid").integer(st->supervisor.pid);
+    w.key("alive").boolean(v.supervisor_alive);
+    w.key("parent_pid").integer(st->supervisor.parent_pid);
+    w.key("parent_command").string(st->supervisor.parent_command);
+    w.key("cgroup").string(st->supervisor.cgroup);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("updated_at").time(st ? std::optional(st->updated_at) : std::nullopt);
+  w.key("storage_fault")
+      .opt_string(v.storage_fault.empty() ? std::nullopt : std::optional(v.storage_fault));
+  if (!st) {
+    return;
+  }
+  w.key("end_cause")
+      .opt_string(st->end_cause.empty() ? std::nullopt : std::optional(st->end_cause));
+  w.key("log_dropped_bytes").integer(st->log_dropped_bytes);
+  w.key("storage_error");
+  if (st->storage_error) {
+    const StorageFault& f = *st->storage_error;
+    w.begin_object();
+    w.key("error").string(f.error);
+    w.key("since").time(f.since);
+    w.key("until").time(f.until);
+    w.key("events_queued").integer(f.events_queued);
+    w.key("events_dropped").integer(f.events_dropped);
+    w.key("state_writes_failed").integer(f.state_writes_failed);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("pid_namespace").opt_string(json_pid_namespace(v));
+}
+
+void write_job(JsonWriter& w, const ListedJob& job)
+{
+  w.begin_object();
+  write_shown(w, job);
+  write_run(w, job);
+  write_record(w, job);
+  w.end_object();
+}
+
+} // namespace
+
+void append_job_json(std::string& out, const ListedJob& job, size_t index)
+{
+  if (index == 0) {
+    out += '[';
+  }
+  JsonWriter w(out, index == 0 ? 0 : 1);
+  write_job(w, job);
+}
+
+void append_jobs_json_end(std::string& out, size_t count)
+{
+  out += count == 0 ? "[]" : "\n]";
+}
+
+std::string jobs_json_text(const std::vector<ListedJob>& jobs)
+{
+  std::string out;
+  out.reserve(jobs.size() * 1536 + 2);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    append_job_json(out, jobs[i], i);
+  }
+  append_jobs_json_end(out, jobs.size());
+  return out;
+}
+
+ordered_json job_json(const ListedJob& job)
+{
+  std::string text;
+  JsonWriter w(text);
+  write_job(w, job);
+  return ordered_json::parse(text);
+}
+
+ordered_json exit_json(const ExitRecord& e)
+{
+  std::string text;
+  JsonWriter w(text);
+  write_exit(w, e);
+  return ordered_json::parse(text);
+}
+
+} // namespace pg
