@@ -178,8 +178,12 @@ std::optional<JobDir> StateDir::job(const std::string& name, bool create) const
 
 void JobDir::write_state(const nlohmann::json& state) const
 {
-  const std::string tmp = "state.json.tmp." + std::to_string(::getpid());
-  const std::string text = dump_line(state) + "\n";
+  write_file("state.json", dump_line(state) + "\n");
+}
+
+void JobDir::write_file(const std::string& file, std::string_view text) const
+{
+  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(retry_eintr([&] {
     return ::openat(m_fd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                     0600);
@@ -193,10 +197,10 @@ void JobDir::write_state(const nlohmann::json& state) const
     throw_errno("write " + m_path + "/" + tmp, err);
   }
   fd.reset();
-  if (::renameat(m_fd.get(), tmp.c_str(), m_fd.get(), "state.json") < 0) {
+  if (::renameat(m_fd.get(), tmp.c_str(), m_fd.get(), file.c_str()) < 0) {
     int err = errno;
     ::unlinkat(m_fd.get(), tmp.c_str(), 0);
-    throw_errno("rename " + m_path + "/state.json", err);
+    throw_errno("rename " + m_path + "/" + file, err);
   }
 }
 
@@ -213,7 +217,8 @@ int JobDir::remove_stale_temps() const
   ::rewinddir(d);
   std::vector<std::string> stale;
   while (dirent* e = ::readdir(d)) {
-    if (std::string_view(e->d_name).starts_with("state.json.tmp.")) {
+    const std::string_view n = e->d_name;
+    if (n.starts_with("state.json.tmp.") || n.starts_with("environ.tmp.")) {
       stale.emplace_back(e->d_name);
     }
   }

@@ -38,8 +38,11 @@ public:
 
   // Replaces state.json atomically (temp file + rename); throws std::system_error.
   void write_state(const nlohmann::json& state) const;
-  // Removes state.json's temp files left by a writer killed before its rename; returns how many.
-  // Only for the lock's holder: no other writer can be under way then.
+  // Replaces a file of this directory (state.json, environ) atomically with text, mode 0600:
+  // a temp file FILE.tmp.PID, then rename. Throws std::system_error.
+  void write_file(const std::string& file, std::string_view text) const;
+  // Removes the temp files of write_file left by a writer killed before its rename; returns how
+  // many. Only for the lock's holder: no other writer can be under way then.
   int remove_stale_temps() const;
   // Reads a file of this directory (state.json, ...); false when absent. Throws StateDirError
   // for a symlink (never followed), a file that is not regular (a FIFO would block), or one

@@ -1,5 +1,7 @@
 #include "launch.h"
 
+#include "environ.h"
+
 #include "control.h"
 #include "launch_json.h"
 #include "leftovers.h"
@@ -215,6 +217,22 @@ int init_loop(pid_t supervisor, const sigset_t& set, Millis linger)
   }
 }
 
+} // namespace
+
+std::string receipt_text(const Options& opt, bool starting, pid_t pid, pid_t supervisor)
+{
+  if (starting) {
+    // --notify: the job has not sent READY=1 (yet); with --wait it survived the wait without.
+    return fmt::format("starting, pid {} (supervisor {}), log {}; READY=1 not received{}", pid,
+                       supervisor, opt.def.log,
+                       opt.wait.count() > 0 ? " within the " + format_duration(opt.wait) + " wait"
+                                            : " yet");
+  }
+  return fmt::format("running, pid {} (supervisor {}), log {}", pid, supervisor, opt.def.log);
+}
+
+namespace {
+
 // The launch receipt: one line, or one JSON object with --json.
 void print_receipt(const Options& opt, const nlohmann::json& r)
 {
@@ -223,15 +241,10 @@ void print_receipt(const Options& opt, const nlohmann::json& r)
   }
   if (opt.json) {
     fmt::print("{}\n", dump_line(r));
-  } else if (r.value("state", "") == "starting") {
-    // --notify: the job has not sent READY=1 (yet); with --wait it survived the wait without.
-    fmt::print("{}: starting, pid {} (supervisor {}), log {}; READY=1 not received{}\n", opt.name,
-               r.value("pid", 0), r.value("supervisor_pid", 0), opt.def.log,
-               opt.wait.count() > 0 ? " within the " + format_duration(opt.wait) + " wait"
-                                    : " yet");
   } else {
-    fmt::print("{}: running, pid {} (supervisor {}), log {}\n", opt.name, r.value("pid", 0),
-               r.value("supervisor_pid", 0), opt.def.log);
+    fmt::print("{}: {}\n", opt.name,
+               receipt_text(opt, r.value("state", "") == "starting", r.value("pid", 0),
+                            r.value("supervisor_pid", 0)));
   }
   std::fflush(stdout);
 }
@@ -368,6 +381,14 @@ std::optional<int> claim(const Options& opt, Claim& c)
     }
   }
   c.job->remove_stale_temps(); // a killed supervisor's half-written state, if any
+  // The launch environment, for pg-ctl start and revive: a job that cannot be started again as
+  // it was launched is refused now, not found out after a reboot.
+  try {
+    c.job->write_file("environ",
+                      environ_text(opt.launch_env ? *opt.launch_env : current_environ()));
+  } catch (const std::system_error& e) {
+    return fail(opt, k_exit_env, fmt::format("cannot keep the launch environment: {}", e.what()));
+  }
   c.log.reset(::open(opt.def.log.c_str(),
                      log_open_flags(opt.def.log == c.job->path() + "/output.log"), 0600));
   if (!c.log) {

@@ -21,6 +21,10 @@ struct Options {
   Millis wait{0}; // --wait: how long the job must stay up before the launcher reports success
   // --env-file's variables, read by the launcher (and again on revive): never recorded.
   std::vector<std::pair<std::string, std::string>> file_env;
+  // The launch environment (KEY=VALUE) the job's is built from: pg-run's own when nullopt;
+  // pg-ctl start and revive give the one kept in STATE/NAME/environ (or pg-ctl's own with
+  // start --update-env). The launcher keeps it there (environ.h).
+  std::optional<std::vector<std::string>> launch_env;
   // Revive: keep the job's first start and deadline from its earlier life.
   std::optional<WallTime> keep_started_at;
   std::optional<WallTime> keep_deadline_at;

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "environ.h"
 #include "output.h"
 #include "signals.h"
 #include "syscalls.h"
@@ -20,8 +21,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-
-extern char** environ;
 
 namespace pg {
 
@@ -159,9 +158,9 @@ void Supervisor::build_job_env()
   auto overridden = [&](std::string_view entry) {
     return reserved_env_key(entry.substr(0, entry.find('=')));
   };
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!overridden(*e)) {
-      m_base_env.emplace_back(*e);
+  for (auto& e : m_opt.launch_env ? *m_opt.launch_env : current_environ()) {
+    if (!overridden(e)) {
+      m_base_env.push_back(std::move(e));
     }
   }
   // Later settings win: PATH, then --env-file, then --env; one entry per key.

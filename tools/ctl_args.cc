@@ -1,6 +1,7 @@
 #include "ctl_args.h"
 
 #include "ctl_actions.h"
+#include "ctl_select.h"
 #include "parse.h"
 #include "signals.h"
 
@@ -13,9 +14,15 @@ namespace {
 
 const char* k_footer =
     R"(Verbs:
-  stop NAME... [--timeout D]  graceful stop (SIGKILL after D, default the job's --stop-timeout);
-                              waits for the end
-  restart NAME...             planned restart; waits for the new run
+  stop NAME...|--all [--timeout D]
+                              graceful stop (SIGKILL after D, default the job's --stop-timeout);
+                              waits for the end; --all: every live job
+  restart NAME...|--all       planned restart; waits for the new run; --all: every live job
+  start NAME...|--all [--wait D] [--update-env]
+                              start an ended job again from its recorded definition and launch
+                              environment, as pg-run would (a live one is left alone); --wait as
+                              pg-run's; --update-env: pg-ctl's environment becomes the job's;
+                              --all: every ended job that did not complete
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
   revive [NAME...] [--replace] [--scope]
                               start again every lost job and every job stopped by a signal
@@ -33,6 +40,7 @@ const char* k_footer =
                               its rotated files (LOG.1, ...) too when LOG holds fewer; -f then
                               follows it across rotations until the job's supervisor exits, or
                               ^C. --json (not with -f): one object {name, log, lines}
+A NAME may be a shell glob ('bot-*', quoted): the jobs it matches that the verb is for.
 Every action checks the supervisor's identity (boot id, pid, start time) before it signals.
 Exit status: 0 done for every named job; 1 a job was not running, unknown, or the action failed
 or timed out (said on stderr); 2 usage; 4 the state directory cannot be read. For logs, a job
@@ -44,9 +52,15 @@ Failure usage(const std::string& message)
   return Failure(k_ctl_exit_usage, message);
 }
 
-std::vector<std::string> checked_names(const std::vector<std::string>& names)
+std::vector<std::string> checked_names(const std::vector<std::string>& names, bool globs)
 {
   for (const auto& n : names) {
+    if (globs && is_glob(n)) {
+      if (n.find('/') != std::string::npos || escape_control(n) != n) {
+        throw usage(fmt::format("'{}' is not a job name pattern", escape_control(n)));
+      }
+      continue;
+    }
     if (auto why = name_problem(n); !why.empty()) {
       throw usage(fmt::format("'{}' is not a job name: {}", escape_control(n), why));
     }
@@ -87,7 +101,7 @@ std::optional<Millis> stop_timeout(const std::string& text)
 // What the verbs leave as text for the checks after parsing.
 struct Raw {
   std::vector<std::string> names;
-  std::string name, timeout, signal, lines;
+  std::string name, timeout, signal, lines, wait;
   bool follow = false;
   CLI::Option* lines_opt = nullptr;
 };
@@ -98,10 +112,22 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
   app.add_flag("--json", c.json,
                "print one JSON object per named job, in an array (logs: one object)");
   CLI::App* stop = app.add_subcommand("stop", "stop jobs gracefully and wait for their end");
-  stop->add_option("NAME", raw.names, "job names")->required();
+  stop->add_option("NAME", raw.names, "job names or globs");
+  stop->add_flag("--all", c.all, "every live job");
   stop->add_option("--timeout", raw.timeout, "time before SIGKILL [the job's --stop-timeout]");
   CLI::App* restart = app.add_subcommand("restart", "planned restart; waits for the new run");
-  restart->add_option("NAME", raw.names, "job names")->required();
+  restart->add_option("NAME", raw.names, "job names or globs");
+  restart->add_flag("--all", c.all, "every live job");
+  CLI::App* start =
+      app.add_subcommand("start", "start ended jobs again from their recorded definition");
+  start->add_option("NAME", raw.names, "job names or globs");
+  start->add_flag("--all", c.all, "every ended job that did not complete");
+  start
+      ->add_option("--wait", raw.wait,
+                   "wait up to D for each job to stay up, as pg-run --wait [0: no wait]")
+      ->type_name("DURATION");
+  start->add_flag("--update-env", c.update_env,
+                  "the job's launch environment becomes pg-ctl's own (kept for later starts)");
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
   signal->add_option("NAME", raw.name, "job name")->required();
   signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->required();
@@ -128,9 +154,9 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
 CtlVerb verb_of(const std::string& name)
 {
   static const std::pair<const char*, CtlVerb> k_verbs[] = {
-      {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"signal", CtlVerb::Signal},
-      {"forget", CtlVerb::Forget}, {"revive", CtlVerb::Revive},   {"unit", CtlVerb::Unit},
-      {"logs", CtlVerb::Logs}};
+      {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"start", CtlVerb::Start},
+      {"signal", CtlVerb::Signal}, {"forget", CtlVerb::Forget},   {"revive", CtlVerb::Revive},
+      {"unit", CtlVerb::Unit},     {"logs", CtlVerb::Logs}};
   for (const auto& [n, v] : k_verbs) {
     if (name == n) {
       return v;
@@ -166,7 +192,20 @@ void complete(CtlCommand& c, const Raw& raw)
     c.logs.follow = raw.follow;
     c.logs.json = c.json;
   }
-  c.names = checked_names(one_name ? std::vector<std::string>{raw.name} : raw.names);
+  if (!raw.wait.empty()) {
+    const auto wait = parse_duration(raw.wait);
+    if (!wait) {
+      throw usage(
+          fmt::format("--wait: '{}' is not a duration (use 250ms, 90s, 30m, 8h, 1h30m)", raw.wait));
+    }
+    c.wait = *wait;
+  }
+  const bool takes_all =
+      c.verb == CtlVerb::Stop || c.verb == CtlVerb::Restart || c.verb == CtlVerb::Start;
+  if (takes_all && c.all == !raw.names.empty()) {
+    throw usage(c.all ? "name jobs or give --all, not both" : "name a job, or give --all");
+  }
+  c.names = checked_names(one_name ? std::vector<std::string>{raw.name} : raw.names, !one_name);
 }
 
 } // namespace
@@ -193,8 +232,8 @@ std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, revive, unit)",
-                          *verb);
+        why = fmt::format(
+            "unknown verb '{}' (stop, restart, start, signal, logs, forget, revive, unit)", *verb);
       }
     }
     throw Failure(k_ctl_exit_usage, why, "Try 'pg-ctl --help'.");

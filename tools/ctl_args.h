@@ -12,17 +12,20 @@
 
 namespace pg {
 
-enum class CtlVerb { Stop, Restart, Signal, Forget, Revive, Unit, Logs };
+enum class CtlVerb { Stop, Restart, Start, Signal, Forget, Revive, Unit, Logs };
 
 struct CtlCommand {
   CtlVerb verb = CtlVerb::Stop;
   std::string state_dir; // as given ("" = $PG_STATE_DIR or the default)
   bool json = false;
-  std::vector<std::string> names; // checked, each once, in the order given
+  std::vector<std::string> names; // checked, each once, in the order given; globs kept as such
+  bool all = false;               // --all (stop, restart, start): instead of names
   std::optional<Millis> timeout;  // stop --timeout
   int signal = 0;                 // signal SIG
   bool replace = false;           // revive --replace
   bool scope = false;             // revive --scope
+  Millis wait{0};                 // start --wait
+  bool update_env = false;        // start --update-env
   LogsOptions logs;               // logs -n, -f (and --json)
 };
 

@@ -157,6 +157,7 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
 bool forgettable_file(std::string_view file)
 {
   return file == "lock" || file == "state.json" || file.starts_with("state.json.tmp.") ||
+         file == "environ" || file.starts_with("environ.tmp.") ||
          is_or_rotation_of(file, "events.jsonl") || is_or_rotation_of(file, "output.log");
 }
 

@@ -12,7 +12,8 @@
 namespace pg {
 
 // Whether a file of a job directory is one pg wrote there and forget may remove: state.json
-// (and its temp files), events.jsonl and its rotations, lock, output.log and its rotations.
+// and environ (and their temp files), events.jsonl and its rotations, lock, output.log and its
+// rotations.
 bool forgettable_file(std::string_view file);
 
 // Forgets each named job; one result per name.

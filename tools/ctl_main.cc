@@ -5,6 +5,8 @@
 #include "ctl_logs.h"
 #include "ctl_revive.h"
 #include "ctl_scope.h"
+#include "ctl_select.h"
+#include "ctl_start.h"
 #include "ctl_unit.h"
 #include "job_view.h"
 #include "parse.h"
@@ -15,6 +17,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,28 +82,57 @@ int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json)
   return pg::k_ctl_exit_ok;
 }
 
+// "no jobs" when --all or the globs chose none: nothing to do is no failure.
+bool nothing_chosen(const pg::JobsAt& jobs, const pg::CtlCommand& c, const pg::Selection& s,
+                    bool json)
+{
+  const bool chosen_by_pattern = c.all || std::any_of(c.names.begin(), c.names.end(),
+                                                      [](const auto& n) { return pg::is_glob(n); });
+  if (!chosen_by_pattern || !s.names.empty() || !s.unmatched.empty()) {
+    return false;
+  }
+  if (json) {
+    fmt::print("[]\n");
+  } else {
+    fmt::print("no jobs{} in {}\n",
+               c.all && jobs.dir && !jobs.dir->job_names().empty() ? " to act on" : "", jobs.path);
+  }
+  return true;
+}
+
 // The verb, on the jobs of the state directory.
 int run(const pg::CtlCommand& c)
 {
   const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(c.state_dir));
   const std::string first = c.names.empty() ? std::string() : c.names.front();
-  std::vector<pg::CtlResult> results;
+  pg::Selection chosen = pg::select_jobs(jobs, c);
+  if (nothing_chosen(jobs, c, chosen, c.json)) {
+    return pg::k_ctl_exit_ok;
+  }
+  const std::vector<std::string>& names = chosen.names;
+  std::vector<pg::CtlResult> results = std::move(chosen.unmatched);
+  auto add = [&results](std::vector<pg::CtlResult> more) {
+    std::move(more.begin(), more.end(), std::back_inserter(results));
+  };
   switch (c.verb) {
   case pg::CtlVerb::Logs:
     return print_logs(pg::show_logs(jobs, first, c.logs, STDOUT_FILENO), first);
   case pg::CtlVerb::Unit:
     return print_unit(jobs, first, c.json);
   case pg::CtlVerb::Stop:
-    results = pg::stop_jobs(jobs, c.names, c.timeout);
+    add(pg::stop_jobs(jobs, names, c.timeout));
     break;
   case pg::CtlVerb::Restart:
-    results = pg::restart_jobs(jobs, c.names);
+    add(pg::restart_jobs(jobs, names));
+    break;
+  case pg::CtlVerb::Start:
+    add(pg::start_jobs(jobs, names, {c.wait, c.update_env}));
     break;
   case pg::CtlVerb::Forget:
-    results = pg::forget_jobs(jobs, c.names);
+    add(pg::forget_jobs(jobs, names));
     break;
   case pg::CtlVerb::Revive:
-    results = pg::revive_jobs(jobs, c.names, {c.replace, c.scope, pg::self_exe()});
+    add(pg::revive_jobs(jobs, names, {c.replace, c.scope, pg::self_exe()}));
     if (results.empty() && !c.json) {
       fmt::print("nothing to revive in {}\n", jobs.path);
     }

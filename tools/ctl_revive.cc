@@ -1,6 +1,7 @@
 #include "ctl_revive.h"
 
 #include "ctl_scope.h"
+#include "ctl_start.h"
 #include "events.h"
 #include "launch.h"
 #include "ls_format.h"
@@ -75,23 +76,18 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
     return end_at_deadline(dir, st, std::move(r));
   }
   Options opt;
-  opt.name = v.name;
-  opt.def = st.definition;
-  opt.state_dir = jobs.path;
+  try {
+    opt = relaunch_options(jobs, dir, st, false);
+  } catch (const Failure& f) {
+    r.message = fmt::format("not revived: {}", f.what());
+    return r;
+  }
   opt.quiet = true;
   opt.replace = ro.replace;
   opt.keep_started_at = st.started_at;
   opt.keep_deadline_at = st.deadline_at;
   opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
-  if (!opt.def.env_file.empty()) {
-    auto parsed = load_env_file(opt.def.env_file);
-    if (!parsed.error.empty()) {
-      r.message = "not revived: " + parsed.error;
-      return r;
-    }
-    opt.file_env = std::move(parsed.vars);
-  }
-  const int status = launch(opt); // says why on stderr when it fails
+  const int status = launch(opt);      // says why on stderr when it fails
   const JobView after = look_after(dir, r);
   if (status != k_exit_ok) {
     r.message = fmt::format("not revived (status {}){}", status,

@@ -8,7 +8,7 @@ pg-run, pg-ls or pg-ctl, with NAME read as the job `bot`; each `--option` it men
 an option of one of the three programs. They run in document order in a temporary directory
 (PG_STATE_DIR inside it, the built binaries first on PATH, a bot.py that runs until stopped
 and a Makefile beside it). Before a command about a job, the job is brought to the state the
-command is about (running for stop, restart, signal, logs; ended for forget, and for pg-run
+command is about (running for stop, restart, signal, logs; ended for forget, start, and for pg-run
 itself so that its launch line is really run). Each must then exit 0 (pg-ls --check: 0 or 1),
 never 2 (usage), and say nothing of an unknown option. `pg-ctl logs -f` runs until it has
 printed a line, then is ended by its pid. At the end every job of the state directory is
@@ -143,7 +143,7 @@ def main():
         os.chmod(os.path.join(tmp, "stubs", "make"), 0o755)
     try:
         helps = ""
-        verbs = ["stop", "restart", "signal", "logs", "forget", "revive", "unit"]
+        verbs = ["stop", "restart", "start", "signal", "logs", "forget", "revive", "unit"]
         for argv in [[t, "--help"] for t in TOOLS] + [["pg-ctl", v, "--help"] for v in verbs]:
             code, out, err = run(argv, env, tmp)
             if code != 0:
@@ -156,7 +156,7 @@ def main():
         start_line = next(c for c in commands if c[0] == "pg-run")
         for argv in commands:
             verb = argv[1] if argv[0] == "pg-ctl" and len(argv) > 1 else ""
-            if argv[0] == "pg-run" or verb == "forget":
+            if argv[0] == "pg-run" or verb in ("forget", "start"):
                 ensure("ended", env, tmp, start_line)
             elif JOB in argv or verb == "revive":
                 ensure("running", env, tmp, start_line)
