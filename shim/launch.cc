@@ -11,6 +11,7 @@
 #include "state_dir.h"
 #include "supervisor.h"
 #include "syscalls.h"
+#include "tail.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -252,34 +253,8 @@ void print_receipt(const Options& opt, const nlohmann::json& r)
 // The last n lines of a file, read from its tail only.
 std::vector<std::string> tail_lines(const std::string& path, size_t n)
 {
-  std::vector<std::string> lines;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
-    return lines;
-  }
-  const off_t size = st.st_size;
-  const off_t start = size > 65536 ? size - 65536 : 0;
-  std::string buf(static_cast<size_t>(size - start), '\0');
-  ssize_t got = ::pread(fd.get(), buf.data(), buf.size(), start);
-  buf.resize(got > 0 ? static_cast<size_t>(got) : 0);
-  size_t end = buf.size();
-  if (end > 0 && buf[end - 1] == '\n') {
-    --end;
-  }
-  while (lines.size() < n && end > 0) {
-    size_t nl = buf.rfind('\n', end - 1);
-    size_t from = nl == std::string::npos ? 0 : nl + 1;
-    if (from == 0 && start > 0) {
-      break; // a partial first line of the window
-    }
-    lines.insert(lines.begin(), buf.substr(from, end - from));
-    if (nl == std::string::npos) {
-      break;
-    }
-    end = nl;
-  }
-  return lines;
+  return fd ? last_lines(fd.get(), n) : std::vector<std::string>{};
 }
 
 // --wait saw the run end: print its exact end and the last output lines.

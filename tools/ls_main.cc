@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "state_dir.h"
 #include "syscalls.h"
+#include "tail.h"
 
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
@@ -55,45 +56,6 @@ struct LsOptions {
   std::vector<std::string> names;
 };
 
-// The end of a file, read with pread from the end.
-struct Tail {
-  std::string text;
-  bool starts_mid_line = false; // the first line of text is cut
-  bool whole_file = false;      // text starts at the file's first byte
-};
-
-// Reads at most max bytes from the end of fd; nullopt when fd is not a regular file.
-std::optional<Tail> read_tail(int fd, size_t max)
-{
-  struct stat st {};
-  if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  // One byte more than asked, to learn whether the tail starts on a line boundary.
-  const uint64_t start = size > max ? size - max - 1 : 0;
-  Tail tail;
-  tail.text.resize(static_cast<size_t>(size - start));
-  size_t got = 0;
-  while (got < tail.text.size()) {
-    ssize_t n = pg::retry_eintr([&] {
-      return ::pread(fd, tail.text.data() + got, tail.text.size() - got,
-                     static_cast<off_t>(start + got));
-    });
-    if (n <= 0) {
-      break; // truncated (rotated) under us, or unreadable: show what we have
-    }
-    got += static_cast<size_t>(n);
-  }
-  tail.text.resize(got);
-  tail.whole_file = start == 0;
-  if (start > 0 && !tail.text.empty()) {
-    tail.starts_mid_line = tail.text.front() != '\n';
-    tail.text.erase(0, 1);
-  }
-  return tail;
-}
-
 // Opens a file of the job's directory for reading, never following a link.
 pg::UniqueFd open_in_job(const pg::JobDir& dir, const std::string& file)
 {
@@ -115,7 +77,7 @@ std::vector<pg::ExitRecord> recent_exits(const pg::JobDir& dir)
     std::vector<pg::ExitRecord> found;
     bool whole = false;
     for (size_t bytes : {k_tail_bytes, k_events_tail_max}) {
-      auto tail = read_tail(fd.get(), bytes);
+      auto tail = pg::read_tail(fd.get(), bytes);
       if (!tail) {
         break;
       }
@@ -162,7 +124,7 @@ void recent_output(const pg::JobDir& dir, const std::string& log, pg::JobHistory
   if (!fd) {
     return;
   }
-  auto tail = read_tail(fd.get(), k_tail_bytes);
+  auto tail = pg::read_tail(fd.get(), k_tail_bytes);
   if (!tail) {
     history.log_note = log + " is not a regular file";
     return;
@@ -173,7 +135,7 @@ void recent_output(const pg::JobDir& dir, const std::string& log, pg::JobHistory
   }
   std::string ignored;
   pg::UniqueFd old = open_log(dir, log + ".1", ignored);
-  auto old_tail = old ? read_tail(old.get(), k_tail_bytes) : std::nullopt;
+  auto old_tail = old ? pg::read_tail(old.get(), k_tail_bytes) : std::nullopt;
   if (!old_tail) {
     return;
   }
@@ -193,7 +155,7 @@ std::vector<pg::JobEvent> read_events(const pg::JobDir& dir, std::optional<pg::W
     if (!fd) {
       break;
     }
-    auto text = read_tail(fd.get(), k_events_file_max);
+    auto text = pg::read_tail(fd.get(), k_events_file_max);
     if (!text) {
       break;
     }
