@@ -278,26 +278,25 @@ std::string fields_text(const nlohmann::json& ev)
 
 std::string exit_text(const ExitRecord& e)
 {
-  if (e.signal) {
-    return "signal " + signal_name(*e.signal) + (e.core_dumped ? " (core dumped)" : "");
-  }
-  if (e.code) {
-    return "exit code " + std::to_string(*e.code);
-  }
-  return "no exit status known"; // a lost run
+  const auto s = e.status();
+  return s ? s->describe() : "no exit status known"; // a lost run
 }
 
 std::string exit_text(const nlohmann::json& ev)
 {
+  ExitRecord e;
   auto sig = ev.find("signal");
   if (sig != ev.end() && sig->is_string()) {
-    return "signal " + sig->get<std::string>() + (flag(ev, "core_dumped") ? " (core dumped)" : "");
+    const auto n = parse_signal(sig->get<std::string>());
+    if (!n) {
+      return "signal " + sig->get<std::string>(); // a name this pg does not know
+    }
+    e.signal = *n;
+    e.core_dumped = flag(ev, "core_dumped");
+  } else if (auto code = ev.find("code"); code != ev.end() && code->is_number_integer()) {
+    e.code = code->get<int>();
   }
-  auto code = ev.find("code");
-  if (code != ev.end() && code->is_number_integer()) {
-    return "exit code " + std::to_string(code->get<int64_t>());
-  }
-  return "no exit status known";
+  return exit_text(e);
 }
 
 std::string describe(const nlohmann::json& ev)

@@ -7,6 +7,17 @@
 
 namespace pg {
 
+std::optional<ExitStatus> ExitRecord::status() const
+{
+  if (signal) {
+    return ExitStatus::killed(*signal, core_dumped);
+  }
+  if (code) {
+    return ExitStatus::exited(*code);
+  }
+  return std::nullopt;
+}
+
 using nlohmann::json;
 
 namespace {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "clock.h"
+#include "exit_status.h"
 #include "parse.h"
 
 #include <nlohmann/json.hpp>
@@ -81,6 +82,9 @@ struct ExitRecord {
   std::optional<uint64_t> max_rss_kb;
   std::optional<double> user_cpu_s;
   std::optional<double> sys_cpu_s;
+
+  // The process's end as an ExitStatus; nullopt when neither is known (a lost run).
+  std::optional<ExitStatus> status() const;
 
   bool operator==(const ExitRecord&) const = default;
 };

@@ -1,5 +1,6 @@
 #include "ls_detail.h"
 
+#include "events.h"
 #include "ls_format.h"
 #include "ls_text.h"
 #include "parse.h"
@@ -266,7 +267,7 @@ void detail_exits(std::string& out, const std::vector<ExitRecord>& exits)
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : exits) {
     rows.push_back({format_local(e.at), e.pid > 0 ? fmt::format("pid {}", e.pid) : "no pid",
-                    describe_exit(e), "ran " + format_runtime(e.runtime_s)});
+                    exit_text(e), "ran " + format_runtime(e.runtime_s)});
     if (resources) {
       rows.back().push_back(resource_summary(e));
     }

@@ -1,5 +1,6 @@
 #include "ls_format.h"
 
+#include "events.h"
 #include "ls_text.h"
 #include "parse.h"
 #include "signals.h"
@@ -73,17 +74,6 @@ std::string shell_join(const std::vector<std::string>& argv)
     out += '\'';
   }
   return out;
-}
-
-std::string describe_exit(const ExitRecord& e)
-{
-  if (e.signal) {
-    return "signal " + signal_name(*e.signal) + (e.core_dumped ? " (core dumped)" : "");
-  }
-  if (e.code) {
-    return fmt::format("exit code {}", *e.code);
-  }
-  return "unknown status";
 }
 
 std::string cause_keyword(std::string_view cause)
@@ -162,7 +152,7 @@ std::optional<std::string> check_problem(const ListedJob& job)
     if (!last) {
       return fmt::format("{}: failed (no exit recorded)", v.name);
     }
-    return fmt::format("{}: failed: {} at {}; {}", v.name, describe_exit(*last),
+    return fmt::format("{}: failed: {} at {}; {}", v.name, exit_text(*last),
                        format_rfc3339(last->at), terminal_safe(last->cause));
   }
   // A stop nobody asked pg-ctl for: a shutdown, a session cleanup, an agent's kill.

@@ -26,9 +26,6 @@ std::string duration_bar(double done, int width = 10);
 // argv joined with spaces, each word single-quoted when the shell would need it.
 std::string shell_join(const std::vector<std::string>& argv);
 
-// The exact end of one run: "exit code 3", "signal SIGSEGV (core dumped)".
-std::string describe_exit(const ExitRecord& e);
-
 // The stable keyword a cause starts with ("exit", "outside-signal", ...).
 std::string cause_keyword(std::string_view cause);
 

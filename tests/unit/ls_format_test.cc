@@ -1,3 +1,4 @@
+#include "events.h"
 #include "ls_format.h"
 
 #include <gtest/gtest.h>
@@ -162,13 +163,16 @@ TEST_F(LsFormat, ShellJoinQuotesOnlyWordsTheShellWouldSplit)
   EXPECT_EQ(shell_join({"a b"}), "'a b'");
 }
 
-TEST_F(LsFormat, DescribeExitGivesExactStatus)
+TEST_F(LsFormat, AnExitIsToldByTheOneFormatter)
 {
-  EXPECT_EQ(describe_exit(exit_code(3, "2026-11-21T21:00:00Z", Outcome::Failed, "exit: code 3")),
+  EXPECT_EQ(exit_text(exit_code(3, "2026-11-21T21:00:00Z", Outcome::Failed, "exit: code 3")),
             "exit code 3");
   ExitRecord segv = exit_signal(SIGSEGV, "2026-11-21T21:00:00Z", Outcome::Failed, "signal: SEGV");
   segv.core_dumped = true;
-  EXPECT_EQ(describe_exit(segv), "signal SIGSEGV (core dumped)");
+  EXPECT_EQ(exit_text(segv), "signal SIGSEGV (core dumped)");
+  EXPECT_EQ(segv.status(), ExitStatus::killed(SIGSEGV, true));
+  EXPECT_EQ(exit_text(segv), segv.status()->describe());
+  EXPECT_FALSE(ExitRecord{}.status()) << "a lost run's record knows neither";
 }
 
 TEST_F(LsFormat, CauseKeywordIsTheStablePrefix)
