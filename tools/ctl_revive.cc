@@ -152,7 +152,7 @@ std::optional<std::string> revive_reason(const JobView& v)
     return "was lost: " +
            (v.lost_reason.empty() ? std::string("its supervisor is gone") : v.lost_reason);
   }
-  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
+  if (v.shown == RunState::Stopped && is_outside_stop(v.state->end_cause)) {
     return "was stopped by an outside signal";
   }
   return std::nullopt;

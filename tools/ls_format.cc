@@ -86,15 +86,6 @@ std::string describe_exit(const ExitRecord& e)
   return "unknown status";
 }
 
-std::string cause_keyword(std::string_view cause)
-{
-  size_t n = 0;
-  while (n < cause.size() && ((cause[n] >= 'a' && cause[n] <= 'z') || cause[n] == '-')) {
-    ++n;
-  }
-  return std::string(cause.substr(0, n));
-}
-
 std::string last_exit_summary(const ExitRecord& e, WallTime now)
 {
   std::string kw = cause_keyword(e.cause);
@@ -167,7 +158,7 @@ std::optional<std::string> check_problem(const ListedJob& job)
   }
   // A stop nobody asked pg-ctl for: a shutdown, a session cleanup, an agent's kill.
   // The job's end cause says who stopped it, also when the stop came between runs.
-  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
+  if (v.shown == RunState::Stopped && is_outside_stop(v.state->end_cause)) {
     return fmt::format("{}: stopped by an outside signal: {}", v.name,
                        terminal_safe(v.state->end_cause));
   }

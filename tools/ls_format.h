@@ -5,6 +5,7 @@
 #pragma once
 
 #include "clock.h"
+#include "failures.h"
 #include "ls_detail.h"
 #include "ls_job.h"
 #include "ls_json.h"
@@ -28,9 +29,6 @@ std::string shell_join(const std::vector<std::string>& argv);
 
 // The exact end of one run: "exit code 3", "signal SIGSEGV (core dumped)".
 std::string describe_exit(const ExitRecord& e);
-
-// The stable keyword a cause starts with ("exit", "outside-signal", ...).
-std::string cause_keyword(std::string_view cause);
 
 // "failed: exit 3, 2m00s ago" / "stopped: SIGTERM (outside-signal), 5s ago": for tables.
 std::string last_exit_summary(const ExitRecord& e, WallTime now);

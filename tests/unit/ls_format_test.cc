@@ -171,14 +171,6 @@ TEST_F(LsFormat, DescribeExitGivesExactStatus)
   EXPECT_EQ(describe_exit(segv), "signal SIGSEGV (core dumped)");
 }
 
-TEST_F(LsFormat, CauseKeywordIsTheStablePrefix)
-{
-  EXPECT_EQ(cause_keyword("outside-signal: SIGTERM from pid 1"), "outside-signal");
-  EXPECT_EQ(cause_keyword("gave-up: exit: code 3"), "gave-up");
-  EXPECT_EQ(cause_keyword("exit: code 3"), "exit");
-  EXPECT_EQ(cause_keyword(""), "");
-}
-
 TEST_F(LsFormat, LastExitSummaryIsCompactWithAgeAndUnusualCause)
 {
   EXPECT_EQ(last_exit_summary(exit_code(3, "2026-11-21T21:58:00Z", Outcome::Failed, "exit: code 3"),
