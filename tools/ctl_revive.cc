@@ -83,6 +83,7 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   opt.keep_started_at = st.started_at;
   opt.keep_deadline_at = st.deadline_at;
   opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
+  opt.keep_ack = true;                 // a revival acknowledges nothing
   if (!opt.def.env_file.empty()) {
     auto parsed = load_env_file(opt.def.env_file);
     if (!parsed.error.empty()) {
