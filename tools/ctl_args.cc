@@ -17,6 +17,9 @@ const char* k_footer =
                               waits for the end
   restart NAME...             planned restart; waits for the new run
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  ack NAME...                 acknowledge the job's failures up to now (its failed, lost or
+                              outside-stopped state included): pg-ls --check is quiet about
+                              them until something new happens
   revive [NAME...] [--replace] [--scope]
                               start again every lost job and every job stopped by a signal
                               pg-ctl did not send (or the named ones), from its recorded
@@ -105,6 +108,9 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
   signal->add_option("NAME", raw.name, "job name")->required();
   signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->required();
+  CLI::App* ack =
+      app.add_subcommand("ack", "acknowledge jobs' failures, so pg-ls --check is quiet about them");
+  ack->add_option("NAME", raw.names, "job names")->required();
   CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
   forget->add_option("NAME", raw.names, "job names")->required();
   CLI::App* revive =
@@ -128,9 +134,9 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
 CtlVerb verb_of(const std::string& name)
 {
   static const std::pair<const char*, CtlVerb> k_verbs[] = {
-      {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"signal", CtlVerb::Signal},
-      {"forget", CtlVerb::Forget}, {"revive", CtlVerb::Revive},   {"unit", CtlVerb::Unit},
-      {"logs", CtlVerb::Logs}};
+      {"stop", CtlVerb::Stop}, {"restart", CtlVerb::Restart}, {"signal", CtlVerb::Signal},
+      {"ack", CtlVerb::Ack},   {"forget", CtlVerb::Forget},   {"revive", CtlVerb::Revive},
+      {"unit", CtlVerb::Unit}, {"logs", CtlVerb::Logs}};
   for (const auto& [n, v] : k_verbs) {
     if (name == n) {
       return v;
@@ -193,8 +199,8 @@ std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
     std::string why = e.what();
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
-        why = fmt::format("unknown verb '{}' (stop, restart, signal, logs, forget, revive, unit)",
-                          *verb);
+        why = fmt::format(
+            "unknown verb '{}' (stop, restart, signal, ack, logs, forget, revive, unit)", *verb);
       }
     }
     throw Failure(k_ctl_exit_usage, why, "Try 'pg-ctl --help'.");

@@ -1,4 +1,5 @@
 // pg-ctl's main: the verb's results printed as asked.
+#include "ctl_ack.h"
 #include "ctl_actions.h"
 #include "ctl_args.h"
 #include "ctl_forget.h"
@@ -94,6 +95,9 @@ int run(const pg::CtlCommand& c)
     break;
   case pg::CtlVerb::Restart:
     results = pg::restart_jobs(jobs, c.names);
+    break;
+  case pg::CtlVerb::Ack:
+    results = pg::ack_jobs(jobs, c.names);
     break;
   case pg::CtlVerb::Forget:
     results = pg::forget_jobs(jobs, c.names);
