@@ -26,16 +26,17 @@ std::optional<Request> decode_request(int value)
   auto v = static_cast<uint32_t>(value);
   uint32_t verb = v & 0xF;
   const uint32_t arg = v >> 4;
-  if (verb < 1 || verb > 3) {
+  if (verb < 1 || verb > static_cast<uint32_t>(Verb::Ack)) {
     return std::nullopt;
   }
   // What encode_request() never writes is not a request: a signal number out of range (0 would
-  // "forward" nothing), or an argument to restart.
+  // "forward" nothing), or an argument to restart or ack.
   if (verb == static_cast<uint32_t>(Verb::Signal) &&
       (arg == 0 || arg > static_cast<uint32_t>(SIGRTMAX))) {
     return std::nullopt;
   }
-  if (verb == static_cast<uint32_t>(Verb::Restart) && arg != 0) {
+  if ((verb == static_cast<uint32_t>(Verb::Restart) || verb == static_cast<uint32_t>(Verb::Ack)) &&
+      arg != 0) {
     return std::nullopt;
   }
   return Request{static_cast<Verb>(verb), arg};

@@ -11,11 +11,13 @@
 
 namespace pg {
 
-enum class Verb : uint32_t { Stop = 1, Restart = 2, Signal = 3 };
+// Ack: pg-ctl ack, the job's failures acknowledged (failures.h).
+enum class Verb : uint32_t { Stop = 1, Restart = 2, Signal = 3, Ack = 4 };
 
 struct Request {
   Verb verb = Verb::Stop;
-  uint32_t arg = 0; // Stop: timeout in ms + 1 (0 = the job's own); Signal: the signal number
+  uint32_t arg = 0; // Stop: timeout in ms + 1 (0 = the job's own); Signal: the signal number;
+                    // Restart and Ack: 0
 
   bool operator==(const Request&) const = default;
 };

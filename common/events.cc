@@ -195,6 +195,11 @@ void to_json(nlohmann::json& j, const AlertResult& e)
   }
 }
 
+void to_json(nlohmann::json& j, const Ack& e)
+{
+  j = {{"event", Ack::name}, {"at", format_rfc3339(e.at)}, {"failures", e.failures}, {"by", e.by}};
+}
+
 } // namespace pg::ev
 
 namespace pg {
@@ -332,6 +337,11 @@ std::string describe(const nlohmann::json& ev)
   }
   if (kind == "gave-up") {
     return str(ev, "cause");
+  }
+  if (kind == "ack") {
+    const std::string n = str(ev, "failures");
+    return fmt::format("{} {} acknowledged by {}", n, n == "1" ? "failure" : "failures",
+                       str(ev, "by"));
   }
   if (kind == "alert") {
     return "running the --on-failure hook: " + str(ev, "message");

@@ -170,6 +170,15 @@ struct AlertResult {
   std::string output; // its last line
 };
 
+// Failures acknowledged (pg-ctl ack): through the live supervisor, or by pg-ctl itself under the
+// job's lock when no supervisor lives. Its "at" is the job's last_ack_at.
+struct Ack {
+  static constexpr const char* name = "ack";
+  WallTime at{};
+  unsigned failures = 0; // how many failures it acknowledged (failures_since_ack before it)
+  std::string by;        // "pg-ctl ack bot (pid 42)"
+};
+
 void to_json(nlohmann::json& j, const Launch& e);
 void to_json(nlohmann::json& j, const Start& e);
 void to_json(nlohmann::json& j, const Exit& e);
@@ -195,6 +204,7 @@ void to_json(nlohmann::json& j, const AlertHeld& e);
 void to_json(nlohmann::json& j, const AlertError& e);
 void to_json(nlohmann::json& j, const SupervisorError& e);
 void to_json(nlohmann::json& j, const AlertResult& e);
+void to_json(nlohmann::json& j, const Ack& e);
 
 } // namespace pg::ev
 

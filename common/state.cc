@@ -192,6 +192,8 @@ json to_json(const JobState& s)
       {"tree", tree},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
+      {"failures_since_ack", s.failures_since_ack},
+      {"last_ack_at", opt_time(s.last_ack_at)},
   };
 }
 

@@ -165,6 +165,10 @@ struct JobState {
   std::vector<TreeProcess> tree;
   JobDefinition definition;
   WallTime updated_at{};
+  // Failures heard until acknowledged (failures.h): failures (failed exits, stops from outside)
+  // since last_ack_at, the last pg-ctl ack or launch; nullopt in states written before them.
+  unsigned failures_since_ack = 0;
+  std::optional<WallTime> last_ack_at;
 
   bool operator==(const JobState&) const = default;
 };

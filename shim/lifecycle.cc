@@ -158,7 +158,15 @@ Actions Lifecycle::stop(StopKind kind, const std::string& detail, Millis timeout
   case Phase::Killing:
     break;
   }
-  // A stop is in progress already.
+  return stop_again(kind, detail, why, timeout, now);
+}
+
+Actions Lifecycle::stop_again(StopKind kind, const std::string& detail, const std::string& why,
+                              Millis timeout, Nanos now)
+{
+  Actions a;
+  a.stop_kind = kind;
+  a.stop_by = detail;
   const StopKind cur = m_stop.kind;
   const bool was_request = is_request(cur) || !m_stop.stop_after.empty();
   if (is_request(kind) && was_request) {

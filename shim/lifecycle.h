@@ -136,6 +136,9 @@ public:
 private:
   bool in_force(Deadline d) const;
   Actions enter_stop(StopKind kind, const std::string& detail, Millis timeout, Nanos now);
+  // A stop of any kind while one is in progress already (Aborting, Stopping, Killing).
+  Actions stop_again(StopKind kind, const std::string& detail, const std::string& why,
+                     Millis timeout, Nanos now);
 
   const JobDefinition& m_def;
   Phase m_phase = Phase::Idle;

@@ -29,6 +29,10 @@ struct Options {
   std::optional<WallTime> keep_started_at;
   std::optional<WallTime> keep_deadline_at;
   unsigned keep_restarts = 0;
+  // Revive: the failures heard since the last acknowledgement (failures_since_ack, last_ack_at)
+  // go on from the job's state.json, read under the lock, and its lost run counts as one more.
+  // Otherwise a launch (pg-run, pg-ctl start) acknowledges every failure up to it.
+  bool keep_ack = false;
 };
 
 } // namespace pg

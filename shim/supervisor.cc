@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "control.h"
 #include "environ.h"
+#include "failures.h"
 #include "output.h"
 #include "signals.h"
 #include "syscalls.h"
@@ -333,7 +334,18 @@ void Supervisor::on_control(const signalfd_siginfo& si)
   case Verb::Signal:
     forward(static_cast<int>(req->arg), "signal by " + who);
     break;
+  case Verb::Ack:
+    acknowledge(who);
+    break;
   }
+}
+
+void Supervisor::acknowledge(const std::string& by)
+{
+  const WallTime now = wall_now();
+  const unsigned failures = pg::acknowledge(m_pub, now);
+  event(ev::Ack{now, failures, by});
+  publish(); // pg-ctl waits until state.json shows it
 }
 
 bool Supervisor::duplicate_delivery(int sig)
@@ -496,7 +508,8 @@ void Supervisor::flush_state()
   tree_refresh();
   m_state_dirty = false;
   m_state_written_mono = monotonic_now();
-  m_pub.updated_at = wall_now();
+  // Never before our own last_ack_at: nothing we write reads as acknowledged after the fact.
+  m_pub.updated_at = supervisor_time(m_pub, wall_now());
   try {
     m_job.write_state(to_json(m_pub));
   } catch (const std::exception& e) {

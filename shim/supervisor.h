@@ -75,6 +75,12 @@ private:
   void forward(int sig, const std::string& detail);
   // The job is over: publishes its final state with why (a cause with its keyword).
   void finish(const Ending& e);
+  // A run's exit record: state.json's last_exit, the exit event, and a failure heard (counted
+  // in failures_since_ack) when it failed, unless heard is false (a lost run whose loss was
+  // acknowledged already).
+  void record_exit(const ExitRecord& rec, bool heard = true);
+  // pg-ctl ack: every failure up to now acknowledged, with an ack event saying by whom.
+  void acknowledge(const std::string& by);
   // Sends sig to the job's process group and to every other process of its tree that the
   // group did not reach: each process gets it once.
   void signal_tree(int sig);

@@ -1,6 +1,7 @@
 // The supervisor's side of a run: starting it, reaping its tree, recording its end, and
 // carrying out what the lifecycle (lifecycle.cc) decides at each transition.
 #include "clock.h"
+#include "failures.h"
 #include "signals.h"
 #include "supervisor.h"
 
@@ -68,8 +69,7 @@ bool Supervisor::start_run(bool first)
       rec.outcome = Outcome::Failed;
       rec.cause = "exec: " + r.message();
       rec.at = now_wall;
-      m_pub.last_exit = rec;
-      event(ev::Exit{rec});
+      record_exit(rec);
       apply(m_life.finish(RunState::Failed, rec.cause));
       return false;
     }
@@ -271,9 +271,8 @@ void Supervisor::end_run(const std::string& exec_error)
   rec.at = wall_now();
   m_usage.fill(rec);
   m_pub.memory_rss.reset();
-  m_pub.last_exit = rec;
   m_last_status = end.status.shell_status();
-  event(ev::Exit{rec});
+  record_exit(rec);
   if (m_foreground) {
     spdlog::info("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
   }
@@ -329,8 +328,20 @@ void Supervisor::forward(int sig, const std::string& detail)
   ::kill(target, sig);
 }
 
+void Supervisor::record_exit(const ExitRecord& rec, bool heard)
+{
+  m_pub.last_exit = rec;
+  if (heard && is_failed_exit(rec)) {
+    ++m_pub.failures_since_ack;
+  }
+  event(ev::Exit{rec});
+}
+
 void Supervisor::finish(const Ending& e)
 {
+  if (is_outside_stop(e.why)) {
+    ++m_pub.failures_since_ack; // a stop from outside, during a run or between runs
+  }
   m_pub.end_cause = e.why;
   m_pub.pid.reset();
   m_pub.next_start_at.reset();

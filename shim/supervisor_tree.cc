@@ -11,6 +11,9 @@
 //   costs a /proc scan per write, not per reap.
 // - the run numbering: start events' "run" goes on from the history's last run.
 // - the exit record of a lost run: the previous supervisor's, written before our launch event.
+// - the failures heard since the last acknowledgement (failures.h): a revival carries them on
+//   (its lost run one more), a launch acknowledges them.
+#include "failures.h"
 #include "lost_run.h"
 #include "supervisor.h"
 
@@ -33,12 +36,18 @@ void Supervisor::adopt_history()
   }
   const HistoryTail tail = read_history_tail(m_job, prev ? prev->definition.log : "");
   m_run_base = last_run_number(prev, tail);
-  if (!prev) {
-    return;
+  if (m_opt.keep_ack && prev) {
+    // A revival: the failures heard since the last acknowledgement go on.
+    m_pub.failures_since_ack = prev->failures_since_ack;
+    m_pub.last_ack_at = prev->last_ack_at;
   }
-  if (auto lost = lost_run_exit(*prev, tail)) {
-    m_pub.last_exit = *lost;
-    event(ev::Exit{*lost}); // events.jsonl, and a marked line in the log
+  if (auto lost = prev ? lost_run_exit(*prev, tail) : std::nullopt) {
+    // events.jsonl, and a marked line in the log. A failure heard, unless the lost state was
+    // acknowledged (pg-ctl ack) after the dead supervisor's last write.
+    record_exit(*lost, !state_acknowledged(*prev));
+  }
+  if (!m_opt.keep_ack) {
+    pg::acknowledge(m_pub, wall_now()); // a launch acknowledges everything up to it
   }
 }
 

@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "control.h"
 #include "ctl_lost.h"
+#include "ctl_watch.h"
 #include "exit_status.h"
 #include "job_view.h"
 #include "ls_format.h"
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,83 +33,6 @@ namespace {
 constexpr Millis k_settle{2000};
 // Time allowed, beyond the stop timeout, for a planned restart to start the new run.
 constexpr Millis k_restart_allowance{5000};
-
-Nanos deadline_after(Millis d)
-{
-  return monotonic_now() + d;
-}
-
-// Milliseconds until deadline, for poll(2): never negative, rounded up.
-int poll_timeout(Nanos deadline)
-{
-  const Nanos left = deadline - monotonic_now();
-  if (left.count() <= 0) {
-    return 0;
-  }
-  const auto ms = std::chrono::ceil<Millis>(left).count();
-  return static_cast<int>(std::min<long long>(ms, 1 << 30));
-}
-
-// Polls fds until one is readable or deadline passes; revents tell which. EINTR counts as a
-// wake-up: callers re-check their conditions anyway.
-void poll_until(std::vector<pollfd>& fds, Nanos deadline)
-{
-  for (auto& p : fds) {
-    p.revents = 0;
-  }
-  ::poll(fds.data(), fds.size(), poll_timeout(deadline));
-}
-
-// Wakes when a file of a watched job directory is replaced (state.json is renamed into place).
-// Without inotify (a full watch table), wait() degrades to a short sleep, so callers re-read.
-class DirWatch {
-public:
-  DirWatch() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
-
-  // Watches dir through its open fd, so a renamed or replaced path cannot redirect the watch.
-  void add(const JobDir& dir)
-  {
-    if (!m_fd) {
-      return;
-    }
-    const std::string at = fmt::format("/proc/self/fd/{}", dir.fd());
-    if (::inotify_add_watch(m_fd.get(), at.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) <
-        0) {
-      m_fd.reset(); // fall back to sleeping: every caller re-reads after a wake-up
-    }
-  }
-
-  // A pollfd for the watch, or for nothing (fd -1 is ignored by poll) without one.
-  pollfd poll_entry() const { return pollfd{m_fd ? m_fd.get() : -1, POLLIN, 0}; }
-
-  // The latest moment to wake up when there is no watch: the deadline, or 50 ms from now.
-  Nanos cap(Nanos deadline) const
-  {
-    return m_fd ? deadline : std::min(deadline, monotonic_now() + Millis(50));
-  }
-
-  // Consumes pending events.
-  void drain() const
-  {
-    if (!m_fd) {
-      return;
-    }
-    alignas(inotify_event) char buf[4096];
-    while (::read(m_fd.get(), buf, sizeof buf) > 0) {
-    }
-  }
-
-  // Waits for a change or the deadline.
-  void wait(Nanos deadline) const
-  {
-    std::vector<pollfd> fds{poll_entry()};
-    poll_until(fds, cap(deadline));
-    drain();
-  }
-
-private:
-  UniqueFd m_fd;
-};
 
 std::string not_running(const JobView& v)
 {
@@ -198,9 +121,6 @@ Target reach(const JobsAt& jobs, const std::string& name, const char* action)
   }
 }
 
-namespace {
-
-// Sends r through the verified pidfd; on failure, fills the result and returns false.
 bool send(Target& t, const Request& r)
 {
   if (send_request(t.pidfd.get(), r)) {
@@ -218,8 +138,6 @@ bool send(Target& t, const Request& r)
   }
   return false;
 }
-
-} // namespace
 
 JobsAt open_jobs(const std::string& path)
 {
@@ -479,6 +397,10 @@ nlohmann::json to_json(const CtlResult& r)
   };
   if (r.action == "stop") {
     j["last_exit"] = r.last_exit ? to_json(*r.last_exit) : nlohmann::json(nullptr);
+  }
+  if (r.action == "ack") {
+    j["failures_acknowledged"] =
+        r.acknowledged ? nlohmann::json(*r.acknowledged) : nlohmann::json(nullptr);
   }
   return j;
 }

@@ -4,6 +4,7 @@
 // logs streams a job's output log (its tail, then what is appended) to a descriptor.
 #pragma once
 
+#include "control.h"
 #include "failure.h"
 #include "fd.h"
 #include "state.h"
@@ -36,13 +37,14 @@ inline constexpr Millis k_max_stop_timeout{74LL * 3600 * 1000};
 // What pg-ctl did to one job.
 struct CtlResult {
   std::string name;
-  std::string action;            // "stop", "restart", "signal"
+  std::string action;            // "stop", "restart", "signal", "ack", ...
   bool ok = false;               // done as asked
   bool unreadable = false;       // the job's directory could not be read (exit 4)
   std::string message;           // "stopped (signal SIGTERM after 12.3s)", "not running (...)"
   std::optional<RunState> state; // the job's state after the action, when known
   std::optional<pid_t> pid;      // the job's main process after the action
-  std::optional<ExitRecord> last_exit; // the job's last exit after a stop
+  std::optional<ExitRecord> last_exit;  // the job's last exit after a stop
+  std::optional<unsigned> acknowledged; // ack: how many failures it acknowledged
 };
 
 // Where the jobs are: the resolved state directory, opened when it exists.
@@ -103,5 +105,9 @@ struct Target {
 // Finds the job and opens a pidfd for its supervisor once its identity (boot id, pid, start
 // time) is checked. A job whose lock and state disagree is given a moment to agree.
 Target reach(const JobsAt& jobs, const std::string& name, const char* action);
+
+// Sends r to the reached supervisor; on failure, fills t.result (the job ended meanwhile, or
+// the signal could not be sent) and returns false.
+bool send(Target& t, const Request& r);
 
 } // namespace pg

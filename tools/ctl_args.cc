@@ -24,6 +24,9 @@ const char* k_footer =
                               pg-run's; --update-env: pg-ctl's environment becomes the job's;
                               --all: every ended job that did not complete
   signal NAME SIG             forward SIG (USR1, SIGUSR1, 10) to the job's main process
+  ack NAME...|--all           acknowledge the job's failures up to now (its failed, lost or
+                              outside-stopped state included): pg-ls --check is quiet about
+                              them until something new happens
   revive [NAME...] [--replace] [--scope]
                               start again every lost job and every job stopped by a signal
                               pg-ctl did not send (or the named ones), from its recorded
@@ -131,6 +134,10 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
   signal->add_option("NAME", raw.name, "job name")->required();
   signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->required();
+  CLI::App* ack =
+      app.add_subcommand("ack", "acknowledge jobs' failures, so pg-ls --check is quiet about them");
+  ack->add_option("NAME", raw.names, "job names or globs");
+  ack->add_flag("--all", c.all, "every job");
   CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
   forget->add_option("NAME", raw.names, "job names")->required();
   CLI::App* revive =
@@ -155,8 +162,8 @@ CtlVerb verb_of(const std::string& name)
 {
   static const std::pair<const char*, CtlVerb> k_verbs[] = {
       {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"start", CtlVerb::Start},
-      {"signal", CtlVerb::Signal}, {"forget", CtlVerb::Forget},   {"revive", CtlVerb::Revive},
-      {"unit", CtlVerb::Unit},     {"logs", CtlVerb::Logs}};
+      {"signal", CtlVerb::Signal}, {"ack", CtlVerb::Ack},         {"forget", CtlVerb::Forget},
+      {"revive", CtlVerb::Revive}, {"unit", CtlVerb::Unit},       {"logs", CtlVerb::Logs}};
   for (const auto& [n, v] : k_verbs) {
     if (name == n) {
       return v;
@@ -200,8 +207,8 @@ void complete(CtlCommand& c, const Raw& raw)
     }
     c.wait = *wait;
   }
-  const bool takes_all =
-      c.verb == CtlVerb::Stop || c.verb == CtlVerb::Restart || c.verb == CtlVerb::Start;
+  const bool takes_all = c.verb == CtlVerb::Stop || c.verb == CtlVerb::Restart ||
+                         c.verb == CtlVerb::Start || c.verb == CtlVerb::Ack;
   if (takes_all && c.all == !raw.names.empty()) {
     throw usage(c.all ? "name jobs or give --all, not both" : "name a job, or give --all");
   }
@@ -233,7 +240,8 @@ std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
         why = fmt::format(
-            "unknown verb '{}' (stop, restart, start, signal, logs, forget, revive, unit)", *verb);
+            "unknown verb '{}' (stop, restart, start, signal, ack, logs, forget, revive, unit)",
+            *verb);
       }
     }
     throw Failure(k_ctl_exit_usage, why, "Try 'pg-ctl --help'.");

@@ -12,7 +12,7 @@
 
 namespace pg {
 
-enum class CtlVerb { Stop, Restart, Start, Signal, Forget, Revive, Unit, Logs };
+enum class CtlVerb { Stop, Restart, Start, Signal, Ack, Forget, Revive, Unit, Logs };
 
 struct CtlCommand {
   CtlVerb verb = CtlVerb::Stop;

@@ -1,6 +1,7 @@
 #include "ctl_lost.h"
 
 #include "events.h"
+#include "failures.h"
 #include "job_view.h"
 #include "leftovers.h"
 #include "lost_run.h"
@@ -37,6 +38,9 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   EventLog events(dir.fd());
   if (auto lost = lost_run_exit(st, read_history_tail(dir, st.definition.log))) {
     end.last_exit = *lost;
+    if (!state_acknowledged(st)) {
+      ++end.failures_since_ack; // a failure heard, unless its lost state was acknowledged
+    }
     events.append(ev::Exit{*lost});
   }
   const std::string pids = leftover_pids_text(left);

@@ -1,4 +1,5 @@
 // pg-ctl's main: the verb's results printed as asked.
+#include "ctl_ack.h"
 #include "ctl_actions.h"
 #include "ctl_args.h"
 #include "ctl_forget.h"
@@ -127,6 +128,9 @@ int run(const pg::CtlCommand& c)
     break;
   case pg::CtlVerb::Start:
     add(pg::start_jobs(jobs, names, {c.wait, c.update_env}));
+    break;
+  case pg::CtlVerb::Ack:
+    add(pg::ack_jobs(jobs, names));
     break;
   case pg::CtlVerb::Forget:
     add(pg::forget_jobs(jobs, names));

@@ -87,6 +87,7 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   opt.keep_started_at = st.started_at;
   opt.keep_deadline_at = st.deadline_at;
   opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
+  opt.keep_ack = true;                 // a revival acknowledges nothing
   const int status = launch(opt);      // says why on stderr when it fails
   const JobView after = look_after(dir, r);
   if (status != k_exit_ok) {
@@ -148,7 +149,7 @@ std::optional<std::string> revive_reason(const JobView& v)
     return "was lost: " +
            (v.lost_reason.empty() ? std::string("its supervisor is gone") : v.lost_reason);
   }
-  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
+  if (v.shown == RunState::Stopped && is_outside_stop(v.state->end_cause)) {
     return "was stopped by an outside signal";
   }
   return std::nullopt;

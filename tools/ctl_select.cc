@@ -43,6 +43,8 @@ const char* verb_word(CtlVerb v)
     return "restart";
   case CtlVerb::Start:
     return "start";
+  case CtlVerb::Ack:
+    return "ack";
   case CtlVerb::Forget:
     return "forget";
   case CtlVerb::Revive:

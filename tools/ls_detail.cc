@@ -172,6 +172,27 @@ std::string main_pid_text(const ListedJob& job, const std::string& there)
   return "-";
 }
 
+// "Failures": how many were heard since the last acknowledgement (pg-ctl ack, or a launch),
+// and when that was (failures.h).
+void failures_field(std::string& out, const JobState& st, const LsStyle& style)
+{
+  const unsigned n = st.failures_since_ack;
+  if (n == 0 && !st.last_ack_at) {
+    return; // a state written before failures were counted
+  }
+  std::string text = n == 0 ? std::string("none") : std::to_string(n);
+  if (st.last_ack_at) {
+    text += fmt::format(" since the last ack, {} ({} ago)", format_local(*st.last_ack_at),
+                        format_age(age(*st.last_ack_at, style.now)));
+  } else {
+    text += " since the first start; never acknowledged";
+  }
+  if (state_acknowledged(st)) {
+    text += "; the state shown was acknowledged"; // pg-ls --check is quiet about it
+  }
+  field(out, "Failures", text);
+}
+
 // Who runs it: the supervisor and the main process, since when, how often restarted.
 void process_fields(std::string& out, const ListedJob& job, const LsStyle& style)
 {
@@ -202,6 +223,7 @@ void process_fields(std::string& out, const ListedJob& job, const LsStyle& style
                       opt_local(st.run_started_at)));
   }
   field(out, "Restarts", std::to_string(st.restarts));
+  failures_field(out, st, style);
   if (v.shown == RunState::Backoff && st.next_start_at) {
     std::string when =
         *st.next_start_at > style.now

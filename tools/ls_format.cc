@@ -76,15 +76,6 @@ std::string shell_join(const std::vector<std::string>& argv)
   return out;
 }
 
-std::string cause_keyword(std::string_view cause)
-{
-  size_t n = 0;
-  while (n < cause.size() && ((cause[n] >= 'a' && cause[n] <= 'z') || cause[n] == '-')) {
-    ++n;
-  }
-  return std::string(cause.substr(0, n));
-}
-
 std::string last_exit_summary(const ExitRecord& e, WallTime now)
 {
   std::string kw = cause_keyword(e.cause);
@@ -138,31 +129,100 @@ std::string format_runtime(double seconds)
   return format_age(std::chrono::seconds(static_cast<long long>(std::min(seconds, longest))));
 }
 
-std::optional<std::string> check_problem(const ListedJob& job)
+namespace {
+
+// Today's problems of a job, without its name: its current state when it is failed, lost or
+// stopped from outside (unless that state was acknowledged since: failures.h), or a live
+// job's directory that cannot be written.
+std::optional<std::string> state_problem(const JobView& v)
 {
-  const JobView& v = job.view;
+  const bool acknowledged = v.state && state_acknowledged(*v.state);
   if (v.shown == RunState::Lost) {
-    return fmt::format("{}: lost: {}{}", v.name, terminal_safe(lost_why(v)), leftovers_note(v));
+    if (acknowledged) {
+      return std::nullopt;
+    }
+    return fmt::format("lost: {}{}", terminal_safe(lost_why(v)), leftovers_note(v));
   }
   if (!v.state) {
     return std::nullopt;
   }
   const std::optional<ExitRecord>& last = v.state->last_exit;
-  if (v.shown == RunState::Failed) {
+  if (v.shown == RunState::Failed && !acknowledged) {
     if (!last) {
-      return fmt::format("{}: failed (no exit recorded)", v.name);
+      return "failed (no exit recorded)";
     }
-    return fmt::format("{}: failed: {} at {}; {}", v.name, exit_text(*last),
-                       format_rfc3339(last->at), terminal_safe(last->cause));
+    return fmt::format("failed: {} at {}; {}", exit_text(*last), format_rfc3339(last->at),
+                       terminal_safe(last->cause));
   }
   // A stop nobody asked pg-ctl for: a shutdown, a session cleanup, an agent's kill.
   // The job's end cause says who stopped it, also when the stop came between runs.
-  if (v.shown == RunState::Stopped && cause_keyword(v.state->end_cause) == "outside-signal") {
-    return fmt::format("{}: stopped by an outside signal: {}", v.name,
-                       terminal_safe(v.state->end_cause));
+  if (v.shown == RunState::Stopped && is_outside_stop(v.state->end_cause) && !acknowledged) {
+    return "stopped by an outside signal: " + terminal_safe(v.state->end_cause);
   }
   if (!v.storage_fault.empty() && v.supervisor_alive) {
-    return fmt::format("{}: {}", v.name, storage_fault_text(v.storage_fault));
+    return storage_fault_text(v.storage_fault);
+  }
+  return std::nullopt;
+}
+
+// What a job with failures heard does now, when that is no problem of its own.
+std::string doing_now(RunState shown)
+{
+  switch (shown) {
+  case RunState::Starting:
+    return "starting again";
+  case RunState::Running:
+    return "running again";
+  case RunState::Backoff:
+    return "in backoff";
+  default:
+    return to_string(shown); // stopping, stopped, completed; failed and lost once acknowledged
+  }
+}
+
+// "premature exit code 0 after 33m00s", "lost (no exit status known) after 5m00s": a failed
+// run by its cause's keyword and its exact end.
+std::string failure_summary(const ExitRecord& e)
+{
+  const std::string kw = cause_keyword(e.cause);
+  const std::string status = exit_text(e);
+  std::string what = status;
+  if (!e.code && !e.signal) {
+    what = kw.empty() ? status : kw + " (" + status + ")";
+  } else if (!kw.empty() && kw != "exit" && kw != "signal") {
+    what = kw + " " + status;
+  }
+  return what + " after " + format_runtime(e.runtime_s);
+}
+
+// "2 failures since 2026-12-06 21:04:10 (last: premature exit code 0 after 33m00s)": since the
+// last acknowledgement, else since the job's first start.
+std::string failures_text(const JobState& st)
+{
+  const unsigned n = st.failures_since_ack;
+  std::string out = fmt::format("{} {}", n, n == 1 ? "failure" : "failures");
+  if (const std::optional<WallTime> since = st.last_ack_at ? st.last_ack_at : st.started_at) {
+    out += " since " + format_local(*since);
+  }
+  if (const ExitRecord* last = last_failure(st)) {
+    out += " (last: " + failure_summary(*last) + ")";
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<std::string> check_problem(const ListedJob& job)
+{
+  const JobView& v = job.view;
+  std::optional<std::string> problem = state_problem(v);
+  if (v.state && v.state->failures_since_ack > 0) {
+    // Heard until acknowledged, even when the job runs again.
+    return fmt::format("{}: {}; {}", v.name, failures_text(*v.state),
+                       problem ? *problem : doing_now(v.shown));
+  }
+  if (problem) {
+    return v.name + ": " + *problem;
   }
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "clock.h"
+#include "failures.h"
 #include "ls_detail.h"
 #include "ls_job.h"
 #include "ls_json.h"
@@ -26,9 +27,6 @@ std::string duration_bar(double done, int width = 10);
 // argv joined with spaces, each word single-quoted when the shell would need it.
 std::string shell_join(const std::vector<std::string>& argv);
 
-// The stable keyword a cause starts with ("exit", "outside-signal", ...).
-std::string cause_keyword(std::string_view cause);
-
 // "failed: exit 3, 2m00s ago" / "stopped: SIGTERM (outside-signal), 5s ago": for tables.
 std::string last_exit_summary(const ExitRecord& e, WallTime now);
 
@@ -41,8 +39,12 @@ std::string short_bytes(uint64_t bytes);
 // A run's resource use from its exit record: "rss 12M cpu 1.25s", or "-" when not recorded.
 std::string resource_summary(const ExitRecord& e);
 
-// The --check line for a job that needs attention (failed, lost, or stopped by a signal that
-// pg-ctl did not send), or nullopt when it is healthy.
+// The --check line for a job that needs attention, or nullopt when it is healthy. A job with
+// failures since its last acknowledgement: "bot: 2 failures since 2026-12-06 21:04:10 (last:
+// premature exit code 0 after 33m00s); running again", the tail being its current problem
+// when it has one. Any other job: its problem, "bot: failed: ...", "bot: lost: ...", "bot:
+// stopped by an outside signal: ..." (each unless acknowledged since), or its unwritable
+// directory.
 std::optional<std::string> check_problem(const ListedJob& job);
 
 // The exit records among the lines of an events.jsonl tail (oldest first, at most max, the

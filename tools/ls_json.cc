@@ -231,8 +231,18 @@ void write_run(JsonWriter& w, const ListedJob& job)
   w.key("log").opt_string(d ? std::optional(d->log) : std::nullopt);
 }
 
+// The failures heard since the last acknowledgement, and when that was (failures.h); null
+// without a state.
+void write_ack(JsonWriter& w, const JobState* st)
+{
+  w.key("failures_since_ack");
+  st ? w.integer(st->failures_since_ack) : w.null();
+  w.key("last_ack_at").time(st ? st->last_ack_at : std::nullopt);
+}
+
 // The last exit, the supervisor, the state's age and the storage trouble. The keys after
-// storage_fault came later than the others (and only with a state), so they come last.
+// storage_fault came later than the others (and only with a state), so they come last, and
+// the acknowledgement's after them.
 void write_record(JsonWriter& w, const ListedJob& job)
 {
   const JobView& v = job.view;
@@ -255,6 +265,7 @@ void write_record(JsonWriter& w, const ListedJob& job)
   w.key("storage_fault")
       .opt_string(v.storage_fault.empty() ? std::nullopt : std::optional(v.storage_fault));
   if (!st) {
+    write_ack(w, st);
     return;
   }
   w.key("end_cause")
@@ -275,6 +286,7 @@ void write_record(JsonWriter& w, const ListedJob& job)
     w.null();
   }
   w.key("pid_namespace").opt_string(json_pid_namespace(v));
+  write_ack(w, st);
 }
 
 void write_job(JsonWriter& w, const ListedJob& job)

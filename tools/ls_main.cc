@@ -40,8 +40,9 @@ constexpr size_t k_events_file_max = 16 * 1024 * 1024;
 
 const char* k_footer =
     R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
-Exit status: 0 listed (with --check: every job healthy); 1 --check found a failed or lost job,
-one stopped by a signal that pg-ctl did not send, or a live one whose directory cannot be
+Exit status: 0 listed (with --check: every job healthy); 1 --check found a job with failures
+since its last acknowledgement (pg-ctl ack), a failed or lost job, one stopped by a signal that
+pg-ctl did not send (each unless acknowledged since), or a live one whose directory cannot be
 written (recording suspended), or a named job does not exist; 2 usage;
 4 the state directory cannot be read. Colour only on a terminal, never with NO_COLOR.
 See pg-ls(1).)";
@@ -416,6 +417,24 @@ int run(const LsOptions& opt)
   return status;
 }
 
+// Each name checked, and kept once in the order given (duplicates would be listed twice);
+// false, said on stderr, for a bad name.
+bool check_names(std::vector<std::string>& names)
+{
+  std::vector<std::string> unique;
+  for (const auto& name : names) {
+    if (std::string why = pg::name_problem(name); !why.empty()) {
+      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", pg::escape_control(name), why);
+      return false;
+    }
+    if (std::find(unique.begin(), unique.end(), name) == unique.end()) {
+      unique.push_back(name);
+    }
+  }
+  names = std::move(unique);
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -430,7 +449,7 @@ int main(int argc, char** argv)
                  "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]");
   app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
   app.add_flag("--check", opt.check,
-               "print only problems, one line each; exit 1 if there is any (for cron, heartbeats)");
+               "only jobs needing attention (failures not yet acked, failed, lost); exit 1 if any");
   app.add_flag("--events", opt.events,
                "the history of the jobs (or of those named), merged, newest last");
   std::string since_text;
@@ -478,19 +497,9 @@ int main(int argc, char** argv)
     return usage("--prometheus prints the Prometheus text format; it has no --json form");
   }
 
-  // Duplicates would be listed twice; keep each name once, in the order given.
-  std::vector<std::string> unique;
-  for (const auto& name : opt.names) {
-    if (std::string why = pg::name_problem(name); !why.empty()) {
-      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", pg::escape_control(name), why);
-      return k_exit_usage;
-    }
-    if (std::find(unique.begin(), unique.end(), name) == unique.end()) {
-      unique.push_back(name);
-    }
+  if (!check_names(opt.names)) {
+    return k_exit_usage;
   }
-  opt.names = std::move(unique);
-
   try {
     return run(opt);
   } catch (const std::exception& e) {

@@ -143,7 +143,7 @@ def main():
         os.chmod(os.path.join(tmp, "stubs", "make"), 0o755)
     try:
         helps = ""
-        verbs = ["stop", "restart", "start", "signal", "logs", "forget", "revive", "unit"]
+        verbs = ["stop", "restart", "start", "signal", "ack", "logs", "forget", "revive", "unit"]
         for argv in [[t, "--help"] for t in TOOLS] + [["pg-ctl", v, "--help"] for v in verbs]:
             code, out, err = run(argv, env, tmp)
             if code != 0:

@@ -1,6 +1,7 @@
 // pg-ls on real jobs started by the built pg-run: the table, --json and its contract fields,
-// the detail view, --check (failed, lost, stopped from outside, but not by pg-ctl), exit
-// statuses, unsafe or missing state directories, and colour.
+// the detail view, --check (failed, lost, stopped from outside, but not by pg-ctl; failures
+// since the last acknowledgement: ack_test.cc), exit statuses, unsafe or missing state
+// directories, and colour.
 #include "harness.h"
 
 #include "clock.h"
@@ -329,7 +330,10 @@ TEST_F(PgLs, CheckIsSilentAndSucceedsWhenEveryJobIsHealthy)
 {
   start_running("web");
   start_completed("task");
+  // In backoff after a failure: heard until acknowledged (ack_test.cc), then healthy.
   start_backoff("resting");
+  EXPECT_EQ(pg_ls({"--check"}).status, 1);
+  ASSERT_EQ(pg_ctl({"ack", "resting"}).status, 0);
   Result r = pg_ls({"--check"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "");
@@ -403,6 +407,7 @@ TEST_F(PgLs, CheckDoesNotFlagAStopByPgCtl)
   EXPECT_TRUE(starts_with(during_run.value("end_cause", ""), "requested")) << during_run.dump();
 
   start_backoff("resting");
+  ASSERT_EQ(pg_ctl({"ack", "resting"}).status, 0); // its failure, heard: not the stop's
   Result stop = pg_ctl({"stop", "resting"});
   EXPECT_EQ(stop.status, 0) << stop.err;
   Json during_backoff = wait_end("resting");

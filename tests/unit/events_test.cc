@@ -122,5 +122,19 @@ TEST(Events, AnAlertResultSaysWhatRanOnlyWhenAHookRan)
   EXPECT_EQ(j["signal"], "SIGKILL");
 }
 
+TEST(Events, AnAckSaysWhenHowManyFailuresAndByWhom)
+{
+  const WallTime t = *parse_rfc3339("2026-12-06T21:04:00.250Z");
+  json j = ev::Ack{t, 2, "pg-ctl ack bot (pid 42)"};
+  EXPECT_EQ(j, (json{{"event", "ack"},
+                     {"at", "2026-12-06T21:04:00.250Z"},
+                     {"failures", 2},
+                     {"by", "pg-ctl ack bot (pid 42)"}}));
+  EXPECT_EQ(describe(j), "2 failures acknowledged by pg-ctl ack bot (pid 42)");
+  j["failures"] = 1;
+  EXPECT_EQ(describe(j), "1 failure acknowledged by pg-ctl ack bot (pid 42)");
+  EXPECT_EQ(log_line(j), ""); // bookkeeping, not the job's story
+}
+
 } // namespace
 } // namespace pg

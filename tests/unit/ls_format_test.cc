@@ -175,14 +175,6 @@ TEST_F(LsFormat, AnExitIsToldByTheOneFormatter)
   EXPECT_FALSE(ExitRecord{}.status()) << "a lost run's record knows neither";
 }
 
-TEST_F(LsFormat, CauseKeywordIsTheStablePrefix)
-{
-  EXPECT_EQ(cause_keyword("outside-signal: SIGTERM from pid 1"), "outside-signal");
-  EXPECT_EQ(cause_keyword("gave-up: exit: code 3"), "gave-up");
-  EXPECT_EQ(cause_keyword("exit: code 3"), "exit");
-  EXPECT_EQ(cause_keyword(""), "");
-}
-
 TEST_F(LsFormat, LastExitSummaryIsCompactWithAgeAndUnusualCause)
 {
   EXPECT_EQ(last_exit_summary(exit_code(3, "2026-11-21T21:58:00Z", Outcome::Failed, "exit: code 3"),
@@ -287,6 +279,30 @@ TEST_F(LsFormat, RunningJobDetailShowsDefinitionPidsProgressAndOutput)
             "Last output:\n"
             "  ready\n"
             "  serving\n");
+}
+
+TEST_F(LsFormat, DetailShowsTheFailuresSinceTheLastAck)
+{
+  ListedJob job = running_job();
+  job.view.state->failures_since_ack = 2;
+  std::string got = render_detail(job, {}, {k_now, false});
+  EXPECT_NE(got.find("    Restarts: 0\n"
+                     "    Failures: 2 since the first start; never acknowledged\n"),
+            std::string::npos)
+      << got;
+  job.view.state->last_ack_at = at("2026-11-21T21:04:00Z");
+  got = render_detail(job, {}, {k_now, false});
+  EXPECT_NE(got.find("    Failures: 2 since the last ack, 2026-11-21 21:04:00 (56m00s ago)\n"),
+            std::string::npos)
+      << got;
+  // pg-ctl's ack of a failed job: after its last write, so its state is acknowledged.
+  ListedJob failed = failed_job();
+  failed.view.state->last_ack_at = at("2026-11-21T21:59:30Z");
+  got = render_detail(failed, {}, {k_now, false});
+  EXPECT_NE(got.find("    Failures: none since the last ack, 2026-11-21 21:59:30 (30s ago); the "
+                     "state shown was acknowledged\n"),
+            std::string::npos)
+      << got;
 }
 
 TEST_F(LsFormat, DetailOmitsStatusLineWhenNoStatusWasSent)
@@ -403,6 +419,13 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(last["cause"], "signal: SIGKILL");
   EXPECT_EQ(last["at"], "2026-11-21T19:59:00.000Z");
   EXPECT_EQ(j.begin().key(), "name"); // reading order, not alphabetical
+  EXPECT_EQ(j["failures_since_ack"], 0);
+  EXPECT_EQ(j["last_ack_at"], nullptr);
+  job.view.state->failures_since_ack = 2;
+  job.view.state->last_ack_at = at("2026-11-21T21:04:00Z");
+  j = job_json(job);
+  EXPECT_EQ(j["failures_since_ack"], 2);
+  EXPECT_EQ(j["last_ack_at"], "2026-11-21T21:04:00.000Z");
 }
 
 TEST_F(LsFormat, ALostJobsLeftoversAreCountedEverywhere)
@@ -443,6 +466,8 @@ TEST_F(LsFormat, JsonOfDamagedJobCarriesTheErrorAndNulls)
   EXPECT_EQ(j["command"], nullptr);
   EXPECT_EQ(j["restarts"], nullptr);
   EXPECT_EQ(j["last_exit"], nullptr);
+  EXPECT_EQ(j["failures_since_ack"], nullptr);
+  EXPECT_EQ(j["last_ack_at"], nullptr);
 }
 
 TEST_F(LsFormat, JsonWithInvalidUtf8DumpsWithReplacement)
@@ -498,6 +523,98 @@ TEST_F(LsFormat, CheckIsSilentForHealthyStates)
   flapping.view.state->last_exit =
       exit_code(1, "2026-11-21T21:00:00Z", Outcome::Failed, "exit: code 1");
   EXPECT_EQ(check_problem(flapping), std::nullopt);
+}
+
+TEST_F(LsFormat, CheckHearsFailuresUntilAcknowledgedEvenWhenTheJobRunsAgain)
+{
+  ListedJob job = running_job();
+  JobState& s = *job.view.state;
+  s.failures_since_ack = 2;
+  s.last_ack_at = at("2026-11-21T21:04:00Z");
+  s.last_exit = exit_code(0, "2026-11-21T21:40:00Z", Outcome::Failed,
+                          "premature: exit code 0 before 80% of --duration 8h");
+  s.last_exit->runtime_s = 1980;
+  EXPECT_EQ(check_problem(job), "bot: 2 failures since 2026-11-21 21:04:00 (last: premature exit "
+                                "code 0 after 33m00s); running again");
+  // Never acknowledged: since the first start. One failure, by a signal.
+  s.last_ack_at.reset();
+  s.failures_since_ack = 1;
+  s.last_exit = exit_signal(SIGSEGV, "2026-11-21T21:40:00Z", Outcome::Failed, "signal: SIGSEGV");
+  EXPECT_EQ(check_problem(job), "bot: 1 failure since 2026-11-21 20:00:00 (last: signal SIGSEGV "
+                                "after 12.5s); running again");
+  // A planned restart since: the last exit is no failure, so no "last".
+  s.last_exit = exit_code(0, "2026-11-21T21:50:00Z", Outcome::Restarted, "planned: pg-ctl restart");
+  EXPECT_EQ(check_problem(job), "bot: 1 failure since 2026-11-21 20:00:00; running again");
+  // Acknowledged: quiet.
+  s.failures_since_ack = 0;
+  s.last_ack_at = at("2026-11-21T21:55:00Z");
+  EXPECT_EQ(check_problem(job), std::nullopt);
+}
+
+TEST_F(LsFormat, CheckSaysWhatTheJobDoesNowAfterItsFailures)
+{
+  ListedJob backoff = running_job();
+  backoff.view.shown = RunState::Backoff;
+  backoff.view.state->state = RunState::Backoff;
+  backoff.view.state->failures_since_ack = 1;
+  backoff.view.state->last_exit =
+      exit_code(1, "2026-11-21T21:58:00Z", Outcome::Failed, "exit: code 1");
+  EXPECT_EQ(check_problem(backoff), "bot: 1 failure since 2026-11-21 20:00:00 (last: exit code 1 "
+                                    "after 12.5s); in backoff");
+  // A job that is itself a problem: its problem is the tail.
+  ListedJob failed = failed_job();
+  failed.view.state->failures_since_ack = 6;
+  EXPECT_EQ(check_problem(failed),
+            "cruncher: 6 failures since 2026-11-21 20:00:00 (last: gave-up exit code 3 after "
+            "12.5s); failed: exit code 3 at 2026-11-21T21:58:00.000Z; gave-up: exit: code 3; 5 "
+            "restarts within 1h already spent");
+  // Stopped by pg-ctl after a failure: the stop is no failure, the earlier one is heard.
+  ListedJob stopped = stopped_job("requested: pg-ctl stop by pid 9");
+  stopped.view.state->failures_since_ack = 1;
+  EXPECT_EQ(check_problem(stopped), "web: 1 failure since 2026-11-21 20:00:00; stopped");
+}
+
+TEST_F(LsFormat, CheckNamesALostRunAndAStopFromOutsideAsTheLastFailure)
+{
+  ListedJob revived = running_job();
+  ExitRecord lost;
+  lost.pid = 4242;
+  lost.runtime_s = 300;
+  lost.outcome = Outcome::Failed;
+  lost.cause = "lost: supervisor pid 4241 died without recording an end; last seen ...";
+  lost.at = at("2026-11-21T21:00:00Z");
+  revived.view.state->last_exit = lost;
+  revived.view.state->failures_since_ack = 3;
+  EXPECT_EQ(check_problem(revived), "bot: 3 failures since 2026-11-21 20:00:00 (last: lost (no "
+                                    "exit status known) after 5m00s); running again");
+  ListedJob outside = stopped_job("outside-signal: SIGTERM from pid 9 (bash)");
+  outside.view.state->failures_since_ack = 1;
+  EXPECT_EQ(check_problem(outside),
+            "web: 1 failure since 2026-11-21 20:00:00 (last: outside-signal signal SIGTERM after "
+            "12.5s); stopped by an outside signal: outside-signal: SIGTERM from pid 9 (bash)");
+}
+
+TEST_F(LsFormat, CheckIsQuietAboutAStateAcknowledgedAfterItWasRecorded)
+{
+  // pg-ctl ack of an ended or lost job: last_ack_at after the supervisor's last write.
+  const WallTime after = at("2026-11-21T21:59:30Z");
+  const WallTime before = at("2026-11-21T21:30:00Z");
+  for (ListedJob job : {failed_job(), lost_job(),
+                        stopped_job("outside-signal: SIGTERM from pid 9 (bash) (between runs)")}) {
+    job.view.state->last_ack_at = after;
+    EXPECT_EQ(check_problem(job), std::nullopt) << job.view.name;
+    // Acknowledged before the state was written (the failure came later): heard.
+    job.view.state->last_ack_at = before;
+    EXPECT_NE(check_problem(job), std::nullopt) << job.view.name;
+    // Something new since the ack: heard again, the state's problem as the tail.
+    job.view.state->last_ack_at = after;
+    job.view.state->failures_since_ack = 1;
+    ASSERT_NE(check_problem(job), std::nullopt) << job.view.name;
+    EXPECT_NE(check_problem(job)->find(": 1 failure since 2026-11-21 21:59:30"), std::string::npos)
+        << *check_problem(job);
+  }
+  // A damaged state cannot be acknowledged: still a problem.
+  EXPECT_NE(check_problem(damaged_job()), std::nullopt);
 }
 
 TEST_F(LsFormat, ExitsFromEventsKeepsTheNewestAndSkipsCutAndDamagedLines)

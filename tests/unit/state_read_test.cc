@@ -84,6 +84,8 @@ JobState full_state()
   d.alert_cooldown = Millis(1);
   d.alert_timeout = Millis(123);
   s.updated_at = t + std::chrono::seconds(10);
+  s.failures_since_ack = 2;
+  s.last_ack_at = t + std::chrono::seconds(1);
   return s;
 }
 

@@ -74,6 +74,8 @@ JobState full_state()
   s.tree = {{4243, 987'654'400}, {4250, 987'654'500}};
   s.definition = full_definition();
   s.updated_at = at_ms(1'795'298'959'200);
+  s.failures_since_ack = 3;
+  s.last_ack_at = at_ms(1'795'291'000'000);
   return s;
 }
 
@@ -432,6 +434,40 @@ TEST(JobStateJson, RefusesADamagedTreeNamingIt)
   }
 }
 
+TEST(JobStateJson, WritesTheFailuresSinceTheLastAck)
+{
+  const json j = to_json(full_state());
+  EXPECT_EQ(j.at("failures_since_ack"), 3);
+  EXPECT_EQ(j.at("last_ack_at"), "2026-11-21T19:56:40.000Z");
+  JobState never = full_state();
+  never.last_ack_at.reset();
+  EXPECT_TRUE(to_json(never).at("last_ack_at").is_null());
+  EXPECT_EQ(job_state_from_json(reparse(to_json(never))), never);
+}
+
+TEST(JobStateJson, ReadsAStateWrittenBeforeAcksAsNoFailuresNeverAcknowledged)
+{
+  json j = to_json(full_state());
+  j.erase("failures_since_ack");
+  j.erase("last_ack_at");
+  const JobState s = job_state_from_json(j);
+  EXPECT_EQ(s.failures_since_ack, 0u);
+  EXPECT_FALSE(s.last_ack_at);
+  j["failures_since_ack"] = nullptr;
+  EXPECT_EQ(job_state_from_json(j).failures_since_ack, 0u);
+}
+
+TEST(JobStateJson, CountsTheAckInEquality)
+{
+  JobState a = full_state();
+  JobState b = a;
+  b.failures_since_ack = 0;
+  EXPECT_NE(a, b);
+  b = a;
+  b.last_ack_at.reset();
+  EXPECT_NE(a, b);
+}
+
 TEST(JobStateJson, RoundTripsEveryOptionalFieldNull)
 {
   JobState s = full_state();
@@ -500,6 +536,9 @@ TEST(JobStateJson, RefusesWrongTypesNamingTheField)
       {"definition", "x"},
       {"pid", 1e12},
       {"schema_version", 1.5},
+      {"failures_since_ack", -1},
+      {"failures_since_ack", "2"},
+      {"last_ack_at", 5},
   };
   for (const auto& [field, value] : cases) {
     json j = to_json(full_state());
@@ -516,6 +555,7 @@ TEST(JobStateJson, RefusesBadValuesNamingTheField)
       {"state", "dancing"},
       {"started_at", "2026-13-45T99:99:99Z"},
       {"updated_at", "not a time"},
+      {"last_ack_at", "yesterday"},
   };
   for (const auto& [field, value] : cases) {
     json j = to_json(full_state());
