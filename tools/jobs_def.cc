@@ -122,6 +122,7 @@ std::string definition_toml(const std::string& name, const JobDefinition& d,
     for (const auto& [k, v] : d.env) {
       env.insert_or_assign(k, v);
     }
+    env.is_inline(true); // env = { K = 'V' }, as a jobs file writes it
     job.insert("env", std::move(env));
   }
   toml::table jobs;

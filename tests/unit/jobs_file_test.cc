@@ -83,5 +83,23 @@ TEST(JobsFileCompare, ChangesAreNamedInTheFilesWords)
   EXPECT_EQ(changed_keys(a, b), (std::vector<std::string>{"command", "env", "duration"}));
 }
 
+TEST(JobsFileShow, TheCommandLineIsQuotedAndLeavesDefaultsOut)
+{
+  JobDefinition d;
+  d.argv = {"/bin/sh", "-c", "echo it's"};
+  d.cwd = "/p";
+  d.log = "/state/bot/output.log";
+  d.duration = Millis(5'400'000);
+  d.env = {{"MODE", "a b"}};
+  EXPECT_EQ(definition_command_line("bot", d, "/state"),
+            "pg-run --name bot --duration 1h30m --cwd /p --env 'MODE=a b' -- /bin/sh -c "
+            "'echo it'\\''s'");
+  EXPECT_EQ(definition_toml("bot", d, "/state"), "[jobs.bot]\n"
+                                                 "command = \"echo it's\"\n"
+                                                 "cwd = '/p'\n"
+                                                 "duration = '1h30m'\n"
+                                                 "env = { MODE = 'a b' }\n");
+}
+
 } // namespace
 } // namespace pg
