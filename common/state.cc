@@ -116,6 +116,7 @@ json to_json(const JobDefinition& d)
       {"on_failure", d.on_failure.empty() ? json(nullptr) : json(d.on_failure)},
       {"alert_cooldown_s", seconds(d.alert_cooldown)},
       {"alert_timeout_s", seconds(d.alert_timeout)},
+      {"jobs_file", d.jobs_file.empty() ? json(nullptr) : json(d.jobs_file)},
   };
 }
 

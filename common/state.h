@@ -63,6 +63,7 @@ struct JobDefinition {
   std::string on_failure;                   // --on-failure: /bin/sh -c command for alerts
   Millis alert_cooldown{900'000};           // --alert-cooldown: one alert per this long
   Millis alert_timeout{60'000};             // --alert-timeout: a hook is killed after this long
+  std::string jobs_file; // pg-ctl up: the jobs file it came from (absolute); "" = by hand
 
   bool operator==(const JobDefinition&) const = default;
 };

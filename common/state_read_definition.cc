@@ -22,15 +22,16 @@ Millis millis_field(JsonValue& v, std::string_view key)
   return Millis(static_cast<int64_t>(ms + 0.5));
 }
 
-constexpr std::array<std::string_view, 28> k_definition_keys{
+constexpr std::array<std::string_view, 29> k_definition_keys{
     // 0 to 6: command_field()
     "argv", "command", "cwd", "umask", "path", "env", "env_file",
     // 7 to 15: policy_field()
     "oneshot", "duration_s", "restart", "max_restarts", "restart_window_s", "restart_delay_s",
     "restart_delay_max_s", "stop_signal", "stop_timeout_s",
-    // 16 to 27: watch_field()
+    // 16 to 28: watch_field()
     "log", "log_max_size", "log_keep", "log_timestamps", "notify", "watchdog_s", "stall_s",
-    "max_memory", "restart_every_s", "on_failure", "alert_cooldown_s", "alert_timeout_s"};
+    "max_memory", "restart_every_s", "on_failure", "alert_cooldown_s", "alert_timeout_s",
+    "jobs_file"};
 
 // The definition's fields 0 to 6: what runs, where, with what environment.
 void command_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
@@ -124,7 +125,7 @@ void policy_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
   }
 }
 
-// The definition's fields 16 to 27: its log, and what pg-run watches and alerts about.
+// The definition's fields 16 to 28: its log, and what pg-run watches and alerts about.
 void watch_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
 {
   switch (i) {
@@ -161,8 +162,11 @@ void watch_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
   case 26:
     d.alert_cooldown = millis_field(x, k);
     break;
-  default:
+  case 27:
     d.alert_timeout = millis_field(x, k);
+    break;
+  default: // absent from older files: launched by hand
+    d.jobs_file = x.null() ? std::string() : text_field(x, k);
     break;
   }
 }

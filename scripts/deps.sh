@@ -6,7 +6,7 @@ set -euo pipefail
 
 # Building the three programs (-DPG_TESTS=OFF).
 build_packages=(cmake ninja-build g++ libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libsimdjson-dev)
+  libsimdjson-dev libtomlplusplus-dev)
 packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc util-linux
   # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).
   systemd python3-sdnotify python3-systemd

@@ -34,6 +34,15 @@ const char* k_footer =
                               ends processes of a lost job's old run (SIGKILL); --scope starts
                               each in a systemd user scope of its own (systemd-run --user
                               --scope), or in pg-ctl's cgroup when none can be made
+  up [-f FILE] [--prune] [--force] [NAME...]
+                              start the jobs of a jobs file (./pg.toml, else ./Procfile) that
+                              do not run; replace those whose definition changed; a job of
+                              another file or launched by hand is left alone unless --force;
+                              --prune stops the file's jobs that left it
+  down [-f FILE] [NAME...]    stop the jobs recorded as coming from the file
+  show NAME [--as toml|pg-run|unit]
+                              the recorded definition as a jobs-file table, as the pg-run
+                              command line that recreates it, or as a systemd unit
   unit NAME                   print the systemd user unit closest to the job's definition
                               (what systemd cannot express is said in comments)
   forget NAME...              remove an ended job's state (state.json, events, the default log),
@@ -150,6 +159,19 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
       "each revived supervisor in a systemd user scope of its own (pg-revive.service)");
   CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
   unit->add_option("NAME", raw.name, "job name")->required();
+  CLI::App* up = app.add_subcommand("up", "start a jobs file's jobs; replace the changed ones");
+  up->add_option("NAME", raw.names, "job names of the file [all]");
+  up->add_option("-f,--file", c.file, "the jobs file [./pg.toml, else ./Procfile]")
+      ->type_name("FILE");
+  up->add_flag("--prune", c.prune, "stop the file's running jobs that left it");
+  up->add_flag("--force", c.force, "replace a job of another file or launched by hand");
+  CLI::App* down = app.add_subcommand("down", "stop the jobs that came from a jobs file");
+  down->add_option("NAME", raw.names, "job names of the file [all]");
+  down->add_option("-f,--file", c.file, "the jobs file [./pg.toml, else ./Procfile]")
+      ->type_name("FILE");
+  CLI::App* show = app.add_subcommand("show", "print a job's recorded definition");
+  show->add_option("NAME", raw.name, "job name")->required();
+  show->add_option("--as", c.as, "toml, pg-run or unit [toml]")->type_name("FORM");
   CLI::App* logs =
       app.add_subcommand("logs", "show the last lines of a job's output, or follow it");
   logs->add_option("NAME", raw.name, "job name")->required();
@@ -163,7 +185,8 @@ CtlVerb verb_of(const std::string& name)
   static const std::pair<const char*, CtlVerb> k_verbs[] = {
       {"stop", CtlVerb::Stop},     {"restart", CtlVerb::Restart}, {"start", CtlVerb::Start},
       {"signal", CtlVerb::Signal}, {"ack", CtlVerb::Ack},         {"forget", CtlVerb::Forget},
-      {"revive", CtlVerb::Revive}, {"unit", CtlVerb::Unit},       {"logs", CtlVerb::Logs}};
+      {"revive", CtlVerb::Revive}, {"unit", CtlVerb::Unit},       {"logs", CtlVerb::Logs},
+      {"up", CtlVerb::Up},         {"down", CtlVerb::Down},       {"show", CtlVerb::Show}};
   for (const auto& [n, v] : k_verbs) {
     if (name == n) {
       return v;
@@ -175,8 +198,9 @@ CtlVerb verb_of(const std::string& name)
 // The checks CLI11 leaves to us, and the values kept as text.
 void complete(CtlCommand& c, const Raw& raw)
 {
-  const bool one_name =
-      c.verb == CtlVerb::Signal || c.verb == CtlVerb::Unit || c.verb == CtlVerb::Logs;
+  const bool one_name = c.verb == CtlVerb::Signal || c.verb == CtlVerb::Unit ||
+                        c.verb == CtlVerb::Logs || c.verb == CtlVerb::Show;
+  const bool file_names = c.verb == CtlVerb::Up || c.verb == CtlVerb::Down;
   c.timeout = stop_timeout(raw.timeout);
   if (c.verb == CtlVerb::Signal) {
     const auto sig = parse_signal(raw.signal);
@@ -212,7 +236,14 @@ void complete(CtlCommand& c, const Raw& raw)
   if (takes_all && c.all == !raw.names.empty()) {
     throw usage(c.all ? "name jobs or give --all, not both" : "name a job, or give --all");
   }
-  c.names = checked_names(one_name ? std::vector<std::string>{raw.name} : raw.names, !one_name);
+  c.names = checked_names(one_name ? std::vector<std::string>{raw.name} : raw.names,
+                          !one_name && !file_names);
+  if (c.verb == CtlVerb::Unit) {
+    c.as = "unit";
+  }
+  if (c.as != "toml" && c.as != "pg-run" && c.as != "unit") {
+    throw usage(fmt::format("--as: '{}' is not toml, pg-run or unit", escape_control(c.as)));
+  }
 }
 
 } // namespace
@@ -240,7 +271,8 @@ std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
     if (app.get_subcommands().empty()) {
       if (auto verb = first_word(argc, argv)) {
         why = fmt::format(
-            "unknown verb '{}' (stop, restart, start, signal, ack, logs, forget, revive, unit)",
+            "unknown verb '{}' (stop, restart, start, signal, ack, logs, forget, revive, unit, "
+            "show, up, down)",
             *verb);
       }
     }

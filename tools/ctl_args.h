@@ -12,7 +12,7 @@
 
 namespace pg {
 
-enum class CtlVerb { Stop, Restart, Start, Signal, Ack, Forget, Revive, Unit, Logs };
+enum class CtlVerb { Stop, Restart, Start, Signal, Ack, Forget, Revive, Unit, Logs, Up, Down, Show };
 
 struct CtlCommand {
   CtlVerb verb = CtlVerb::Stop;
@@ -27,6 +27,10 @@ struct CtlCommand {
   Millis wait{0};                 // start --wait
   bool update_env = false;        // start --update-env
   LogsOptions logs;               // logs -n, -f (and --json)
+  std::string file;               // up, down -f FILE ("" = ./pg.toml, else ./Procfile)
+  bool prune = false;             // up --prune
+  bool force = false;             // up --force
+  std::string as = "toml";        // show --as toml|pg-run|unit (unit NAME: "unit")
 };
 
 // Returns nullopt when --help or --version was printed (exit 0); throws Failure on a usage error.

@@ -9,7 +9,9 @@
 #include "ctl_select.h"
 #include "ctl_start.h"
 #include "ctl_unit.h"
+#include "ctl_up.h"
 #include "job_view.h"
+#include "jobs_file.h"
 #include "parse.h"
 #include "signals.h"
 #include "state_dir.h"
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -59,8 +62,9 @@ int print_logs(const pg::LogsResult& r, const std::string& name)
   return r.status;
 }
 
-// pg-ctl unit NAME: from the recorded definition, whatever the job's state.
-int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json)
+// pg-ctl show NAME --as toml|pg-run|unit (unit NAME: --as unit): from the recorded
+// definition, whatever the job's state.
+int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json, const std::string& as)
 {
   std::optional<pg::JobDir> dir = jobs.dir ? jobs.dir->job(name, false) : std::nullopt;
   if (!dir) {
@@ -73,9 +77,12 @@ int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json)
     return pg::k_ctl_exit_failed;
   }
   const std::string source = dir->path() + "/state.json";
-  const std::string text = pg::systemd_unit(*v.state, source);
+  const std::string text =
+      as == "toml"     ? pg::definition_toml(name, v.state->definition, jobs.path)
+      : as == "pg-run" ? pg::definition_command_line(name, v.state->definition, jobs.path) + "\n"
+                       : pg::systemd_unit(*v.state, source);
   if (json) {
-    nlohmann::json out = {{"name", name}, {"source", source}, {"unit", text}};
+    nlohmann::json out = {{"name", name}, {"source", source}, {as == "unit" ? "unit" : as, text}};
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", text);
@@ -101,10 +108,30 @@ bool nothing_chosen(const pg::JobsAt& jobs, const pg::CtlCommand& c, const pg::S
   return true;
 }
 
+// up and down: on the jobs of a jobs file.
+std::vector<pg::CtlResult> run_file(const pg::JobsAt& jobs, const pg::CtlCommand& c)
+{
+  const std::string file = c.file.empty() ? pg::default_jobs_file() : c.file;
+  if (c.verb == pg::CtlVerb::Down) {
+    auto out = pg::down_jobs(jobs, std::filesystem::absolute(file).lexically_normal(), c.names);
+    if (out.empty() && !c.json) {
+      fmt::print("no job of {} runs\n", file);
+    }
+    return out;
+  }
+  const pg::JobsFile jf = pg::read_jobs_file(file, jobs.path); // all checked before any start
+  return pg::up_jobs(jobs, jf, c.names, {c.prune, c.force});
+}
+
 // The verb, on the jobs of the state directory.
 int run(const pg::CtlCommand& c)
 {
   const pg::JobsAt jobs = pg::open_jobs(pg::resolve_state_dir(c.state_dir));
+  if (c.verb == pg::CtlVerb::Up || c.verb == pg::CtlVerb::Down) {
+    const auto results = run_file(jobs, c);
+    print(results, c.json);
+    return pg::ctl_exit_status(results);
+  }
   const std::string first = c.names.empty() ? std::string() : c.names.front();
   pg::Selection chosen = pg::select_jobs(jobs, c);
   if (nothing_chosen(jobs, c, chosen, c.json)) {
@@ -119,7 +146,11 @@ int run(const pg::CtlCommand& c)
   case pg::CtlVerb::Logs:
     return print_logs(pg::show_logs(jobs, first, c.logs, STDOUT_FILENO), first);
   case pg::CtlVerb::Unit:
-    return print_unit(jobs, first, c.json);
+  case pg::CtlVerb::Show:
+    return print_unit(jobs, first, c.json, c.as);
+  case pg::CtlVerb::Up:
+  case pg::CtlVerb::Down:
+    break;
   case pg::CtlVerb::Stop:
     add(pg::stop_jobs(jobs, names, c.timeout));
     break;

@@ -52,6 +52,9 @@ const char* verb_word(CtlVerb v)
   case CtlVerb::Signal:
   case CtlVerb::Unit:
   case CtlVerb::Logs:
+  case CtlVerb::Up:
+  case CtlVerb::Down:
+  case CtlVerb::Show:
     break;
   }
   return ""; // one name, never a glob

@@ -6,8 +6,8 @@ Usage: skill_md_test.py SKILL.md BIN_DIR...   (the directories of pg-run, pg-ls,
 The commands are the lines of its ```sh blocks and every `inline code` that starts with
 pg-run, pg-ls or pg-ctl, with NAME read as the job `bot`; each `--option` it mentions must be
 an option of one of the three programs. They run in document order in a temporary directory
-(PG_STATE_DIR inside it, the built binaries first on PATH, a bot.py that runs until stopped
-and a Makefile beside it). Before a command about a job, the job is brought to the state the
+(PG_STATE_DIR inside it, the built binaries first on PATH, a bot.py that runs until stopped,
+a Makefile and a pg.toml of one job beside it). Before a command about a job, the job is brought to the state the
 command is about (running for stop, restart, signal, logs; ended for forget, start, and for pg-run
 itself so that its launch line is really run). Each must then exit 0 (pg-ls --check: 0 or 1),
 never 2 (usage), and say nothing of an unknown option. `pg-ctl logs -f` runs until it has
@@ -136,6 +136,9 @@ def main():
         f.write("import time\nprint('bot up', flush=True)\nwhile True:\n    time.sleep(60)\n")
     with open(os.path.join(tmp, "Makefile"), "w") as f:
         f.write("all:\n\t@echo built\n")
+    with open(os.path.join(tmp, "pg.toml"), "w") as f:  # the project's jobs of pg-ctl up/down
+        f.write('[jobs.helper]\ncommand = ["python3", "bot.py"]\n')
+    os.chmod(os.path.join(tmp, "pg.toml"), 0o644)
     os.makedirs(os.path.join(tmp, "stubs"))
     if shutil.which("make") is None:  # a stand-in for the example task only
         with open(os.path.join(tmp, "stubs", "make"), "w") as f:
@@ -143,7 +146,8 @@ def main():
         os.chmod(os.path.join(tmp, "stubs", "make"), 0o755)
     try:
         helps = ""
-        verbs = ["stop", "restart", "start", "signal", "ack", "logs", "forget", "revive", "unit"]
+        verbs = ["stop", "restart", "start", "signal", "ack", "logs", "forget", "revive", "unit",
+                 "up", "down", "show"]
         for argv in [[t, "--help"] for t in TOOLS] + [["pg-ctl", v, "--help"] for v in verbs]:
             code, out, err = run(argv, env, tmp)
             if code != 0:

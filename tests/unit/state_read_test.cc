@@ -324,3 +324,20 @@ TEST(ParseJobState, RefusesDurationsOutOfRangeNamingTheField)
 
 } // namespace
 } // namespace pg
+
+namespace pg {
+namespace {
+
+// pg-ctl up's record of the file a job came from; a state from before it was launched by hand.
+TEST(ParseJobState, ReadsTheJobsFileAndNoneFromOlderFiles)
+{
+  JobState s = full_state();
+  s.definition.jobs_file = "/p/pg.toml";
+  EXPECT_EQ(parse_job_state(dump_line(to_json(s))).definition.jobs_file, "/p/pg.toml");
+  nlohmann::json older = to_json(s);
+  older["definition"].erase("jobs_file");
+  EXPECT_EQ(parse_job_state(dump_line(older)).definition.jobs_file, "");
+}
+
+} // namespace
+} // namespace pg
