@@ -12,7 +12,20 @@
 
 namespace pg {
 
-enum class CtlVerb { Stop, Restart, Start, Signal, Ack, Forget, Revive, Unit, Logs, Up, Down, Show };
+enum class CtlVerb {
+  Stop,
+  Restart,
+  Start,
+  Signal,
+  Ack,
+  Forget,
+  Revive,
+  Unit,
+  Logs,
+  Up,
+  Down,
+  Show
+};
 
 struct CtlCommand {
   CtlVerb verb = CtlVerb::Stop;
