@@ -3,6 +3,15 @@
 # no warning), and once unpacked with dpkg -x into a temporary root its binaries run a real
 # job, its man pages render and its bash completion loads and completes job names.
 set -euo pipefail
+
+# CMD's whole output, then grep over it: `CMD | grep -q` under pipefail fails when grep stops
+# at its first match while CMD still writes (SIGPIPE), which a loaded machine makes likely.
+output_has() {
+  local flags=$1 pattern=$2 out
+  shift 2
+  out=$("$@") || return 1
+  grep "$flags" -- "$pattern" <<<"$out"
+}
 build=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -34,16 +43,16 @@ done
 grep -qx 'ExecStart=/usr/bin/pg-ctl revive --scope' "$root/usr/lib/systemd/user/pg-revive.service"
 grep -q '^@reboot /usr/bin/pg-ctl revive' "$root/usr/share/doc/process-guardian/examples/pg-revive.cron"
 [ "$(readlink "$root/usr/share/bash-completion/completions/pg-ls")" = pg-run ]
-dpkg-deb -f "$deb" Recommends | grep -qw bash-completion
-"$bin/pg-run" --help | grep -q -- '--name'
-"$bin/pg-ls" --version | grep -q '^pg-ls '
-"$bin/pg-ctl" --help | grep -q 'forget'
+output_has -qw bash-completion dpkg-deb -f "$deb" Recommends
+output_has -q '--name' "$bin/pg-run" --help
+output_has -q '^pg-ls ' "$bin/pg-ls" --version
+output_has -q 'forget' "$bin/pg-ctl" --help
 
 # A real job, from the unpacked binaries, in a state directory of our own.
 export PG_STATE_DIR=$tmp/state
 "$bin/pg-run" -n pkgtest --oneshot --wait 10s -- /bin/sh -c 'echo from the package'
-"$bin/pg-ls" --json pkgtest | grep -q '"state": "completed"'
-"$bin/pg-ctl" logs pkgtest | grep -q 'from the package'
+output_has -q '"state": "completed"' "$bin/pg-ls" --json pkgtest
+output_has -q 'from the package' "$bin/pg-ctl" logs pkgtest
 
 zcat "$root/usr/share/man/man1/pg-ctl.1.gz" | mandoc -T lint -W warning
 got=$(bash -c 'source "$1"; COMP_WORDS=(pg-ctl stop pk); COMP_CWORD=2; _pg_ctl; echo "${COMPREPLY[*]}"' \

@@ -7,6 +7,15 @@
 # verified, the shared C++ runtime, the completion links, and a real job.
 # Exit 77 (ctest's SKIP_RETURN_CODE) with a note when the Debian toolchain is missing.
 set -euo pipefail
+
+# CMD's whole output, then grep over it: `CMD | grep -q` under pipefail fails when grep stops
+# at its first match while CMD still writes (SIGPIPE), which a loaded machine makes likely.
+output_has() {
+  local flags=$1 pattern=$2 out
+  shift 2
+  out=$("$@") || return 1
+  grep "$flags" -- "$pattern" <<<"$out"
+}
 src=$(cd "$1" && pwd)
 for tool in dpkg-buildpackage dh dpkg-source lintian; do
   if ! command -v "$tool" >/dev/null; then
@@ -63,15 +72,15 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 touch "$root/var/lib/dpkg/status"
 dpkg --root="$root" --log=/dev/null --force-depends -i "$deb" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; exit 1; }
-dpkg --root="$root" -L process-guardian | grep -q '^/usr/bin/pg-run$'
+output_has -q '^/usr/bin/pg-run$' dpkg --root="$root" -L process-guardian
 bin=$root/usr/bin
 "$bin/pg-run" --version
-"$bin/pg-ls" --version | grep -q '^pg-ls '
-"$bin/pg-ctl" --version | grep -q '^pg-ctl '
+output_has -q '^pg-ls ' "$bin/pg-ls" --version
+output_has -q '^pg-ctl ' "$bin/pg-ctl" --version
 # The C++ runtime is Debian's shared one (the upstream build links it statically).
-ldd "$bin/pg-run" | grep -q 'libstdc++.so.6' || { echo "pg-run: no shared libstdc++" >&2; exit 1; }
+output_has -q 'libstdc++.so.6' ldd "$bin/pg-run" || { echo "pg-run: no shared libstdc++" >&2; exit 1; }
 
-MANPATH=$root/usr/share/man man -P cat pg-run 2>/dev/null | grep -q 'pg-run' ||
+output_has -q 'pg-run' env MANPATH="$root/usr/share/man" man -P cat pg-run 2>/dev/null ||
   { echo "man pg-run: nothing from $root/usr/share/man" >&2; exit 1; }
 echo "man pg-run: renders"
 
@@ -90,10 +99,10 @@ grep -q '^@reboot /usr/bin/pg-ctl revive' "$root/usr/share/doc/process-guardian/
 completions=$root/usr/share/bash-completion/completions
 [ -f "$completions/pg-run" ] && [ ! -L "$completions/pg-run" ]
 [ "$(readlink "$completions/pg-ls")" = pg-run ] && [ "$(readlink "$completions/pg-ctl")" = pg-run ]
-dpkg-deb -f "$deb" Recommends | grep -qw bash-completion
+output_has -qw bash-completion dpkg-deb -f "$deb" Recommends
 
 export PG_STATE_DIR=$tmp/state
 "$bin/pg-run" -n debtest --oneshot --wait 10s -- /bin/sh -c 'echo from the Debian package'
-"$bin/pg-ls" --json debtest | grep -q '"state": "completed"'
-"$bin/pg-ctl" logs debtest | grep -q 'from the Debian package'
+output_has -q '"state": "completed"' "$bin/pg-ls" --json debtest
+output_has -q 'from the Debian package' "$bin/pg-ctl" logs debtest
 echo "debian package ok"
