@@ -15,8 +15,6 @@ namespace {
 
 class Ack : public E2e {
 protected:
-  Result pg_ls(const Args& args) { return run(Args{PG_LS_BIN, "--state-dir", state_dir()} + args); }
-
   // A service whose first run exits 3 and whose next runs sleep: it fails once, is restarted
   // (on-failure) and runs again. Returns once it runs again.
   Json launch_failing_once(const std::string& name)
@@ -28,25 +26,12 @@ protected:
                            "/bin/sh", "-c", script}));
     EXPECT_EQ(r.status, 0) << r.err;
     must(r.status == 0);
-    return wait_for(name, [](const Json& st) {
-      return st["state"] == "running" && st["restarts"] == 1 && st["pid"].is_number_integer();
-    });
-  }
-
-  // Waits until state.json satisfies pred; returns it.
-  Json wait_for(const std::string& name, const std::function<bool(const Json&)>& pred)
-  {
-    Json last;
-    must(wait_until(
-        [&] {
-          auto st = try_state(name);
-          if (st) {
-            last = *st;
-          }
-          return st && pred(*st);
+    return wait_state(
+        name,
+        [](const Json& st) {
+          return st["state"] == "running" && st["restarts"] == 1 && st["pid"].is_number_integer();
         },
-        name + "'s state.json (last: " + last.dump() + ")"));
-    return last;
+        name + " runs again after its failure");
   }
 
   // RFC 3339 times of state.json compared as times.
@@ -84,9 +69,12 @@ TEST_F(Ack, AFailedAndRestartedJobIsHeardUntilAcknowledgedAndAgainAfterANewFailu
   // Something new: a signal nobody asked pg-run for ends the run; it is restarted and heard.
   const pid_t pid = acked["pid"].get<pid_t>();
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  wait_for("bot", [&](const Json& s) {
-    return s["state"] == "running" && s["restarts"] == 2 && s["failures_since_ack"] == 1;
-  });
+  wait_state(
+      "bot",
+      [&](const Json& s) {
+        return s["state"] == "running" && s["restarts"] == 2 && s["failures_since_ack"] == 1;
+      },
+      "bot runs again, one failure heard since the ack");
   check = pg_ls({"--check"});
   EXPECT_EQ(check.status, 1) << check.err;
   EXPECT_TRUE(contains(check.out, "bot: 1 failure since ")) << check.out;

@@ -707,44 +707,54 @@ bool E2e::lost(const std::string& name) const
   return st && is_live_state(st->value("state", "")) && !lock_held(name);
 }
 
-Json E2e::wait_running(const std::string& name, pid_t not_pid)
+Json E2e::wait_state(const std::string& name, const std::function<bool(const Json&)>& pred,
+                     const std::string& what, Millis deadline)
 {
   Json last;
-  must(wait_until(
+  const bool ok = wait_until(
       [&] {
         auto st = try_state(name);
         if (!st) {
           return false;
         }
-        last = *st;
-        return last.value("state", "") == "running" && last["pid"].is_number_integer() &&
-               last["pid"].get<pid_t>() != not_pid;
+        last = std::move(*st);
+        return pred(last);
       },
-      name + " runs" + (not_pid != 0 ? " with a pid other than " + std::to_string(not_pid) : "")));
+      what, deadline);
+  if (!ok) {
+    ADD_FAILURE() << name << "'s last state.json: " << last.dump();
+  }
+  must(ok);
   return last;
+}
+
+Json E2e::wait_running(const std::string& name, pid_t not_pid)
+{
+  return wait_state(
+      name,
+      [&](const Json& st) {
+        const Json pid = st.value("pid", Json());
+        return st.value("state", "") == "running" && pid.is_number_integer() &&
+               pid.get<pid_t>() != not_pid;
+      },
+      name + " runs" + (not_pid != 0 ? " with a pid other than " + std::to_string(not_pid) : ""));
 }
 
 Json E2e::wait_end(const std::string& name, Millis deadline)
 {
-  Json last;
-  must(wait_until(
-      [&] {
-        auto st = try_state(name);
-        if (!st) {
+  return wait_state(
+      name,
+      [&](const Json& st) {
+        if (!is_final_state(st.value("state", ""))) {
           return false;
         }
-        last = *st;
-        if (!is_final_state(last.value("state", ""))) {
-          return false;
-        }
-        const Json& sup = last["supervisor"];
+        const Json sup = st.value("supervisor", Json::object());
         auto info = proc_info(sup.value("pid", 0));
         const bool sup_gone =
             !info || info->state == 'Z' || info->start_time != sup.value("start_time", 0ULL);
         return sup_gone && !lock_held(name);
       },
-      name + " ends and its supervisor is gone (last state: " + last.dump() + ")", deadline));
-  return last;
+      name + " ends and its supervisor is gone", deadline);
 }
 
 std::vector<Json> E2e::wait_events(const std::string& name, const std::string& kind, size_t n,
@@ -798,6 +808,16 @@ Args E2e::ctl(const Args& args) const
 Result E2e::pg_ctl(const Args& args)
 {
   return run(ctl(args));
+}
+
+Args E2e::ls(const Args& args) const
+{
+  return Args{k_pg_ls, "--state-dir", m_state} + args;
+}
+
+Result E2e::pg_ls(const Args& args, const StartOptions& opt)
+{
+  return run(ls(args), opt);
 }
 
 void E2e::make_lost(const std::string& name)

@@ -31,6 +31,7 @@ inline constexpr Millis k_wait{10'000};
 inline constexpr Millis k_run{20'000};
 
 inline const std::string k_pg_run = PG_RUN_BIN;
+inline const std::string k_pg_ls = PG_LS_BIN;
 inline const std::string k_fake = FAKE_JOB_BIN;
 
 // How a command ended, and what it printed.
@@ -148,6 +149,9 @@ protected:
   // pg-ctl --state-dir STATE ARGS..., and running it to its end.
   Args ctl(const Args& args) const;
   Result pg_ctl(const Args& args);
+  // pg-ls --state-dir STATE ARGS..., and running it to its end.
+  Args ls(const Args& args) const;
+  Result pg_ls(const Args& args, const StartOptions& opt = {});
   // SIGKILL to the supervisor of a running job: the job dies of its parent-death signal and the
   // job shows lost. Fails the test when that does not happen in time.
   void make_lost(const std::string& name);
@@ -169,6 +173,10 @@ protected:
   bool lost(const std::string& name) const;
 
   // The wait_* helpers fail the test and throw Abort when their deadline passes.
+  // Waits until the job's state.json satisfies pred and returns it; a timeout names what and
+  // the last state read.
+  Json wait_state(const std::string& name, const std::function<bool(const Json&)>& pred,
+                  const std::string& what, Millis deadline = k_wait);
   // Waits until the job runs with a pid (other than not_pid) and returns its state.
   Json wait_running(const std::string& name, pid_t not_pid = 0);
   // Waits until the job is over (a final state) and its supervisor is gone; returns the state.

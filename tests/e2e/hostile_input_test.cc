@@ -27,12 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string k_pg_ls = PG_LS_BIN;
 constexpr uid_t k_nobody = 65534;
 
 class Hostile : public E2e {
 protected:
-  Result pg_ls(const Args& args) { return run(Args{k_pg_ls, "--state-dir", state_dir()} + args); }
   std::string job_file(const std::string& name, const std::string& file) const
   {
     return state_dir() + "/" + name + "/" + file;

@@ -20,8 +20,6 @@ namespace {
 
 class LostLeftovers : public E2e {
 protected:
-  Result pg_ls(const Args& args) { return run(Args{PG_LS_BIN, "--state-dir", state_dir()} + args); }
-
   // pg-ls --json NAME: the one object.
   Json listed(const std::string& name)
   {

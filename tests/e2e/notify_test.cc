@@ -27,21 +27,6 @@ protected:
   {
     return pg_run(Args{"-n", name, "--notify"} + opts + Args{"--", script_path});
   }
-  Json wait_state(const std::string& name, const std::function<bool(const Json&)>& pred,
-                  const std::string& what)
-  {
-    Json last;
-    must(wait_until(
-        [&] {
-          auto st = try_state(name);
-          if (st) {
-            last = *st;
-          }
-          return st && pred(*st);
-        },
-        what + " (last state: " + last.dump() + ")"));
-    return last;
-  }
 };
 
 bool has_python_clients()

@@ -37,12 +37,8 @@ protected:
 
   void wait_state(const std::string& name, const std::string& want)
   {
-    must(wait_until(
-        [&] {
-          auto st = try_state(name);
-          return st && st->value("state", "") == want;
-        },
-        name + " is " + want));
+    E2e::wait_state(
+        name, [&](const Json& st) { return st.value("state", "") == want; }, name + " is " + want);
   }
 
   // Replaces STATE/NAME/state.json as the supervisor does: a 0600 temp file, then rename.

@@ -4,11 +4,8 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ls = PG_LS_BIN;
-
 class PgLsHistory : public E2e {
 protected:
-  Result pg_ls(const Args& args) { return run(Args{k_pg_ls, "--state-dir", state_dir()} + args); }
 };
 
 TEST_F(PgLsHistory, EventsMergeEveryJobsHistoryNewestLast)

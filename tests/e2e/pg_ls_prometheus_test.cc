@@ -12,7 +12,6 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ls = PG_LS_BIN;
 const std::string k_promtool = "/usr/bin/promtool";
 const std::string k_exporter = "/usr/bin/prometheus-node-exporter";
 

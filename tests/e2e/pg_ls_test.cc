@@ -17,8 +17,6 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ls = PG_LS_BIN;
-
 // An RFC 3339 UTC time close to now (the jobs of a test start within a minute).
 ::testing::AssertionResult is_recent_utc_time(const Json& v)
 {
@@ -73,8 +71,6 @@ std::string table_state(const std::string& out, const std::string& name)
 class PgLs : public E2e {
 protected:
   // pg-ls --state-dir STATE ARGS...
-  Args ls(const Args& args) const { return Args{k_pg_ls, "--state-dir", state_dir()} + args; }
-  Result pg_ls(const Args& args, const StartOptions& opt = {}) { return run(ls(args), opt); }
 
   // pg-ls --json NAMES...: expects exit 0 and an array; returns the objects by name.
   std::map<std::string, Json> ls_json(const Args& names = {})

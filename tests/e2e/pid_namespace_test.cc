@@ -10,8 +10,6 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ls = PG_LS_BIN;
-
 class PidNamespace : public E2e {};
 
 TEST_F(PidNamespace, AJobInAnotherPidNamespaceIsShownAsSuch)

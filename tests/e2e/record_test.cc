@@ -13,7 +13,6 @@ namespace pg::e2e {
 namespace {
 
 const std::string k_python = "/usr/bin/python3";
-const std::string k_pg_ls = PG_LS_BIN;
 
 // A job that counts every SIGTERM it receives (one line per delivery in FILE.terms, written by
 // the handler), then "saves its state" for 0.5 s and exits 0. The handler restores the default

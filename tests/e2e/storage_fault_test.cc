@@ -95,7 +95,6 @@ protected:
   {
     return state_dir() + "/" + name + "/" + file;
   }
-  Result ls(const Args& args) { return run(Args{PG_LS_BIN, "--state-dir", state_dir()} + args); }
 
   // The kinds of events.jsonl, in order, less the relay's log-dropped reports.
   std::vector<std::string> kinds(const std::string& name) const
@@ -154,17 +153,17 @@ TEST_F(StorageFault, FullDiskSuspendsRecordingThenEverythingIsWrittenInOrder)
   EXPECT_TRUE(events("disk", "storage-recovered").empty());
 
   // pg-ls says so: table, detail, JSON, --check.
-  Result table = ls({});
+  Result table = pg_ls({});
   EXPECT_TRUE(contains(table.out, "warning: the state directory's filesystem is full: recording "
                                   "is suspended"))
       << table.out;
-  Result detail = ls({"disk"});
+  Result detail = pg_ls({"disk"});
   EXPECT_TRUE(contains(detail.out, "Storage: the state directory's filesystem is full"))
       << detail.out;
-  Result js = ls({"--json"});
+  Result js = pg_ls({"--json"});
   ASSERT_EQ(js.status, 0) << js.err;
   EXPECT_EQ(Json::parse(js.out)[0]["storage_fault"], "full") << js.out;
-  Result check = ls({"--check"});
+  Result check = pg_ls({"--check"});
   EXPECT_EQ(check.status, 1);
   EXPECT_TRUE(contains(check.out, "disk: the state directory's filesystem is full")) << check.out;
   EXPECT_TRUE(alive(second));
@@ -211,12 +210,12 @@ TEST_F(StorageFault, FullDiskSuspendsRecordingThenEverythingIsWrittenInOrder)
   const size_t log_size = read_text(log_path).size();
   ASSERT_TRUE(
       wait_until([&] { return read_text(log_path).size() > log_size; }, "output is relayed again"));
-  Result after = ls({"--json"});
+  Result after = pg_ls({"--json"});
   Json j = Json::parse(after.out)[0];
   EXPECT_TRUE(j["storage_fault"].is_null()) << after.out;
   EXPECT_EQ(j["storage_error"]["events_queued"], rec[0]["events_queued"]);
-  EXPECT_TRUE(contains(ls({"disk"}).out, "Last fault: No space left on device")) << after.out;
-  EXPECT_EQ(ls({"--check"}).status, 0);
+  EXPECT_TRUE(contains(pg_ls({"disk"}).out, "Last fault: No space left on device")) << after.out;
+  EXPECT_EQ(pg_ls({"--check"}).status, 0);
   EXPECT_TRUE(alive(second));
 }
 
@@ -286,12 +285,12 @@ TEST_F(StorageFault, WriteErrorOnAFilesystemThatLooksFineIsFlaggedByTheSuperviso
   must(::kill(sup, SIGHUP) == 0);
   ASSERT_TRUE(wait_until([&] { return pidfile() != first && alive(pidfile()); },
                          "the restarted run is up"));
-  ASSERT_TRUE(wait_until([&] { return contains(ls({}).out, "imm: pg-run cannot write"); },
+  ASSERT_TRUE(wait_until([&] { return contains(pg_ls({}).out, "imm: pg-run cannot write"); },
                          "pg-ls shows the supervisor's flag"));
-  Result js = ls({"--json", "imm"});
+  Result js = pg_ls({"--json", "imm"});
   EXPECT_EQ(Json::parse(js.out)[0]["storage_fault"], "write-error") << js.out;
   EXPECT_EQ(Json::parse(js.out)[0]["state"], "running") << js.out;
-  EXPECT_EQ(ls({"--check"}).status, 1);
+  EXPECT_EQ(pg_ls({"--check"}).status, 1);
   ASSERT_EQ(::ioctl(dir, FS_IOC_SETFLAGS, &flags), 0);
   ::close(dir);
   auto rec = wait_events("imm", "storage-recovered", 1);
@@ -299,8 +298,8 @@ TEST_F(StorageFault, WriteErrorOnAFilesystemThatLooksFineIsFlaggedByTheSuperviso
   ASSERT_TRUE(
       wait_until([&] { return try_state("imm") && (*try_state("imm"))["pid"] == pidfile(); },
                  "state.json catches up"));
-  EXPECT_FALSE(contains(ls({}).out, "cannot write"));
-  EXPECT_EQ(ls({"--check"}).status, 0);
+  EXPECT_FALSE(contains(pg_ls({}).out, "cannot write"));
+  EXPECT_EQ(pg_ls({"--check"}).status, 0);
 }
 
 TEST_F(StorageFault, ReadOnlyStateDirectoryIsReported)
@@ -318,17 +317,18 @@ TEST_F(StorageFault, ReadOnlyStateDirectoryIsReported)
   wait_end("ro");
   ASSERT_EQ(::mount(nullptr, state_dir().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0)
       << std::strerror(errno);
-  Result table = ls({});
+  Result table = pg_ls({});
   EXPECT_TRUE(contains(table.out, "warning: the state directory's filesystem is read-only"))
       << table.out;
-  EXPECT_EQ(Json::parse(ls({"--json"}).out)[0]["storage_fault"], "read-only");
-  EXPECT_TRUE(contains(ls({"ro"}).out, "Storage: the state directory's filesystem is read-only"));
+  EXPECT_EQ(Json::parse(pg_ls({"--json"}).out)[0]["storage_fault"], "read-only");
+  EXPECT_TRUE(
+      contains(pg_ls({"ro"}).out, "Storage: the state directory's filesystem is read-only"));
   // A launch there fails with a clear error, before anything is started.
   Result r = run(pg_run({"-n", "other", "--", "/bin/true"}));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.err, "Read-only file system")) << r.err;
   ASSERT_EQ(::mount(nullptr, state_dir().c_str(), nullptr, MS_REMOUNT, nullptr), 0);
-  EXPECT_FALSE(contains(ls({}).out, "warning"));
+  EXPECT_FALSE(contains(pg_ls({}).out, "warning"));
 }
 
 } // namespace
