@@ -57,6 +57,13 @@ install(CODE "
 install(FILES ${pg_contrib_out}/pg-revive.service ${pg_contrib_out}/pg-revive.cron
         DESTINATION ${pg_doc}/examples)
 
+# The --on-failure hooks people wire up (a desktop notification, a webhook) and agent-check for
+# an agent harness's prompt hook: programs, so in PREFIX/share/process-guardian/hooks.
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/hooks/desktop-notify
+                 ${CMAKE_SOURCE_DIR}/contrib/hooks/webhook
+                 ${CMAKE_SOURCE_DIR}/contrib/hooks/agent-check
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/process-guardian/hooks)
+
 # Files only a Debian package carries, never a plain `cmake --install`: component `deb`,
 # which cpack installs (CPACK_INSTALL_CMAKE_PROJECTS below) and debian/rules replaces with
 # its own (dh_installchangelogs, debian/copyright, debian/*.lintian-overrides). The systemd
@@ -107,4 +114,7 @@ set(CPACK_INSTALL_CMAKE_PROJECTS
     "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/"
     "${CMAKE_BINARY_DIR};${PROJECT_NAME};deb;/")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS bash-completion)
+# The hooks of share/process-guardian/hooks: the webhook posts with curl, desktop-notify runs
+# notify-send.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "curl, libnotify-bin")
 include(CPack)

@@ -19,6 +19,8 @@ packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc uti
   # each master once, a daemonizing start is a hand-over, leftovers that rewrote their
   # environment are still found.
   nginx-light redis-server python3-gunicorn
+  # The webhook hook of contrib/hooks posts with curl (tests/e2e/hook_examples_test.cc).
+  curl
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
   clang libclang-rt-14-dev)
 if [ "${1-}" = --build ]; then
