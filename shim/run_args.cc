@@ -205,7 +205,9 @@ struct Raw {
 void declare(CLI::App& app, Options& opt, Raw& raw)
 {
   JobDefinition& def = opt.def;
-  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
+  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+      ->required()
+      ->type_name("NAME");
   app.add_flag("--oneshot", def.oneshot, "a task meant to finish: exit 0 completes it");
   add_duration(app, "--duration", def.duration,
                "planned length of the whole job (0 = indefinite) [0]");
@@ -225,16 +227,19 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
       ->check(k_stop_signal)
       ->type_name("SIGNAL");
   add_duration(app, "--stop-timeout", def.stop_timeout, "time before SIGKILL on stop [10s]");
-  app.add_option("--cwd", raw.cwd, "the job's working directory [current]");
+  app.add_option("--cwd", raw.cwd, "the job's working directory [current]")->type_name("DIR");
   app.add_option("--env", raw.envs, "K=V for the job's environment (repeatable)")
       ->allow_extra_args(false)
       ->check(k_env_pair)
       ->type_name("K=V");
-  app.add_option("--env-file", raw.env_file, "file of KEY=VALUE lines for the job's environment");
-  app.add_option("--log", raw.log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
+  app.add_option("--env-file", raw.env_file, "file of KEY=VALUE lines for the job's environment")
+      ->type_name("FILE");
+  app.add_option("--log", raw.log, "where the job's stdout+stderr go [STATE/NAME/output.log]")
+      ->type_name("FILE");
   add_size(app, "--log-max-size", def.log_max_size,
            "rotate the log at SIZE (K, M, G; 0 = never) [10M]", "512K, 10M, 1G");
-  app.add_option("--log-keep", def.log_keep, "rotated logs kept (LOG.1 newest) [3]");
+  app.add_option("--log-keep", def.log_keep, "rotated logs kept (LOG.1 newest) [3]")
+      ->type_name("N");
   app.add_flag("--log-timestamps", def.log_timestamps,
                "prefix each output line with an ISO-8601 time");
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
@@ -255,13 +260,14 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
   declare_limits(app, def, raw.limits);
   add_duration(app, "--restart-every", def.restart_every, "planned, graceful restart every D");
   app.add_option("--on-failure", def.on_failure,
-                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside");
+                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside")
+      ->type_name("CMD");
   add_duration(app, "--alert-cooldown", def.alert_cooldown,
                "at most one --on-failure run per D; held-back failures are counted [15m]");
   add_duration(app, "--alert-timeout", def.alert_timeout,
                "an --on-failure hook still running after D is killed [60s]");
-  app.add_option("--state-dir", raw.state_dir,
-                 "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_option("--state-dir", raw.state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]")
+      ->type_name("DIR");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
   app.add_flag("--json", opt.json,
