@@ -217,6 +217,30 @@ std::optional<uint64_t> parse_size(std::string_view text)
   return n * mult;
 }
 
+std::string format_size(uint64_t bytes)
+{
+  constexpr std::pair<int, char> units[] = {{30, 'G'}, {20, 'M'}, {10, 'K'}};
+  for (const auto& [shift, suffix] : units) {
+    if (bytes != 0 && bytes % (uint64_t{1} << shift) == 0) {
+      return std::to_string(bytes >> shift) + suffix;
+    }
+  }
+  return std::to_string(bytes);
+}
+
+std::optional<unsigned> parse_percent(std::string_view text, unsigned max)
+{
+  if (!text.empty() && text.back() == '%') {
+    text.remove_suffix(1);
+  }
+  unsigned n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || n == 0 || n > max) {
+    return std::nullopt;
+  }
+  return n;
+}
+
 bool reserved_env_key(std::string_view key)
 {
   return key == "PG_NAME" || key == "PG_RUN_ID" || key == "NOTIFY_SOCKET" ||

@@ -43,6 +43,14 @@ std::string format_duration(Millis d);
 // "512", "10K", "10M", "1G" (powers of 1024). nullopt when malformed or out of range.
 std::optional<uint64_t> parse_size(std::string_view text);
 
+// A size as parse_size reads it back: "512M", "10K", "1G" when a power of 1024 divides it
+// exactly, else the plain number of bytes ("1000").
+std::string format_size(uint64_t bytes);
+
+// "50%" or "50" (a whole number of percent; "150%" is one and a half CPUs), at most max; nullopt
+// when malformed, 0 or above max.
+std::optional<unsigned> parse_percent(std::string_view text, unsigned max);
+
 // One KEY=VALUE line of an env file, or the reason it is malformed.
 struct EnvFileResult {
   std::vector<std::pair<std::string, std::string>> vars;

@@ -48,7 +48,21 @@ double seconds(Millis m)
   return static_cast<double>(m.count()) / 1000.0;
 }
 
+json limit_value(LimitValue v)
+{
+  return v ? json(*v) : json(nullptr);
+}
+
 } // namespace
+
+json to_json(const std::vector<Limit>& limits)
+{
+  json out = json::object();
+  for (const Limit& l : limits) {
+    out[l.name] = {{"soft", limit_value(l.soft)}, {"hard", limit_value(l.hard)}};
+  }
+  return out;
+}
 
 std::string to_string(RunState s)
 {
@@ -117,6 +131,10 @@ json to_json(const JobDefinition& d)
       {"alert_cooldown_s", seconds(d.alert_cooldown)},
       {"alert_timeout_s", seconds(d.alert_timeout)},
       {"jobs_file", d.jobs_file.empty() ? json(nullptr) : json(d.jobs_file)},
+      {"limits", to_json(d.limits)},
+      {"memory_cap", d.memory_cap},
+      {"tasks_cap", d.tasks_cap},
+      {"cpu_quota_pct", d.cpu_quota_pct},
   };
 }
 

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "exit_status.h"
 #include "parse.h"
+#include "rlimits.h"
 
 #include <nlohmann/json.hpp>
 #include <sys/types.h>
@@ -63,7 +64,12 @@ struct JobDefinition {
   std::string on_failure;                   // --on-failure: /bin/sh -c command for alerts
   Millis alert_cooldown{900'000};           // --alert-cooldown: one alert per this long
   Millis alert_timeout{60'000};             // --alert-timeout: a hook is killed after this long
-  std::string jobs_file; // pg-ctl up: the jobs file it came from (absolute); "" = by hand
+  std::string jobs_file;     // pg-ctl up: the jobs file it came from (absolute); "" = by hand
+  std::vector<Limit> limits; // --limit: the job's setrlimit(2) values, sorted by name
+  // Kernel-enforced caps on the job's whole tree through its cgroup; 0 = none.
+  uint64_t memory_cap = 0;    // --memory-cap: bytes, swap included
+  uint64_t tasks_cap = 0;     // --tasks-cap: processes and threads
+  unsigned cpu_quota_pct = 0; // --cpu-quota: percent of one CPU (150 = one and a half)
 
   bool operator==(const JobDefinition&) const = default;
 };
@@ -180,6 +186,8 @@ nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
 nlohmann::json to_json(const StorageFault& f);
 nlohmann::json to_json(const Handover& h);
+// --limit's values: {"nofile": {"soft": 64, "hard": 128}}, null for unlimited.
+nlohmann::json to_json(const std::vector<Limit>& limits);
 
 // The one reader of state.json (state_read.cc), from its text: throws std::runtime_error naming
 // the damaged field ("field 'definition': field 'argv' is empty"), or saying why the text is

@@ -22,7 +22,7 @@ Millis millis_field(JsonValue& v, std::string_view key)
   return Millis(static_cast<int64_t>(ms + 0.5));
 }
 
-constexpr std::array<std::string_view, 29> k_definition_keys{
+constexpr std::array<std::string_view, 33> k_definition_keys{
     // 0 to 6: command_field()
     "argv", "command", "cwd", "umask", "path", "env", "env_file",
     // 7 to 15: policy_field()
@@ -31,7 +31,9 @@ constexpr std::array<std::string_view, 29> k_definition_keys{
     // 16 to 28: watch_field()
     "log", "log_max_size", "log_keep", "log_timestamps", "notify", "watchdog_s", "stall_s",
     "max_memory", "restart_every_s", "on_failure", "alert_cooldown_s", "alert_timeout_s",
-    "jobs_file"};
+    "jobs_file",
+    // 29 to 32: limits_field()
+    "limits", "memory_cap", "tasks_cap", "cpu_quota_pct"};
 
 // The definition's fields 0 to 6: what runs, where, with what environment.
 void command_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
@@ -171,6 +173,95 @@ void watch_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
   }
 }
 
+// Runs f, keeping the first FieldError it throws in damage: a member's damage must not stop
+// the reading of its object (every value is consumed before the object's damage is thrown).
+template <typename F> void keep_damage(std::string& damage, F f)
+{
+  try {
+    f();
+  } catch (FieldError& e) {
+    if (damage.empty()) {
+      damage = std::move(e.what);
+    }
+  }
+}
+
+// One member of "limits": "nofile": {"soft": 64, "hard": null}, null for unlimited.
+Limit limit_of(const std::string& name, JsonValue& v)
+{
+  if (v.kind() != JsonKind::Object) {
+    v.skip();
+    field_fail(field_message(name, "has the wrong type"));
+  }
+  Limit l{name, std::nullopt, std::nullopt};
+  unsigned seen = 0;
+  std::string damage;
+  v.members([&](std::string_view key, JsonValue& x) {
+    const bool soft = key == "soft";
+    if (!soft && key != "hard") {
+      x.skip();
+      return;
+    }
+    keep_damage(damage, [&] {
+      (soft ? l.soft : l.hard) = x.null() ? LimitValue() : integer_field<uint64_t>(x, key);
+      seen |= soft ? 1U : 2U;
+    });
+  });
+  if (damage.empty() && seen != 3) {
+    damage = (seen & 1U) == 0 ? "missing field 'soft'" : "missing field 'hard'";
+  }
+  if (damage.empty() && limit_resource(name) == nullptr) {
+    field_fail(field_message(name, "is not a resource --limit takes"));
+  }
+  if (damage.empty() && !limit_order_problem(l).empty()) {
+    damage = "field 'soft' is above field 'hard'";
+  }
+  if (!damage.empty()) {
+    field_fail("field '" + name + "': " + damage);
+  }
+  return l;
+}
+
+// The definition's fields 29 to 32: the job's resource limits and caps. Absent from older
+// files: none.
+void limits_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
+{
+  switch (i) {
+  case 29: {
+    d.limits.clear();
+    if (x.null()) {
+      break;
+    }
+    if (x.kind() != JsonKind::Object) {
+      x.skip();
+      field_fail(field_message(k, "has the wrong type"));
+    }
+    std::string damage;
+    x.members([&](std::string_view name, JsonValue& v) {
+      keep_damage(damage, [&] {
+        Limit l = limit_of(std::string(name), v);
+        if (!add_limit(d.limits, l)) {
+          field_fail(field_message(l.name, "is there twice"));
+        }
+      });
+    });
+    if (!damage.empty()) {
+      field_fail("field '" + std::string(k) + "': " + damage);
+    }
+    break;
+  }
+  case 30:
+    d.memory_cap = x.null() ? 0 : integer_field<uint64_t>(x, k);
+    break;
+  case 31:
+    d.tasks_cap = x.null() ? 0 : integer_field<uint64_t>(x, k);
+    break;
+  default:
+    d.cpu_quota_pct = x.null() ? 0 : integer_field<unsigned>(x, k);
+    break;
+  }
+}
+
 } // namespace
 
 JobDefinition definition_of(JsonValue& v)
@@ -183,8 +274,10 @@ JobDefinition definition_of(JsonValue& v)
       command_field(d, i, k, x);
     } else if (i <= 15) {
       policy_field(d, i, k, x);
-    } else {
+    } else if (i <= 28) {
       watch_field(d, i, k, x);
+    } else {
+      limits_field(d, i, k, x);
     }
   });
   f.check(field_bit(0) | field_bit(1) | field_bit(2) | field_bit(16));

@@ -204,7 +204,8 @@ private:
                            p[1],
                            p[1],
                            0,
-                           {}};
+                           {},
+                           {}}; // the job's --limit is not the hook's
     const SpawnResult r = spawn(req);
     if (r.pid < 0) {
       ::close(p[0]);

@@ -1,5 +1,6 @@
 #include "launch.h"
 
+#include "caps.h"
 #include "environ.h"
 
 #include "control.h"
@@ -545,6 +546,10 @@ int run_detached(const Options& opt, Claim& c)
 
 int launch(const Options& opt)
 {
+  // Before anything is created or stopped: a cap that cannot be enforced refuses the launch.
+  if (auto why = caps_unavailable(opt.def)) {
+    return fail(opt, k_exit_env, *why);
+  }
   Claim c;
   if (auto failed = claim(opt, c)) {
     return *failed;

@@ -3,6 +3,7 @@
 #include "launch.h"
 #include "launch_json.h"
 #include "parse.h"
+#include "rlimits.h"
 #include "signals.h"
 #include "spawn.h"
 #include "state_dir.h"
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -24,10 +26,13 @@ namespace {
 
 const char* k_footer =
     R"(Exit status: 0 the job runs; 1 with --wait: the job ended during the wait, otherwise an
-environment error (bad --cwd, unreadable --env-file, unsafe state directory); 2 usage; 3 a job of that name is running (or its lost processes live);
+environment error (bad --cwd, unreadable --env-file, unsafe state directory, a --limit that
+cannot be set, a cap that cannot be enforced); 2 usage; 3 a job of that name is running (or its lost processes live);
 126/127 the command is not executable / not found. With --foreground: the job's last exit status
 (its code, or 128+N for signal N).
 Durations: 250ms, 90s, 30m, 8h, 2d, 1h30m (a bare number is seconds), at most 36500d.
+Sizes: 512K, 10M, 1G (powers of 1024). --limit RES: as core cpu data fsize locks memlock msgqueue
+nice nofile nproc rtprio rttime sigpending stack; cpu in seconds, rttime in microseconds.
 See pg-run(1).)";
 
 // The validators: each returns "" or what is wrong with the value; CLI11 puts the option's name
@@ -44,14 +49,46 @@ const CLI::Validator k_duration(
     },
     "");
 
-CLI::Validator size_validator(const char* examples)
+CLI::Validator size_validator(const char* examples, bool positive)
 {
   return CLI::Validator(
-      [examples](std::string& s) -> std::string {
-        return parse_size(s) ? std::string() : "'" + s + "' is not a size (use " + examples + ")";
+      [examples, positive](std::string& s) -> std::string {
+        auto n = parse_size(s);
+        if (n && positive && *n == 0) {
+          return "must be more than 0";
+        }
+        return n ? std::string() : "'" + s + "' is not a size (use " + examples + ")";
       },
       "");
 }
+
+const CLI::Validator k_limit([](std::string& s) -> std::string { return parse_limit(s).error; },
+                             "");
+
+// The most --tasks-cap takes: the kernel's PID_MAX_LIMIT, more than pids.max can ever count.
+constexpr uint64_t k_max_tasks = 4'194'304;
+// The most --cpu-quota takes: 1000 CPUs.
+constexpr unsigned k_max_cpu_quota = 100'000;
+
+const CLI::Validator k_tasks(
+    [](std::string& s) -> std::string {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      return !s.empty() && ec == std::errc() && p == s.data() + s.size() && n >= 1 &&
+                     n <= k_max_tasks
+                 ? std::string()
+                 : fmt::format("'{}' is not a number from 1 to {}", s, k_max_tasks);
+    },
+    "");
+
+const CLI::Validator k_percent(
+    [](std::string& s) -> std::string {
+      return parse_percent(s, k_max_cpu_quota)
+                 ? std::string()
+                 : fmt::format("'{}' is not a percentage of one CPU from 1% to {}% (50%, 150%)", s,
+                               k_max_cpu_quota);
+    },
+    "");
 
 const CLI::Validator k_restart_policy(
     [](std::string& s) -> std::string {
@@ -102,12 +139,38 @@ void add_duration(CLI::App& app, const char* name, Millis& out, const std::strin
 }
 
 void add_size(CLI::App& app, const char* name, uint64_t& out, const std::string& help,
-              const char* examples)
+              const char* examples, bool positive = false)
 {
   app.add_option_function<std::string>(
          name, [&out](const std::string& s) { out = *parse_size(s); }, help)
-      ->check(size_validator(examples))
+      ->check(size_validator(examples, positive))
       ->type_name("SIZE");
+}
+
+// --limit and the caps: what the kernel holds the job to.
+void declare_limits(CLI::App& app, JobDefinition& def, std::vector<std::string>& limits)
+{
+  app.add_option("--limit", limits,
+                 "a setrlimit for the job, RES as prlimit names it (nofile=64, core=0, "
+                 "as=1G:unlimited; one value sets both; repeatable)")
+      ->allow_extra_args(false)
+      ->check(k_limit)
+      ->type_name("RES=SOFT[:HARD]");
+  add_size(app, "--memory-cap", def.memory_cap,
+           "the kernel caps the job tree's memory, swap included, at SIZE (K, M, G): OOM kill",
+           "512M, 2G", true);
+  app.add_option_function<std::string>(
+         "--tasks-cap",
+         [&def](const std::string& s) { def.tasks_cap = std::strtoull(s.c_str(), nullptr, 10); },
+         "at most N processes and threads in the job's tree (kernel-enforced)")
+      ->check(k_tasks)
+      ->type_name("N");
+  app.add_option_function<std::string>(
+         "--cpu-quota",
+         [&def](const std::string& s) { def.cpu_quota_pct = *parse_percent(s, k_max_cpu_quota); },
+         "at most PCT of one CPU for the job's tree (50%; 150% = one and a half)")
+      ->check(k_percent)
+      ->type_name("PCT");
 }
 
 std::string absolute(const std::string& p, const std::string& base)
@@ -136,13 +199,15 @@ std::string current_dir()
 // What the parser leaves as strings, and the rules between options.
 struct Raw {
   std::string restart, max_restarts, stop_signal, cwd, env_file, log, state_dir;
-  std::vector<std::string> envs;
+  std::vector<std::string> envs, limits;
 };
 
 void declare(CLI::App& app, Options& opt, Raw& raw)
 {
   JobDefinition& def = opt.def;
-  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
+  app.add_option("-n,--name", opt.name, "job name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+      ->required()
+      ->type_name("NAME");
   app.add_flag("--oneshot", def.oneshot, "a task meant to finish: exit 0 completes it");
   add_duration(app, "--duration", def.duration,
                "planned length of the whole job (0 = indefinite) [0]");
@@ -162,16 +227,19 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
       ->check(k_stop_signal)
       ->type_name("SIGNAL");
   add_duration(app, "--stop-timeout", def.stop_timeout, "time before SIGKILL on stop [10s]");
-  app.add_option("--cwd", raw.cwd, "the job's working directory [current]");
+  app.add_option("--cwd", raw.cwd, "the job's working directory [current]")->type_name("DIR");
   app.add_option("--env", raw.envs, "K=V for the job's environment (repeatable)")
       ->allow_extra_args(false)
       ->check(k_env_pair)
       ->type_name("K=V");
-  app.add_option("--env-file", raw.env_file, "file of KEY=VALUE lines for the job's environment");
-  app.add_option("--log", raw.log, "where the job's stdout+stderr go [STATE/NAME/output.log]");
+  app.add_option("--env-file", raw.env_file, "file of KEY=VALUE lines for the job's environment")
+      ->type_name("FILE");
+  app.add_option("--log", raw.log, "where the job's stdout+stderr go [STATE/NAME/output.log]")
+      ->type_name("FILE");
   add_size(app, "--log-max-size", def.log_max_size,
            "rotate the log at SIZE (K, M, G; 0 = never) [10M]", "512K, 10M, 1G");
-  app.add_option("--log-keep", def.log_keep, "rotated logs kept (LOG.1 newest) [3]");
+  app.add_option("--log-keep", def.log_keep, "rotated logs kept (LOG.1 newest) [3]")
+      ->type_name("N");
   app.add_flag("--log-timestamps", def.log_timestamps,
                "prefix each output line with an ISO-8601 time");
   app.add_flag("--replace", opt.replace, "stop a running job of the same name first");
@@ -189,15 +257,17 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
   add_size(app, "--max-memory", def.max_memory,
            "the job tree's summed RSS above SIZE (K, M, G) means leak: stop, restart",
            "512K, 300M, 2G");
+  declare_limits(app, def, raw.limits);
   add_duration(app, "--restart-every", def.restart_every, "planned, graceful restart every D");
   app.add_option("--on-failure", def.on_failure,
-                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside");
+                 "run /bin/sh -c CMD on a failure, on giving up and on a stop from outside")
+      ->type_name("CMD");
   add_duration(app, "--alert-cooldown", def.alert_cooldown,
                "at most one --on-failure run per D; held-back failures are counted [15m]");
   add_duration(app, "--alert-timeout", def.alert_timeout,
                "an --on-failure hook still running after D is killed [60s]");
-  app.add_option("--state-dir", raw.state_dir,
-                 "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_option("--state-dir", raw.state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]")
+      ->type_name("DIR");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
   app.add_flag("--json", opt.json,
@@ -255,6 +325,12 @@ void apply_rules(Options& opt, const Raw& raw)
   for (const auto& kv : raw.envs) {
     const auto eq = kv.find('=');
     def.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  for (const auto& text : raw.limits) {
+    Limit l = *parse_limit(text).limit;
+    if (!add_limit(def.limits, l)) {
+      throw usage(fmt::format("--limit: {} given twice (one --limit per resource)", l.name));
+    }
   }
 }
 

@@ -17,7 +17,14 @@ namespace {
 
 struct ChildError {
   int error;
-  int step; // 0 chdir, 1 execve, 2 setup
+  int step;     // 0 chdir, 1 execve, 2 setup, 3 a limit
+  size_t limit; // with step 3: the index of the limit in the request
+};
+
+// A --limit as setrlimit(2) takes it, made before the clone.
+struct ChildLimit {
+  int resource;
+  struct rlimit value;
 };
 
 // What the child needs, prepared by the parent before the clone. The child shares the
@@ -29,13 +36,15 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   char* self_pid_digits;
+  const std::vector<ChildLimit>* limits;
   pid_t parent;
   ChildError err; // set (step >= 0) by a child that failed before its exec
 };
 
-[[noreturn]] __attribute__((no_sanitize("address"))) void child_fail(ChildArgs* a, int step)
+[[noreturn]] __attribute__((no_sanitize("address"))) void child_fail(ChildArgs* a, int step,
+                                                                     size_t limit = 0)
 {
-  a->err = ChildError{errno, step};
+  a->err = ChildError{errno, step, limit};
   ::_exit(127);
 }
 
@@ -90,6 +99,13 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   // No descriptor of pg-run's beyond 0-2.
   ::close_range(3, ~0U, 0);
   ::umask(static_cast<mode_t>(req.umask));
+  // The job's own limits: a limit that cannot be set fails the run (it never runs without).
+  const std::vector<ChildLimit>& limits = *a->limits;
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (::setrlimit(static_cast<__rlimit_resource_t>(limits[i].resource), &limits[i].value) < 0) {
+      child_fail(a, 3, i);
+    }
+  }
   if (a->self_pid_digits != nullptr) {
     write_decimal(a->self_pid_digits, ::getpid());
   }
@@ -104,12 +120,20 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
 
 int SpawnResult::shell_status() const
 {
+  if (limit) {
+    return 1;
+  }
   return error == ENOENT ? 127 : 126;
 }
 
 std::string SpawnResult::message() const
 {
-  return what + ": " + std::strerror(error);
+  std::string m = what + ": " + std::strerror(error);
+  if (limit && error == EPERM) {
+    m += " (a hard limit above pg-run's own takes root or CAP_SYS_RESOURCE";
+    m += what.starts_with("setrlimit nofile=") ? "; nofile at most fs.nr_open)" : ")";
+  }
+  return m;
 }
 
 SpawnResult spawn(const SpawnRequest& req)
@@ -133,8 +157,12 @@ SpawnResult spawn(const SpawnRequest& req)
     envp.push_back(self_pid.data());
   }
   envp.push_back(nullptr);
+  std::vector<ChildLimit> limits;
+  for (const Limit& l : req.limits) {
+    limits.push_back({limit_resource_id(l), to_rlimit(l)});
+  }
 
-  ChildArgs args{&req, argv.data(), envp.data(), self_pid_digits, ::getpid(), {0, -1}};
+  ChildArgs args{&req, argv.data(), envp.data(), self_pid_digits, &limits, ::getpid(), {0, -1, 0}};
   // The child's stack; the parent is suspended while the child uses it.
   alignas(16) static char stack[16384];
   // Every signal blocked across the clone: no handler may run in the child on shared memory.
@@ -163,6 +191,10 @@ SpawnResult spawn(const SpawnRequest& req)
     break;
   case 1:
     r.what = "execve " + req.command;
+    break;
+  case 3:
+    r.what = "setrlimit " + limit_text(req.limits.at(args.err.limit));
+    r.limit = true;
     break;
   default:
     r.what = "setting up the child";

@@ -3,6 +3,8 @@
 // shared memory, so "started" means the exec succeeded.
 #pragma once
 
+#include "rlimits.h"
+
 #include <sys/types.h>
 
 #include <string>
@@ -22,13 +24,16 @@ struct SpawnRequest {
 
   // Non-empty: the env also gets KEY=<the child's own pid> (WATCHDOG_PID), written after fork.
   std::string self_pid_var;
+  std::vector<Limit> limits; // --limit: set in the child before the exec (never the hooks')
 };
 
 struct SpawnResult {
-  pid_t pid = -1;   // the running job, or -1 when it could not be started
-  int error = 0;    // errno of the failed step
-  std::string what; // the failed step ("chdir /x", "execve /usr/bin/y")
-  // 126 or 127, the shell's status for a command that cannot be run.
+  pid_t pid = -1;     // the running job, or -1 when it could not be started
+  int error = 0;      // errno of the failed step
+  std::string what;   // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
+  bool limit = false; // the failed step was a --limit's setrlimit
+  // 126 or 127, the shell's status for a command that cannot be run; 1 (pg-run's environment
+  // error) when a --limit could not be set.
   int shell_status() const;
   std::string message() const;
 };

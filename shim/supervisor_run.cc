@@ -41,7 +41,8 @@ bool Supervisor::start_run(bool first)
                    m_outputs.front().write.get(),
                    m_outputs.back().write.get(),
                    def.stop_signal,
-                   {}};
+                   {},
+                   def.limits};
   notify_spawn_env(req);
   // The run starts before the fork: a run's runtime is never shorter than the job's own life.
   const Nanos now_boot = boottime_now();

@@ -171,10 +171,14 @@ std::string service_limits(const JobDefinition& d)
   if (d.watchdog.count() > 0) {
     u += fmt::format("WatchdogSec={}\n", span(d.watchdog));
   }
-  if (d.max_memory > 0) {
+  if (d.max_memory > 0 && d.memory_cap == 0) {
     u += "# pg restarts the job gracefully above --max-memory; systemd's limit OOM-kills in "
          "the cgroup.\n";
     u += fmt::format("MemoryMax={}\n", d.max_memory);
+  } else if (d.max_memory > 0) {
+    u += fmt::format("# --max-memory {}: a graceful restart, no equivalent; MemoryMax= below "
+                     "is --memory-cap.\n",
+                     d.max_memory);
   }
   if (d.stall.count() > 0) {
     u += fmt::format("# --stall {}: systemd has no equivalent (no output means nothing to it).\n",
@@ -192,12 +196,31 @@ std::string service_limits(const JobDefinition& d)
   return u;
 }
 
+// --memory-cap, --tasks-cap, --cpu-quota and --limit: systemd's own settings for them.
+std::string service_resources(const JobDefinition& d)
+{
+  std::string u;
+  if (d.memory_cap > 0) {
+    u += fmt::format("MemoryMax={}\nMemorySwapMax=0\n", d.memory_cap); // swap included
+  }
+  if (d.tasks_cap > 0) {
+    u += fmt::format("TasksMax={}\n", d.tasks_cap);
+  }
+  if (d.cpu_quota_pct > 0) {
+    u += fmt::format("CPUQuota={}%\n", d.cpu_quota_pct);
+  }
+  for (const Limit& l : d.limits) {
+    u += systemd_limit(l) + "\n";
+  }
+  return u;
+}
+
 } // namespace
 
 std::string systemd_unit(const JobState& st, std::string_view source)
 {
   return unit_section(st, source) + service_start(st) + service_limits(st.definition) +
-         "\n[Install]\nWantedBy=default.target\n";
+         service_resources(st.definition) + "\n[Install]\nWantedBy=default.target\n";
 }
 
 } // namespace pg

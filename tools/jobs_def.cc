@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <sstream>
 
 #define TOML_HEADER_ONLY 1
@@ -74,7 +75,34 @@ options_of(const std::string& name, const JobDefinition& d, const std::string& s
   }
   dur(d.alert_cooldown, z.alert_cooldown, "alert_cooldown");
   dur(d.alert_timeout, z.alert_timeout, "alert_timeout");
+  if (d.memory_cap > 0) {
+    out.emplace_back("memory_cap", format_size(d.memory_cap));
+  }
+  if (d.tasks_cap > 0) {
+    out.emplace_back("tasks_cap", std::to_string(d.tasks_cap));
+  }
+  if (d.cpu_quota_pct > 0) {
+    out.emplace_back("cpu_quota", std::to_string(d.cpu_quota_pct) + "%");
+  }
   return out;
+}
+
+// limit = { core = 0, nofile = "64:128" }: a number where one value says it, else its text.
+toml::table limits_table(const std::vector<Limit>& limits)
+{
+  toml::table t;
+  for (const Limit& l : limits) {
+    const std::string v = limit_values_text(l);
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc() && p == v.data() + v.size()) {
+      t.insert(l.name, n);
+    } else {
+      t.insert(l.name, v);
+    }
+  }
+  t.is_inline(true);
+  return t;
 }
 
 std::string shell_quote(const std::string& s)
@@ -125,6 +153,9 @@ std::string definition_toml(const std::string& name, const JobDefinition& d,
     env.is_inline(true); // env = { K = 'V' }, as a jobs file writes it
     job.insert("env", std::move(env));
   }
+  if (!d.limits.empty()) {
+    job.insert("limit", limits_table(d.limits));
+  }
   toml::table jobs;
   jobs.insert(name, std::move(job));
   toml::table root;
@@ -145,6 +176,9 @@ std::string definition_command_line(const std::string& name, const JobDefinition
   }
   for (const auto& [k, v] : d.env) {
     out += " --env " + shell_quote(k + "=" + v);
+  }
+  for (const Limit& l : d.limits) {
+    out += " --limit " + shell_quote(limit_text(l));
   }
   out += " --";
   for (const auto& a : d.argv) {
@@ -186,6 +220,10 @@ std::vector<std::string> changed_keys(const JobDefinition& a, const JobDefinitio
   diff(a.on_failure != b.on_failure, "on_failure");
   diff(a.alert_cooldown != b.alert_cooldown, "alert_cooldown");
   diff(a.alert_timeout != b.alert_timeout, "alert_timeout");
+  diff(a.limits != b.limits, "limit");
+  diff(a.memory_cap != b.memory_cap, "memory_cap");
+  diff(a.tasks_cap != b.tasks_cap, "tasks_cap");
+  diff(a.cpu_quota_pct != b.cpu_quota_pct, "cpu_quota");
   return out;
 }
 

@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-enum class Kind { Flag, Text, Path, Env, Command };
+enum class Kind { Flag, Text, Path, Env, Command, Limits };
 
 struct Key {
   std::string_view name;
@@ -31,7 +31,7 @@ struct Key {
 };
 
 // pg-run's long options that define a job, '-' written '_'.
-constexpr std::array<Key, 25> k_keys{{
+constexpr std::array<Key, 29> k_keys{{
     {"command", Kind::Command},
     {"oneshot", Kind::Flag},
     {"duration", Kind::Text},
@@ -57,6 +57,10 @@ constexpr std::array<Key, 25> k_keys{{
     {"on_failure", Kind::Text},
     {"alert_cooldown", Kind::Text},
     {"alert_timeout", Kind::Text},
+    {"limit", Kind::Limits}, // limit = { nofile = 4096, as = "1G:unlimited" }: --limit each
+    {"memory_cap", Kind::Text},
+    {"tasks_cap", Kind::Text},
+    {"cpu_quota", Kind::Text},
 }};
 
 // pg-run's options that are about one launch, not the job.
@@ -136,12 +140,32 @@ void add_command(const Ctx& c, const toml::node& v, const std::string& key, unsi
   }
 }
 
+// limit = { nofile = 4096, core = 0, as = "1G:unlimited" }: one --limit RES=VALUE per entry.
+void add_limits(const Ctx& c, const toml::node& v, const std::string& key, unsigned line, Built& b)
+{
+  const toml::table* t = v.as_table();
+  if (t == nullptr) {
+    throw file_error(c.file, line, key,
+                     "must be a table (limit = { nofile = 4096, as = \"1G:unlimited\" })");
+  }
+  for (const auto& [name, value] : *t) {
+    auto text = scalar_text(value);
+    if (!text) {
+      throw file_error(c.file, name.source().begin.line, key + "." + std::string(name.str()),
+                       "must be a number or a string (\"SOFT:HARD\", \"unlimited\")");
+    }
+    b.args.push_back(fmt::format("--limit={}={}", name.str(), *text));
+  }
+}
+
 void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string& key, unsigned line,
              Built& b)
 {
   const std::string opt = option_of(k.name);
   b.origins.push_back({opt, key, line});
-  if (k.kind == Kind::Flag) {
+  if (k.kind == Kind::Limits) {
+    add_limits(c, v, key, line, b);
+  } else if (k.kind == Kind::Flag) {
     auto on = v.value_exact<bool>();
     if (!on) {
       throw file_error(c.file, line, key, "must be true or false");

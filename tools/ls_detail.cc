@@ -9,6 +9,7 @@
 #include "tree_memory.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <optional>
@@ -108,6 +109,19 @@ void field(std::string& out, std::string_view label, std::string_view value)
   out += fmt::format("{:>12}: {}\n", label, value);
 }
 
+// Whether the job's processes run as root: the owner of its live process's /proc entry (its
+// effective uid), else of its live supervisor's; false when neither lives.
+bool runs_as_root(const ListedJob& job)
+{
+  const JobState& st = *job.view.state;
+  std::optional<pid_t> pid = live_pid(job);
+  if (!pid && job.view.supervisor_alive && !job.view.other_pid_namespace) {
+    pid = st.supervisor.pid;
+  }
+  struct stat sb {};
+  return pid && ::stat(fmt::format("/proc/{}", *pid).c_str(), &sb) == 0 && sb.st_uid == 0;
+}
+
 // "Duration" of the detail view: the length, the bar of it done, the deadline.
 std::string duration_text(const ListedJob& job, const LsStyle& style)
 {
@@ -150,6 +164,12 @@ void definition_fields(std::string& out, const ListedJob& job, const LsStyle& st
     field(out, "On failure",
           fmt::format("{} (at most one per {}, killed after {})", terminal_safe(d.on_failure),
                       format_duration(d.alert_cooldown), format_duration(d.alert_timeout)));
+  }
+  if (std::string l = limits_text(d.limits, runs_as_root(job)); !l.empty()) {
+    field(out, "Limits", l);
+  }
+  if (std::string c = caps_text(d); !c.empty()) {
+    field(out, "Caps", c);
   }
   field(out, "Duration", duration_text(job, style));
 }
@@ -316,6 +336,37 @@ void detail_log(std::string& out, const ListedJob& job, const JobHistory& histor
 }
 
 } // namespace
+
+std::string limits_text(const std::vector<Limit>& limits, bool root)
+{
+  std::string out;
+  for (const Limit& l : limits) {
+    out += (out.empty() ? "" : "; ") + limit_text(l);
+    if (root && l.name == "nproc") {
+      out += " (not enforced for root)";
+    }
+  }
+  return out;
+}
+
+std::string caps_text(const JobDefinition& d)
+{
+  std::vector<std::string> parts;
+  if (d.memory_cap > 0) {
+    parts.push_back(fmt::format("memory {} (swap included)", format_limit(d.memory_cap)));
+  }
+  if (d.tasks_cap > 0) {
+    parts.push_back(fmt::format("tasks {}", d.tasks_cap));
+  }
+  if (d.cpu_quota_pct > 0) {
+    parts.push_back(fmt::format("cpu {}% of one CPU", d.cpu_quota_pct));
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += (out.empty() ? "" : "; ") + p;
+  }
+  return out;
+}
 
 std::string render_detail(const ListedJob& job, const JobHistory& history, const LsStyle& style)
 {

@@ -289,12 +289,41 @@ void write_record(JsonWriter& w, const ListedJob& job)
   write_ack(w, st);
 }
 
+// The definition's limits and caps, as state.json has them (null without a state): limits
+// {"nofile": {"soft": 64, "hard": 128}} (null for unlimited); caps in bytes, tasks and percent
+// of one CPU, 0 when not set. Came after the acknowledgement's keys, so they follow them.
+void write_limits(JsonWriter& w, const JobState* st)
+{
+  w.key("limits");
+  if (st) {
+    w.begin_object();
+    for (const Limit& l : st->definition.limits) {
+      w.key(l.name).begin_object();
+      w.key("soft");
+      l.soft ? w.integer(*l.soft) : w.null();
+      w.key("hard");
+      l.hard ? w.integer(*l.hard) : w.null();
+      w.end_object();
+    }
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("memory_cap");
+  st ? w.integer(st->definition.memory_cap) : w.null();
+  w.key("tasks_cap");
+  st ? w.integer(st->definition.tasks_cap) : w.null();
+  w.key("cpu_quota_pct");
+  st ? w.integer(st->definition.cpu_quota_pct) : w.null();
+}
+
 void write_job(JsonWriter& w, const ListedJob& job)
 {
   w.begin_object();
   write_shown(w, job);
   write_run(w, job);
   write_record(w, job);
+  write_limits(w, job.view.state ? &*job.view.state : nullptr);
   w.end_object();
 }
 

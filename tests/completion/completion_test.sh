@@ -171,7 +171,7 @@ options()
   in_options && /^ +(-[A-Za-z0-9], *)?--[A-Za-z0-9]/ {
     sub(/^ +(-[A-Za-z0-9], *)?/, "")
     split($0, f, / +/)
-    kind = f[2] ~ /^[A-Z][A-Z0-9_=:]*$/ && f[2] != "REQUIRED" ? "value" : "flag"
+    kind = f[2] ~ /^[A-Z][][A-Z0-9_=:]*$/ && f[2] != "REQUIRED" ? "value" : "flag"
     print f[1], kind
   }' <<<"$1"
 }
