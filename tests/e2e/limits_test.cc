@@ -14,12 +14,8 @@
 namespace pg::e2e {
 namespace {
 
-const std::string k_pg_ls = PG_LS_BIN;
-
 class Limits : public E2e {
 protected:
-  Result pg_ls(const Args& args) { return run(Args{k_pg_ls, "--state-dir", state_dir()} + args); }
-
   // The soft and hard columns of /proc/PID/limits' row named label ("Max open files").
   static std::pair<std::string, std::string> limit_row(pid_t pid, const std::string& label)
   {
