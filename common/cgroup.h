@@ -109,6 +109,12 @@ struct JobCgroup {
   std::string supervisor_leaf;      // v2 leaf the supervisor moved into; "" when it did not
   std::vector<std::string> enforce; // what is in force, for pg-ls: "memory.max=536870912", ...
   bool empty() const { return dirs.empty(); }
+
+  // What state.json records as job_cgroup: the directories, then the leaf when there is one.
+  std::vector<std::string> recorded_paths() const;
+  // Back from recorded paths (a path ending in "@sup" is the leaf); name is recomputed by the
+  // reader (job_cgroup_name), never taken from the record. enforce stays empty.
+  static JobCgroup from_recorded(std::string name, const std::vector<std::string>& paths);
 };
 
 // The outcome of setting up a job's cgroup.

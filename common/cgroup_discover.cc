@@ -299,6 +299,29 @@ std::string supervisor_leaf_name(std::string_view job_cgroup_name)
   return std::string(job_cgroup_name) + "@sup";
 }
 
+std::vector<std::string> JobCgroup::recorded_paths() const
+{
+  std::vector<std::string> out = dirs;
+  if (!supervisor_leaf.empty()) {
+    out.push_back(supervisor_leaf);
+  }
+  return out;
+}
+
+JobCgroup JobCgroup::from_recorded(std::string name, const std::vector<std::string>& paths)
+{
+  JobCgroup cg;
+  cg.name = std::move(name);
+  for (const auto& p : paths) {
+    if (p.ends_with("@sup")) {
+      cg.supervisor_leaf = p;
+    } else {
+      cg.dirs.push_back(p);
+    }
+  }
+  return cg;
+}
+
 std::string check_job_cgroup_path(const CgroupHost& host, const std::string& path,
                                   const std::string& name)
 {

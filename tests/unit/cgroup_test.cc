@@ -153,6 +153,22 @@ TEST(CgroupOwnership, AcceptsTheJobsCgroupAndRefusesEverythingElse)
   EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/" + n, ""), "");
 }
 
+TEST(CgroupRecord, PathsRoundTripThroughStateJson)
+{
+  JobCgroup cg{
+      "pg-0-00000000-web",
+      {"/sys/fs/cgroup/unified/pg-0-00000000-web", "/sys/fs/cgroup/pids/pg-0-00000000-web"},
+      "/sys/fs/cgroup/unified/pg-0-00000000-web@sup",
+      {"pids.max=5"}};
+  std::vector<std::string> rec = cg.recorded_paths();
+  ASSERT_EQ(rec.size(), 3U);
+  EXPECT_EQ(rec.back(), cg.supervisor_leaf);
+  JobCgroup back = JobCgroup::from_recorded("pg-0-00000000-web", rec);
+  EXPECT_EQ(back.dirs, cg.dirs);
+  EXPECT_EQ(back.supervisor_leaf, cg.supervisor_leaf);
+  EXPECT_EQ(back.name, cg.name);
+}
+
 TEST(CgroupOwnership, RefusesTheCallersOwnCgroupAndItsParents)
 {
   const std::string n = job_cgroup_name(0, "/s", "web");
