@@ -159,8 +159,8 @@ std::string errno_text(std::string_view what, const std::string& path, int err)
   return fmt::format("{} {}: {}", what, path, std::strerror(err));
 }
 
-// Makes dir, or reuses an existing one that holds no process.
-std::string make_dir(const std::string& dir, MadeDirs& made)
+// Makes dir, or reuses an existing one that holds no process (*reused set then).
+std::string make_dir(const std::string& dir, MadeDirs& made, bool* reused = nullptr)
 {
   if (fs_mkdir(dir, 0755) == 0) {
     made.add(dir);
@@ -175,6 +175,9 @@ std::string make_dir(const std::string& dir, MadeDirs& made)
     return fmt::format("cgroup {} exists and holds processes (pid {}{}), left by an earlier run: "
                        "end them first",
                        dir, in[0], in.size() > 1 ? fmt::format(" and {} more", in.size() - 1) : "");
+  }
+  if (reused != nullptr) {
+    *reused = true;
   }
   return "";
 }
@@ -291,6 +294,26 @@ struct CapWriter {
     return why.empty() ? put(pl.dir, "cpu.cfs_quota_us", std::to_string(quota)) : why;
   }
 
+  // A reused directory (a crashed supervisor's) may still carry caps not asked for now.
+  static void reset_unasked(const Placement& pl)
+  {
+    static constexpr std::pair<std::string_view, std::string_view> k_defaults[] = {
+        {"memory.max", "max"},
+        {"memory.swap.max", "max"},
+        {"pids.max", "max"},
+        {"cpu.max", "max 100000"},
+        {"memory.memsw.limit_in_bytes", "-1"},
+        {"memory.limit_in_bytes", "-1"},
+        {"cpu.cfs_quota_us", "-1"}};
+    const auto& on = pl.controllers;
+    for (auto [file, value] : k_defaults) {
+      const std::string c(file.substr(0, file.find('.')));
+      if (std::find(on.begin(), on.end(), c) == on.end() && file_exists(pl.dir, file)) {
+        write_text(pl.dir, file, value);
+      }
+    }
+  }
+
   std::string apply(const Placement& pl, const CgroupCaps& caps)
   {
     for (const auto& c : pl.controllers) {
@@ -336,8 +359,12 @@ CgroupSetup setup_job_cgroup(const CgroupHost& host, const std::string& name,
     if (pl.hierarchy->version == CgroupVersion::V2 && !pl.controllers.empty()) {
       why = enable_v2(pl, name, made, cg.supervisor_leaf);
     }
+    bool reused = false;
     if (why.empty()) {
-      why = make_dir(pl.dir, made);
+      why = make_dir(pl.dir, made, &reused);
+    }
+    if (why.empty() && reused) {
+      CapWriter::reset_unasked(pl);
     }
     if (why.empty()) {
       why = writer.apply(pl, caps);

@@ -6,6 +6,7 @@
 #include "syscalls.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -173,6 +174,62 @@ TEST(CgroupRealHost, CapsJoinObserveKillAndRemove)
   for (const auto& d : s.cgroup.dirs) {
     EXPECT_NE(::access(d.c_str(), F_OK), 0) << d << " is left";
   }
+}
+
+// What spawn.cc's child gets: the join descriptors and a prebuilt argv, in shared memory.
+struct VmChildArgs {
+  const CgroupJoin* join;
+  char* const* argv;
+  int join_error;
+};
+
+// As spawn.cc's child: on a small stack, sharing the parent's memory until the exec.
+__attribute__((no_sanitize("address"))) int vm_child(void* arg)
+{
+  auto* a = static_cast<VmChildArgs*>(arg);
+  a->join_error = cgroup_join_fds(a->join->fds(), a->join->size());
+  if (a->join_error != 0) {
+    ::_exit(126);
+  }
+  ::execve("/bin/sleep", a->argv, environ);
+  ::_exit(127);
+}
+
+TEST(CgroupRealHost, JoinFromACloneVmChildAsSpawnDoes)
+{
+  const CgroupHost host = discover_cgroup_host();
+  if (std::string why = unavailable(host, true); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  const std::string name = test_name("vm");
+  Cleanup cleanup(host, name);
+  CgroupSetup s = setup_job_cgroup(host, name, {64ULL << 20, 8, {}});
+  cleanup.track(s.cgroup);
+  ASSERT_EQ(s.error, "");
+  std::string err;
+  CgroupJoin join = CgroupJoin::open(s.cgroup, err);
+  ASSERT_EQ(err, "");
+  std::string a0 = "sleep";
+  std::string a1 = "60";
+  char* argv[] = {a0.data(), a1.data(), nullptr};
+  VmChildArgs args{&join, argv, -1};
+  alignas(16) static char stack[16384];
+  const pid_t pid =
+      ::clone(vm_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  ASSERT_GT(pid, 0);
+  cleanup.started(pid);
+  ASSERT_EQ(args.join_error, 0); // CLONE_VFORK: the child has exec'd (or exited) by now
+  EXPECT_EQ(cgroup_members(s.cgroup), std::vector<pid_t>{pid});
+  for (const auto& d : s.cgroup.dirs) {
+    EXPECT_TRUE(proc_in(pid, host, d)) << d;
+  }
+  // The exec'd program's memory is the job's (a new mm, owned by the child).
+  EXPECT_GT(cgroup_memory_current(s.cgroup).value_or(0), 0U);
+  EXPECT_EQ(cgroup_task_count(s.cgroup), 1U);
+  EXPECT_EQ(kill_job_cgroup(host, s.cgroup, name), "");
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  cleanup.reaped();
+  EXPECT_EQ(remove_job_cgroup(host, s.cgroup, name), "");
 }
 
 TEST(CgroupRealHost, TrackingOnlyUsesV2AndItsCgroupKill)

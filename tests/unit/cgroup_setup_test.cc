@@ -219,5 +219,20 @@ TEST_F(FakeCgroupFs, ExistingCgroupIsReusedWhenEmptyAndRefusedWithProcesses)
   EXPECT_TRUE(exists("/sys/fs/cgroup/unified/" + n));
 }
 
+TEST_F(FakeCgroupFs, ReusedCgroupLosesTheCapsNotAskedForAnyMore)
+{
+  v2_dir("/sys/fs/cgroup", "memory pids cpu", true);
+  CgroupHost h = host("0::/\n", k_v2_mountinfo);
+  const std::string n = job_cgroup_name(0, "/s", "web");
+  ASSERT_EQ(setup_job_cgroup(h, n, {64 << 20, 8, 50}).error, "");
+  CgroupSetup s = setup_job_cgroup(h, n, {{}, 8, {}}); // a crashed supervisor's, reused
+  ASSERT_EQ(s.error, "");
+  EXPECT_EQ(read("/sys/fs/cgroup/" + n + "/memory.max"), "max");
+  EXPECT_EQ(read("/sys/fs/cgroup/" + n + "/memory.swap.max"), "max");
+  EXPECT_EQ(read("/sys/fs/cgroup/" + n + "/cpu.max"), "max 100000");
+  EXPECT_EQ(read("/sys/fs/cgroup/" + n + "/pids.max"), "8");
+  EXPECT_EQ(s.cgroup.enforce, std::vector<std::string>{"pids.max=8"});
+}
+
 } // namespace
 } // namespace pg::test
