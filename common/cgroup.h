@@ -16,6 +16,18 @@
 // `systemd-run --user --scope -p Delegate=yes`). The supervisor cannot remove the leaf it sits
 // in: a later remove_job_cgroup (pg-ctl forget, the next supervisor) removes it once empty.
 //
+// Use from the supervisor (one pg-run babysits one job):
+//   start, once:  host = discover_cgroup_host(); name = job_cgroup_name(uid, state_dir, job);
+//                 s = setup_job_cgroup(host, name, caps): s.error -> refuse (exit 1); else
+//                 record s.cgroup.recorded_paths() (state.json job_cgroup), s.cgroup.enforce.
+//                 OomWatch::open(s.cgroup) -> its fd into the event loop.
+//   each run:     CgroupJoin::open(s.cgroup) before the clone; the child calls
+//                 cgroup_join_fds() before closing descriptors; baseline = cgroup_oom_kills().
+//   OOM watch:    drain(); cgroup_oom_kills() > baseline -> the run ends with cause oom.
+//   run's end:    kill_job_cgroup() ends what the job left; cgroup_members() is then empty.
+//   exit:         remove_job_cgroup(). pg-ctl stop/forget: JobCgroup::from_recorded with the
+//                 recomputed name, then kill_job_cgroup / remove_job_cgroup (both check it first).
+//
 // Tests: every path is under CgroupHost::prefix ("" on a real host), so the unit tests point it
 // at a fake cgroupfs in a temporary directory; set_cgroup_fs_ops_for_test stands in for the
 // kernel's mkdir/rmdir there (a real mkdir creates the control files).
@@ -87,12 +99,18 @@ CgroupHost discover_cgroup_host(const std::string& prefix = "");
 // FNV-1a 64 of text, folded to 32 bits (high half XOR low half): stable across builds and hosts.
 uint32_t cgroup_name_hash(std::string_view text);
 // "pg-<uid>-<8 hex of cgroup_name_hash(state_dir)>-<job>": unique per user, absolute state
-// directory and job name, and the same for every run of the job.
+// directory and job name, and the same for every run of the job. state_dir must be the one
+// absolute spelling every pg tool uses for it (resolve_state_dir), or names differ.
 std::string job_cgroup_name(uid_t uid, std::string_view state_dir, std::string_view job);
 // The v2 leaf the supervisor moves itself into: job_cgroup_name + "@sup".
 std::string supervisor_leaf_name(std::string_view job_cgroup_name);
 
 // What the job's cgroup is asked to enforce. Nothing asked: tracking only.
+// Memory includes swap (a cap that swaps is no cap): v2 memory.max + memory.swap.max 0, v1
+// memory.limit_in_bytes + memory.memsw.limit_in_bytes. Where swap accounting is off (no such swap
+// file), the cap is accepted only when /proc/swaps lists no device (nothing to escape to; enforce
+// then says "swap=none on the host") and refused otherwise. CPU: quota = percent * 1000 us per
+// 100000 us period (v2 cpu.max "QUOTA 100000", v1 cpu.cfs_period_us / cpu.cfs_quota_us).
 struct CgroupCaps {
   std::optional<uint64_t> memory_bytes; // swap included: memory.max + memory.swap.max 0
   std::optional<uint64_t> tasks;        // processes and threads: pids.max
