@@ -154,11 +154,12 @@ inline constexpr std::string_view k_cgroup_delegate_hint =
 CgroupSetup setup_job_cgroup(const CgroupHost& host, const std::string& name,
                              const CgroupCaps& caps);
 
-// Empty when path may be acted on (killed, removed) as the job cgroup named name: an absolute,
-// normalized path strictly below a cgroup mount point of host, whose last component is name or
-// its supervisor leaf, and which is neither this process's cgroup nor one of its ancestors.
-// Otherwise why not. name is recomputed by the caller (job_cgroup_name), never read from
-// state.json, so a tampered record cannot point at a parent, a session scope or a root.
+// Empty when path may be acted on (killed, removed) as the job cgroup named name (of
+// job_cgroup_name's form, pg-<uid>-<8 hex>-<job>): an absolute, normalized path strictly below a
+// cgroup mount point of host, whose last component is name or its supervisor leaf, and which is
+// neither this process's cgroup nor one of its ancestors. Otherwise why not. name is recomputed
+// by the caller (job_cgroup_name), never read from state.json, so a tampered record cannot point
+// at a parent, a session scope or a root.
 std::string check_job_cgroup_path(const CgroupHost& host, const std::string& path,
                                   const std::string& name);
 // check_job_cgroup_path over every directory of cg (not its supervisor leaf, which is the

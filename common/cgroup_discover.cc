@@ -155,6 +155,23 @@ bool is_ancestor_or_self(std::string_view dir, std::string_view of)
   return of == dir || (of.starts_with(dir) && of.size() > dir.size() && of[dir.size()] == '/');
 }
 
+// "pg-<uid>-<8 hex>-<job>", as job_cgroup_name makes them.
+bool well_formed_name(std::string_view name)
+{
+  if (!name.starts_with("pg-")) {
+    return false;
+  }
+  name.remove_prefix(3);
+  const size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos ||
+      name.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  name.remove_prefix(dash + 1);
+  return name.size() > 9 && name[8] == '-' &&
+         name.substr(0, 8).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 } // namespace
 
 std::vector<CgroupMembership> parse_proc_cgroup(std::string_view text)
@@ -331,7 +348,7 @@ std::string check_job_cgroup_path(const CgroupHost& host, const std::string& pat
       base == "." || base == "..") {
     return fmt::format("cgroup {}: not an absolute, normalized path", path);
   }
-  if (name.empty() || (base != name && base != supervisor_leaf_name(name))) {
+  if (!well_formed_name(name) || (base != name && base != supervisor_leaf_name(name))) {
     return fmt::format("cgroup {}: not this job's (its name should be {})", path, name);
   }
   const CgroupMount* mount = nullptr;

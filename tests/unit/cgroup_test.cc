@@ -151,6 +151,12 @@ TEST(CgroupOwnership, AcceptsTheJobsCgroupAndRefusesEverythingElse)
   EXPECT_NE(check_job_cgroup_path(h, "sys/fs/cgroup/unified/" + n, n), "");
   EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/../unified/" + n, n), "");
   EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/" + n, ""), "");
+  // A name not made by job_cgroup_name is no name of ours, whatever the path.
+  EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/user.slice", "user.slice"), "");
+  EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/pg-x-00000000-a", "pg-x-00000000-a"),
+            "");
+  EXPECT_NE(check_job_cgroup_path(h, "/sys/fs/cgroup/unified/pg-0-0000000g-a", "pg-0-0000000g-a"),
+            "");
 }
 
 TEST(CgroupRecord, PathsRoundTripThroughStateJson)
