@@ -264,6 +264,40 @@ TEST(CgroupRealHost, TrackingOnlyUsesV2AndItsCgroupKill)
   EXPECT_NE(::access(s.cgroup.dirs[0].c_str(), F_OK), 0);
 }
 
+TEST(CgroupRealHost, V1AloneEndsTheWholeTreeWithoutCgroupKill)
+{
+  const CgroupHost host = discover_cgroup_host();
+  if (std::string why = unavailable(host, true); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  const std::string name = test_name("v1kill");
+  Cleanup cleanup(host, name);
+  CgroupSetup s = setup_job_cgroup(host, name, {{}, 16, {}});
+  cleanup.track(s.cgroup);
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.cgroup.dirs.size(), 2U); // v2 (tracking), v1 pids
+  // As a pure v1 host would have it: only the pids cgroup, which has no cgroup.kill.
+  JobCgroup v1_only = s.cgroup;
+  v1_only.dirs.erase(v1_only.dirs.begin());
+  std::string err;
+  CgroupJoin join = CgroupJoin::open(v1_only, err);
+  ASSERT_EQ(err, "");
+  const pid_t pid = fork_joined(join, [] {
+    ::execl("/bin/sh", "sh", "-c", "sleep 60 & sleep 60 & exec sleep 61",
+            static_cast<char*>(nullptr));
+  });
+  ASSERT_GT(pid, 0);
+  cleanup.started(pid);
+  ASSERT_TRUE(
+      wait_until([&] { return cgroup_members(v1_only).size() == 3; }, std::chrono::seconds(5)));
+  EXPECT_EQ(cgroup_task_count(v1_only), 3U);
+  EXPECT_EQ(kill_job_cgroup(host, v1_only, name), ""); // one by one, through pidfds
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  cleanup.reaped();
+  EXPECT_TRUE(cgroup_members(v1_only).empty());
+  EXPECT_EQ(remove_job_cgroup(host, s.cgroup, name), "");
+}
+
 // Allocates and touches 200M in 1M steps; never returns when the cap holds.
 [[noreturn]] void eat_memory()
 {
