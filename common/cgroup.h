@@ -224,7 +224,9 @@ private:
 
 // Kills every process of cg: v2 cgroup.kill where the kernel has it, then SIGKILL to each member
 // of every directory (through a pidfd, re-checked against cgroup.procs so a recycled pid is never
-// hit). Refuses (returns why) when check_job_cgroup fails for name. Returns "" when signalled.
+// hit), again for what a listing still shows, until every directory is empty: "" then, or why
+// not after about a second (it blocks that long at most). Refuses (returns why, touching
+// nothing) when check_job_cgroup fails for name.
 std::string kill_job_cgroup(const CgroupHost& host, const JobCgroup& cg, const std::string& name);
 
 // Removes cg's directories (descendant cgroups first) and its supervisor leaf (left when busy:
