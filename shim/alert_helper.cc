@@ -36,14 +36,14 @@ constexpr size_t k_max_queue = 1000; // requests waiting for their turn
 constexpr size_t k_tail = 4096;      // bytes of a hook's output kept for its last line
 constexpr size_t k_max_request = 1 << 18;
 
-struct Request {
+struct HookRequest {
   uint64_t seq = 0;
   std::string alert;
   std::vector<std::string> vars;
 };
 
 struct Hook {
-  Request req;
+  HookRequest req;
   pid_t pid = 0;
   UniqueFd out;
   std::string tail;
@@ -164,7 +164,7 @@ private:
         m_sock.reset(); // EOF: no more requests; what is queued still runs
         return;
       }
-      Request r;
+      HookRequest r;
       try {
         auto j = nlohmann::json::parse(buf.substr(0, static_cast<size_t>(n)));
         r.seq = j.at("seq").get<uint64_t>();
@@ -308,7 +308,7 @@ private:
     m_hook.reset();
   }
 
-  void fail(const Request& r, const std::string& why)
+  void fail(const HookRequest& r, const std::string& why)
   {
     ev::AlertResult res;
     res.seq = r.seq;
@@ -334,7 +334,7 @@ private:
   UniqueFd m_dirfd;
   const HookSpec& m_spec;
   UniqueFd m_sigfd;
-  std::deque<Request> m_queue;
+  std::deque<HookRequest> m_queue;
   std::optional<Hook> m_hook;
 };
 
