@@ -114,6 +114,20 @@ void to_json(nlohmann::json& j, const Memory& e)
        {"processes", e.processes}};
 }
 
+void to_json(nlohmann::json& j, const Oom& e)
+{
+  j = {{"event", Oom::name}, {"cap_bytes", e.cap_bytes}, {"kills", e.kills}, {"detail", e.detail}};
+  if (e.pid) {
+    j["pid"] = *e.pid;
+  }
+  if (!e.process.empty()) {
+    j["process"] = e.process;
+  }
+  if (e.memory_bytes) {
+    j["memory_bytes"] = *e.memory_bytes;
+  }
+}
+
 void to_json(nlohmann::json& j, const NotifyIgnored& e)
 {
   j = {{"event", NotifyIgnored::name}, {"why", e.why}};
@@ -316,6 +330,10 @@ std::string describe(const nlohmann::json& ev)
   if (kind == "exit") {
     return exit_event_text(ev);
   }
+  if (kind == "oom") {
+    const std::string mem = str(ev, "memory_bytes");
+    return str(ev, "detail") + (mem.empty() ? "" : " (memory " + mem + " bytes)");
+  }
   if (kind == "handover") {
     return fmt::format("pid {} exited 0; pid {} is the main process", str(ev, "from_pid"),
                        str(ev, "pid"));
@@ -373,7 +391,8 @@ std::string log_line(const nlohmann::json& ev)
                                            "watchdog",      "stall",
                                            "stopping",      "mainpid",
                                            "storage-fault", "storage-recovered",
-                                           "alert-held",    "supervisor-error"};
+                                           "alert-held",    "supervisor-error",
+                                           "oom"};
   const std::string kind = str(ev, "event");
   if (std::find(std::begin(k_told), std::end(k_told), kind) == std::end(k_told)) {
     return {};

@@ -110,6 +110,16 @@ struct Memory {
   uint64_t limit_bytes = 0;
   size_t processes = 0;
 };
+// The kernel's OOM killer acted in the job's cgroup (its oom_kill count went up): the run ends.
+struct Oom {
+  static constexpr const char* name = "oom";
+  std::optional<pid_t> pid; // the process killed, when known (the main process)
+  std::string process;      // its name, when known
+  uint64_t cap_bytes = 0;   // --memory-cap
+  std::optional<uint64_t> memory_bytes; // the cgroup's memory at the kill (its peak when known)
+  uint64_t kills = 0;                   // OOM kills in this run
+  std::string detail;                   // "the kernel killed pid P (NAME) at the 64M cap"
+};
 struct NotifyIgnored {
   static constexpr const char* name = "notify-ignored";
   std::string why;
@@ -195,6 +205,7 @@ void to_json(nlohmann::json& j, const Notified& e);
 void to_json(nlohmann::json& j, const Timeout& e);
 void to_json(nlohmann::json& j, const Hung& e);
 void to_json(nlohmann::json& j, const Memory& e);
+void to_json(nlohmann::json& j, const Oom& e);
 void to_json(nlohmann::json& j, const NotifyIgnored& e);
 void to_json(nlohmann::json& j, const LogDropped& e);
 void to_json(nlohmann::json& j, const StorageFault& e);

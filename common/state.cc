@@ -209,6 +209,7 @@ json to_json(const JobState& s)
       {"log_drop_error", s.log_drop_error},
       {"storage_error", s.storage_error ? to_json(*s.storage_error) : json(nullptr)},
       {"tree", tree},
+      {"job_cgroup", s.job_cgroup},
       {"definition", to_json(s.definition)},
       {"updated_at", format_rfc3339(s.updated_at)},
       {"failures_since_ack", s.failures_since_ack},

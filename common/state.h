@@ -170,6 +170,9 @@ struct JobState {
   // Every process of the job's tree the supervisor saw at its last look (each run's start, each
   // reap round); empty once the tree is gone. Read by leftovers() after the supervisor's death.
   std::vector<TreeProcess> tree;
+  // The job's own cgroup as made (JobCgroup::recorded_paths): a directory per hierarchy, then
+  // the supervisor's v2 leaf ("...@sup") when it moved into one; empty when the job has none.
+  std::vector<std::string> job_cgroup;
   JobDefinition definition;
   WallTime updated_at{};
   // Failures heard until acknowledged (failures.h): failures (failed exits, stops from outside)

@@ -547,8 +547,11 @@ int run_detached(const Options& opt, Claim& c)
 int launch(const Options& opt)
 {
   // Before anything is created or stopped: a cap that cannot be enforced refuses the launch.
-  if (auto why = caps_unavailable(opt.def)) {
-    return fail(opt, k_exit_env, *why);
+  // The supervisor makes the job's cgroup (and refuses what this check let through).
+  if (caps_of(opt.def).any()) {
+    if (auto why = caps_unavailable(opt.def, discover_cgroup_host())) {
+      return fail(opt, k_exit_env, *why);
+    }
   }
   Claim c;
   if (auto failed = claim(opt, c)) {

@@ -13,7 +13,7 @@ bool is_request(StopKind k)
 bool is_failing(StopKind k)
 {
   return k == StopKind::Cleanup || k == StopKind::Watchdog || k == StopKind::Stall ||
-         k == StopKind::Memory;
+         k == StopKind::Memory || k == StopKind::Oom;
 }
 
 Ending duration_between_runs(const JobDefinition& def)

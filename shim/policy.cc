@@ -89,6 +89,8 @@ const char* stop_kind_name(StopKind k)
     return "stall";
   case StopKind::Memory:
     return "memory";
+  case StopKind::Oom:
+    return "oom";
   }
   return "";
 }
@@ -99,6 +101,12 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
     return {Outcome::Failed, "exec: " + end.exec_error};
   }
   const std::string st = status_detail(end.status);
+  // The cgroup's own OOM record, never a guess from SIGKILL; a stop asked for from outside
+  // keeps its story (the OOM kill is then in the events).
+  if (!end.oom_detail.empty() && end.stop != StopKind::Requested &&
+      end.stop != StopKind::Outside && end.stop != StopKind::Planned) {
+    return {Outcome::Failed, "oom: " + end.oom_detail + "; " + st};
+  }
   switch (end.stop) {
   case StopKind::Requested:
     return {Outcome::Stopped, "requested: " + end.stop_detail + "; " + st};
@@ -116,6 +124,8 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
     return {Outcome::Failed, "stall: " + end.stop_detail + "; " + st};
   case StopKind::Memory:
     return {Outcome::Failed, "memory: " + end.stop_detail + "; " + st};
+  case StopKind::Oom:
+    return {Outcome::Failed, "oom: " + end.stop_detail + "; " + st};
   case StopKind::Cleanup:
   case StopKind::None:
     break;

@@ -22,10 +22,11 @@ enum class StopKind {
   Watchdog,  // --watchdog: no WATCHDOG=1 in time (the job is hung)
   Stall,     // --stall: no output in time (the job is hung)
   Memory,    // --max-memory: the tree's RSS went above the limit (a leak)
+  Oom,       // --memory-cap: the kernel OOM-killed a process of the job's cgroup
 };
 
 // The keyword of a stop in events: "requested", "outside-signal", "planned", "duration",
-// "cleanup", "watchdog", "stall", "memory" ("" for None).
+// "cleanup", "watchdog", "stall", "memory", "oom" ("" for None).
 const char* stop_kind_name(StopKind k);
 
 struct RunEnd {
@@ -39,6 +40,9 @@ struct RunEnd {
   std::string forwarded_detail; // who asked for it
   Millis forwarded_age{0};      // how long before the run's end it was forwarded
   std::string exec_error;       // non-empty when the command could not be executed
+  // Non-empty when the job's cgroup recorded an OOM kill during the run (its oom_kill count
+  // went up): "the kernel killed pid P (NAME) at the 64M cap". It classifies the run (oom).
+  std::string oom_detail;
 };
 
 struct Classification {

@@ -1,5 +1,7 @@
 #include "spawn.h"
 
+#include "cgroup.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,7 +19,7 @@ namespace {
 
 struct ChildError {
   int error;
-  int step;     // 0 chdir, 1 execve, 2 setup, 3 a limit
+  int step;     // 0 chdir, 1 execve, 2 setup, 3 a limit, 4 the cgroup join
   size_t limit; // with step 3: the index of the limit in the request
 };
 
@@ -84,6 +86,11 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   if (::setpgid(0, 0) < 0) {
     child_fail(a, 2);
   }
+  // Into the job's cgroup before anything else: every process it starts is born there.
+  if (int e = cgroup_join_fds(req.cgroup_fds, req.cgroup_fd_count); e != 0) {
+    errno = e;
+    child_fail(a, 4);
+  }
   if (req.pdeath_signal != 0) {
     // PR_SET_PDEATHSIG follows the thread that forked us; the supervisor has one thread.
     ::prctl(PR_SET_PDEATHSIG, req.pdeath_signal);
@@ -118,9 +125,17 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
 
 } // namespace
 
+SpawnResult SpawnResult::failed_setup(std::string why)
+{
+  SpawnResult r;
+  r.cgroup = true;
+  r.detail = std::move(why);
+  return r;
+}
+
 int SpawnResult::shell_status() const
 {
-  if (limit) {
+  if (limit || cgroup) {
     return 1;
   }
   return error == ENOENT ? 127 : 126;
@@ -128,6 +143,9 @@ int SpawnResult::shell_status() const
 
 std::string SpawnResult::message() const
 {
+  if (!detail.empty()) {
+    return detail;
+  }
   std::string m = what + ": " + std::strerror(error);
   if (limit && error == EPERM) {
     m += " (a hard limit above pg-run's own takes root or CAP_SYS_RESOURCE";
@@ -175,16 +193,22 @@ SpawnResult spawn(const SpawnRequest& req)
   const int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
-    return {-1, clone_errno, "fork"};
+    SpawnResult f;
+    f.error = clone_errno;
+    f.what = "fork";
+    return f;
   }
   if (args.err.step < 0) {
-    return {pid, 0, ""};
+    SpawnResult ok;
+    ok.pid = pid;
+    return ok;
   }
   // The child failed before exec: reap it here, so the event loop never sees it.
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  SpawnResult r{-1, args.err.error, ""};
+  SpawnResult r;
+  r.error = args.err.error;
   switch (args.err.step) {
   case 0:
     r.what = "chdir " + req.cwd;
@@ -195,6 +219,10 @@ SpawnResult spawn(const SpawnRequest& req)
   case 3:
     r.what = "setrlimit " + limit_text(req.limits.at(args.err.limit));
     r.limit = true;
+    break;
+  case 4:
+    r.what = "joining the job's cgroup (writing to its cgroup.procs)";
+    r.cgroup = true;
     break;
   default:
     r.what = "setting up the child";

@@ -25,6 +25,10 @@ struct SpawnRequest {
   // Non-empty: the env also gets KEY=<the child's own pid> (WATCHDOG_PID), written after fork.
   std::string self_pid_var;
   std::vector<Limit> limits; // --limit: set in the child before the exec (never the hooks')
+  // The job's cgroup(s): cgroup.procs descriptors (CgroupJoin) the child writes itself into
+  // before anything else it does (never the hooks'). A join that fails fails the start.
+  const int* cgroup_fds = nullptr;
+  size_t cgroup_fd_count = 0;
 };
 
 struct SpawnResult {
@@ -32,10 +36,14 @@ struct SpawnResult {
   int error = 0;      // errno of the failed step
   std::string what;   // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
   bool limit = false; // the failed step was a --limit's setrlimit
+  bool cgroup = false; // the failed step was joining the job's cgroup (or preparing it)
+  std::string detail = {}; // set instead of error for a step that failed before the fork
   // 126 or 127, the shell's status for a command that cannot be run; 1 (pg-run's environment
-  // error) when a --limit could not be set.
+  // error) when a --limit could not be set or the job's cgroup could not be joined.
   int shell_status() const;
   std::string message() const;
+  // A start that failed preparing the job's cgroup, before any fork: why.
+  static SpawnResult failed_setup(std::string why);
 };
 
 // Starts the child in its own process group with default signal dispositions, an empty mask,

@@ -121,6 +121,7 @@ void Supervisor::setup()
   watch(m_sigfd.get(), TagSignals);
   watch(m_boot_timer.get(), TagBootTimer);
   watch(m_mono_timer.get(), TagMonoTimer);
+  watch_oom();
 
   // One pipe for stdout and stderr (order kept) when detached; two in the foreground, so each
   // stream is mirrored to our own. We keep the write ends: one pipe serves every run.
@@ -206,6 +207,11 @@ void Supervisor::identify()
 
 std::optional<std::pair<int, std::string>> Supervisor::start()
 {
+  // The job's cgroup first: the alert helper (setup) must not be born in it, and a cap that
+  // cannot be enforced refuses the launch before anything starts.
+  if (auto refused = setup_cgroup()) {
+    return std::make_pair(1, *refused);
+  }
   setup();
   adopt_history();
   event(ev::Launch{m_pub.supervisor.pid, m_pub.supervisor.parent_pid,
@@ -258,6 +264,7 @@ int Supervisor::loop()
     }
     bool signals = false;
     bool timers = false;
+    bool oom = false;
     for (int i = 0; i < n; ++i) {
       uint64_t tag = evs[static_cast<size_t>(i)].data.u64;
       if (tag == TagSignals) {
@@ -266,6 +273,8 @@ int Supervisor::loop()
         timers = true;
       } else if (tag == k_notify_tag) {
         on_notify();
+      } else if (tag == k_oom_tag) {
+        oom = true;
       } else {
         pump(m_outputs[tag - TagOutput0]);
       }
@@ -274,6 +283,9 @@ int Supervisor::loop()
     if (signals) {
       on_signals();
     }
+    if (oom) {
+      on_oom();
+    }
     if (timers) {
       on_timers();
     }
@@ -281,6 +293,7 @@ int Supervisor::loop()
       start_run(false);
     }
   }
+  cgroup_exit();
   flush_state_if_due(true);
   storage_final_flush();
   return m_last_status;

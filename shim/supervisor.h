@@ -4,6 +4,7 @@
 #pragma once
 
 #include "alert.h"
+#include "cgroup.h"
 #include "event_clock.h"
 #include "events.h"
 #include "fd.h"
@@ -67,7 +68,7 @@ private:
   // Carries out what the lifecycle decided at a transition (supervisor_run.cc).
   void apply(const Actions& a);
   void request_stop(StopKind kind, const std::string& detail, Millis timeout);
-  RunEnd run_end(const std::string& exec_error, Nanos now_boot) const;
+  RunEnd run_end(const std::string& exec_error, Nanos now_boot);
   void end_run(const std::string& exec_error = {});
   // After a run's exit record: the --wait report, gave-up, the alert, the restart event.
   void report_run_end(const ExitRecord& rec, const Classification& c, const RunEnd& end,
@@ -209,6 +210,29 @@ private:
   Nanos m_extend_said{0};
   Nanos m_mainpid_said{0};
   unsigned m_mainpid_changes = 0; // MAINPID changes since the last mainpid event
+
+  // The job's own cgroup: caps, exact tracking, OOM kills (supervisor_cgroup.cc).
+  static constexpr uint64_t k_oom_tag = uint64_t(1) << 33; // epoll tag of the OOM watch
+  // Before anything else starts: makes the job's cgroup. Why the launch is refused (a cap that
+  // cannot be enforced), or nullopt.
+  std::optional<std::string> setup_cgroup();
+  void watch_oom();                           // the OOM watch into the event loop
+  std::string cgroup_join(SpawnRequest& req); // the run's join descriptors; why not, or ""
+  void cgroup_run_started(pid_t main);        // the run's OOM baseline and its main's name
+  void on_oom();                              // the OOM watch woke
+  std::string oom_detail(const ExitStatus& status, pid_t pid);  // "" unless an OOM kill
+  // sig to the cgroup's members that signal_tree did not reach (reached: the pids it saw).
+  void cgroup_signal(int sig, const std::vector<pid_t>& reached);
+  void cgroup_run_ended();                    // ends what the run left in the cgroup
+  void cgroup_exit();                         // the supervisor ends: the cgroup goes
+  CgroupHost m_cg_host;
+  JobCgroup m_cg;
+  std::string m_cg_name;
+  OomWatch m_oom;
+  CgroupJoin m_cg_join;
+  std::optional<uint64_t> m_oom_base; // the run's OOM kills at its start
+  std::string m_main_comm;            // the run's main process's name, for the oom cause
+  bool m_oom_said = false;            // this run's OOM event was recorded
 
   Alerter m_alerts; // --on-failure
   Lifecycle m_life; // where the job stands: every transition is in lifecycle.cc

@@ -44,10 +44,12 @@ bool Supervisor::start_run(bool first)
                    {},
                    def.limits};
   notify_spawn_env(req);
+  const std::string join_error = cgroup_join(req);
   // The run starts before the fork: a run's runtime is never shorter than the job's own life.
   const Nanos now_boot = boottime_now();
   const WallTime now_wall = wall_now();
-  SpawnResult r = spawn(req);
+  SpawnResult r = join_error.empty() ? spawn(req) : SpawnResult::failed_setup(join_error);
+  cgroup_run_started(r.pid);
   if (first) {
     first_run_clocks(now_boot, now_wall);
   } else {
@@ -225,7 +227,7 @@ void Supervisor::hand_over()
   publish();
 }
 
-RunEnd Supervisor::run_end(const std::string& exec_error, Nanos now_boot) const
+RunEnd Supervisor::run_end(const std::string& exec_error, Nanos now_boot)
 {
   const Run& run = m_life.run();
   RunEnd end;
@@ -240,11 +242,13 @@ RunEnd Supervisor::run_end(const std::string& exec_error, Nanos now_boot) const
                           ? std::chrono::duration_cast<Millis>(monotonic_now() - run.forwarded_at)
                           : Millis(0);
   end.exec_error = exec_error;
+  end.oom_detail = oom_detail(run.status, run.status_pid);
   return end;
 }
 
 void Supervisor::end_run(const std::string& exec_error)
 {
+  cgroup_run_ended();
   drain_outputs();
   report_dropped(true);
   const Nanos now_boot = boottime_now();
@@ -360,11 +364,14 @@ void Supervisor::signal_tree(int sig)
   const bool group = pgid > 0 && ::kill(-pgid, sig) == 0;
   // Processes that left the job's process group are still ours: we are their subreaper. Those
   // the group signal reached are not signalled again: a second SIGTERM cuts a handler short.
+  std::vector<pid_t> reached;
   for (const ProcStat& p : descendant_stats(::getpid())) {
+    reached.push_back(p.pid);
     if (!(group && p.pgid == pgid) && p.state != 'Z') {
       ::kill(p.pid, sig);
     }
   }
+  cgroup_signal(sig, reached);
 }
 
 void Supervisor::raise_alert(AlertKind kind, const ExitRecord* exit, const std::string& stop_by,

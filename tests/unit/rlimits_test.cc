@@ -234,14 +234,17 @@ TEST(Rlimits, JobsFileLimitTableBecomesLimitOptions)
   EXPECT_NE(std::find(args.begin(), args.end(), "--memory-cap=512M"), args.end());
 }
 
-TEST(Caps, RefusedUntilTheyCanBeEnforcedNamingTheOption)
+TEST(Caps, RefusedWhereNoCgroupCanEnforceThemNamingTheOption)
 {
+  const CgroupHost none; // no hierarchy at all
   JobDefinition d;
-  EXPECT_FALSE(caps_unavailable(d));
+  EXPECT_FALSE(caps_unavailable(d, none));
   d.cpu_quota_pct = 50;
-  EXPECT_EQ(caps_unavailable(d)->rfind("--cpu-quota cannot be enforced: ", 0), 0U);
+  EXPECT_EQ(caps_unavailable(d, none)->rfind("--cpu-quota cannot be enforced: ", 0), 0U);
+  EXPECT_NE(caps_unavailable(d, none)->find("systemd-run --user --scope -p Delegate=yes"),
+            std::string::npos);
   d.memory_cap = 1;
-  EXPECT_EQ(caps_unavailable(d)->rfind("--memory-cap cannot be enforced: ", 0), 0U);
+  EXPECT_EQ(caps_unavailable(d, none)->rfind("--memory-cap cannot be enforced: ", 0), 0U);
 }
 
 } // namespace
