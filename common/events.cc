@@ -383,15 +383,24 @@ std::string describe(const nlohmann::json& ev)
 std::string log_line(const nlohmann::json& ev)
 {
   // The log tells the story too: a line for each event a reader of the log needs.
-  static constexpr const char* k_told[] = {"start",         "exit",
-                                           "handover",      "restart",
-                                           "stop",          "kill",
-                                           "signal",        "ready",
-                                           "end",           "alert",
-                                           "watchdog",      "stall",
-                                           "stopping",      "mainpid",
-                                           "storage-fault", "storage-recovered",
-                                           "alert-held",    "supervisor-error",
+  static constexpr const char* k_told[] = {"start",
+                                           "exit",
+                                           "handover",
+                                           "restart",
+                                           "stop",
+                                           "kill",
+                                           "signal",
+                                           "ready",
+                                           "end",
+                                           "alert",
+                                           "watchdog",
+                                           "stall",
+                                           "stopping",
+                                           "mainpid",
+                                           "storage-fault",
+                                           "storage-recovered",
+                                           "alert-held",
+                                           "supervisor-error",
                                            "oom"};
   const std::string kind = str(ev, "event");
   if (std::find(std::begin(k_told), std::end(k_told), kind) == std::end(k_told)) {

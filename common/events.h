@@ -113,9 +113,9 @@ struct Memory {
 // The kernel's OOM killer acted in the job's cgroup (its oom_kill count went up): the run ends.
 struct Oom {
   static constexpr const char* name = "oom";
-  std::optional<pid_t> pid; // the process killed, when known (the main process)
-  std::string process;      // its name, when known
-  uint64_t cap_bytes = 0;   // --memory-cap
+  std::optional<pid_t> pid;             // the process killed, when known (the main process)
+  std::string process;                  // its name, when known
+  uint64_t cap_bytes = 0;               // --memory-cap
   std::optional<uint64_t> memory_bytes; // the cgroup's memory at the kill (its peak when known)
   uint64_t kills = 0;                   // OOM kills in this run
   std::string detail;                   // "the kernel killed pid P (NAME) at the 64M cap"

@@ -103,8 +103,8 @@ Classification classify(const RunEnd& end, const JobDefinition& def)
   const std::string st = status_detail(end.status);
   // The cgroup's own OOM record, never a guess from SIGKILL; a stop asked for from outside
   // keeps its story (the OOM kill is then in the events).
-  if (!end.oom_detail.empty() && end.stop != StopKind::Requested &&
-      end.stop != StopKind::Outside && end.stop != StopKind::Planned) {
+  if (!end.oom_detail.empty() && end.stop != StopKind::Requested && end.stop != StopKind::Outside &&
+      end.stop != StopKind::Planned) {
     return {Outcome::Failed, "oom: " + end.oom_detail + "; " + st};
   }
   switch (end.stop) {

@@ -32,11 +32,11 @@ struct SpawnRequest {
 };
 
 struct SpawnResult {
-  pid_t pid = -1;     // the running job, or -1 when it could not be started
-  int error = 0;      // errno of the failed step
-  std::string what;   // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
-  bool limit = false; // the failed step was a --limit's setrlimit
-  bool cgroup = false; // the failed step was joining the job's cgroup (or preparing it)
+  pid_t pid = -1;          // the running job, or -1 when it could not be started
+  int error = 0;           // errno of the failed step
+  std::string what;        // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
+  bool limit = false;      // the failed step was a --limit's setrlimit
+  bool cgroup = false;     // the failed step was joining the job's cgroup (or preparing it)
   std::string detail = {}; // set instead of error for a step that failed before the fork
   // 126 or 127, the shell's status for a command that cannot be run; 1 (pg-run's environment
   // error) when a --limit could not be set or the job's cgroup could not be joined.

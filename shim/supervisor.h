@@ -220,11 +220,11 @@ private:
   std::string cgroup_join(SpawnRequest& req); // the run's join descriptors; why not, or ""
   void cgroup_run_started(pid_t main);        // the run's OOM baseline and its main's name
   void on_oom();                              // the OOM watch woke
-  std::string oom_detail(const ExitStatus& status, pid_t pid);  // "" unless an OOM kill
+  std::string oom_detail(const ExitStatus& status, pid_t pid); // "" unless an OOM kill
   // sig to the cgroup's members that signal_tree did not reach (reached: the pids it saw).
   void cgroup_signal(int sig, const std::vector<pid_t>& reached);
-  void cgroup_run_ended();                    // ends what the run left in the cgroup
-  void cgroup_exit();                         // the supervisor ends: the cgroup goes
+  void cgroup_run_ended(); // ends what the run left in the cgroup
+  void cgroup_exit();      // the supervisor ends: the cgroup goes
   CgroupHost m_cg_host;
   JobCgroup m_cg;
   std::string m_cg_name;

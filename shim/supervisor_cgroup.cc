@@ -132,10 +132,10 @@ std::string Supervisor::oom_detail(const ExitStatus& status, pid_t pid)
   const std::string cap = format_size(m_opt.def.memory_cap);
   // A main process ended by SIGKILL while the count went up: the best evidence of which.
   const bool main_killed = status.signal == SIGKILL && pid > 0;
-  std::string detail =
-      main_killed ? fmt::format("the kernel killed pid {}{} at the {} cap", pid,
-                                m_main_comm.empty() ? "" : " (" + m_main_comm + ")", cap)
-                  : fmt::format("the kernel killed a process at the {} cap", cap);
+  std::string detail = main_killed
+                           ? fmt::format("the kernel killed pid {}{} at the {} cap", pid,
+                                         m_main_comm.empty() ? "" : " (" + m_main_comm + ")", cap)
+                           : fmt::format("the kernel killed a process at the {} cap", cap);
   if (!m_oom_said) {
     m_oom_said = true;
     ev::Oom e;

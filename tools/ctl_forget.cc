@@ -1,5 +1,6 @@
 #include "ctl_forget.h"
 
+#include "cgroup.h"
 #include "job_view.h"
 #include "leftovers.h"
 
@@ -121,6 +122,16 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
                                 leftover_pids_text(left));
         return r;
       }
+    }
+  }
+  if (v.state && !v.state->job_cgroup.empty()) {
+    // What is left of the job's cgroup (its supervisor was killed before it could remove it):
+    // only the one recorded for this job under the name pg gives it (checked before anything).
+    const std::string cg_name = job_cgroup_name(::getuid(), jobs.path, name);
+    const JobCgroup cg = JobCgroup::from_recorded(cg_name, v.state->job_cgroup);
+    if (std::string why = remove_job_cgroup(discover_cgroup_host(), cg, cg_name); !why.empty()) {
+      r.message = "cannot remove its cgroup: " + why;
+      return r;
     }
   }
   std::vector<std::string> kept;

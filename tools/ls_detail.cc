@@ -263,11 +263,26 @@ void status_fields(std::string& out, const ListedJob& job)
   if (!st.status_text.empty()) {
     field(out, "Status", terminal_safe(st.status_text));
   }
-  if (st.memory_rss && has_live_process(job)) {
+  const LiveUsage use = live_usage(job);
+  if (use.memory_rss_bytes) {
+    const char* what = use.from_cgroup ? "the cgroup's" : "the tree's RSS";
     field(out, "Memory",
-          d.max_memory > 0 ? fmt::format("{} (the tree's RSS) of --max-memory {}",
-                                         format_bytes(*st.memory_rss), format_limit(d.max_memory))
-                           : fmt::format("{} (the tree's RSS)", format_bytes(*st.memory_rss)));
+          d.max_memory > 0
+              ? fmt::format("{} ({}) of --max-memory {}", format_bytes(*use.memory_rss_bytes), what,
+                            format_limit(d.max_memory))
+              : fmt::format("{} ({})", format_bytes(*use.memory_rss_bytes), what));
+  }
+  if (use.tasks) {
+    field(out, "Tasks",
+          d.tasks_cap > 0 ? fmt::format("{} of --tasks-cap {}", *use.tasks, d.tasks_cap)
+                          : std::to_string(*use.tasks));
+  }
+  if (!st.job_cgroup.empty()) {
+    std::string paths;
+    for (const std::string& p : st.job_cgroup) {
+      paths += (paths.empty() ? "" : ", ") + terminal_safe(p);
+    }
+    field(out, "Cgroup", paths);
   }
   if (!st.end_cause.empty() && !is_live(st.state)) {
     field(out, "Ended", terminal_safe(st.end_cause));

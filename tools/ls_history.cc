@@ -1,6 +1,7 @@
 #include "ls_history.h"
 
 #include "events.h"
+#include "ls_text.h"
 #include "signals.h"
 
 #include <fmt/format.h>
@@ -174,6 +175,17 @@ std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now)
   family("pg_job_restarts", "Runs started after the job's first, planned ones included.",
          [](const ListedJob& j) -> V {
            return j.view.state ? V(j.view.state->restarts) : std::nullopt;
+         });
+  family("pg_job_memory_rss_bytes",
+         "The live job's current memory: its cgroup's, else the --max-memory sample.",
+         [](const ListedJob& j) -> V {
+           const auto m = live_usage(j).memory_rss_bytes;
+           return m ? V(static_cast<double>(*m)) : std::nullopt;
+         });
+  family("pg_job_tasks", "The live job's processes and threads, counted by its cgroup.",
+         [](const ListedJob& j) -> V {
+           const auto t = live_usage(j).tasks;
+           return t ? V(static_cast<double>(*t)) : std::nullopt;
          });
   family("pg_job_uptime_seconds", "Age of the current run.", [](const ListedJob& j) -> V {
     return j.uptime ? V(static_cast<double>(j.uptime->count())) : std::nullopt;

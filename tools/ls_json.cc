@@ -317,6 +317,28 @@ void write_limits(JsonWriter& w, const JobState* st)
   st ? w.integer(st->definition.cpu_quota_pct) : w.null();
 }
 
+// The job's cgroup (recorded paths; [] without one) and its live use: memory in bytes and
+// the task count, null when not known (not live, no cgroup to count tasks).
+void write_usage(JsonWriter& w, const ListedJob& job)
+{
+  const JobState* st = job.view.state ? &*job.view.state : nullptr;
+  w.key("job_cgroup");
+  if (st) {
+    w.begin_array();
+    for (const std::string& p : st->job_cgroup) {
+      w.string(p);
+    }
+    w.end_array();
+  } else {
+    w.null();
+  }
+  const LiveUsage u = live_usage(job);
+  w.key("memory_rss_bytes");
+  u.memory_rss_bytes ? w.integer(*u.memory_rss_bytes) : w.null();
+  w.key("tasks");
+  u.tasks ? w.integer(*u.tasks) : w.null();
+}
+
 void write_job(JsonWriter& w, const ListedJob& job)
 {
   w.begin_object();
@@ -324,6 +346,7 @@ void write_job(JsonWriter& w, const ListedJob& job)
   write_run(w, job);
   write_record(w, job);
   write_limits(w, job.view.state ? &*job.view.state : nullptr);
+  write_usage(w, job);
   w.end_object();
 }
 

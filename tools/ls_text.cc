@@ -1,5 +1,6 @@
 #include "ls_text.h"
 
+#include "cgroup.h"
 #include "leftovers.h"
 
 #include <fmt/format.h>
@@ -82,6 +83,26 @@ bool has_live_process(const ListedJob& job)
   const RunState s = job.view.shown;
   return s == RunState::Starting || s == RunState::Running || s == RunState::Stopping ||
          s == RunState::Backoff;
+}
+
+LiveUsage live_usage(const ListedJob& job)
+{
+  LiveUsage u;
+  if (!job.view.state || !has_live_process(job) || elsewhere(job)) {
+    return u;
+  }
+  const JobState& st = *job.view.state;
+  if (!st.job_cgroup.empty() && job.view.supervisor_alive) {
+    // Read only: the name matters to what acts on a cgroup (kill, remove), not to a reading.
+    const JobCgroup cg = JobCgroup::from_recorded({}, st.job_cgroup);
+    u.memory_rss_bytes = cgroup_memory_current(cg);
+    u.tasks = cgroup_task_count(cg);
+    u.from_cgroup = u.memory_rss_bytes || u.tasks;
+  }
+  if (!u.memory_rss_bytes) {
+    u.memory_rss_bytes = st.memory_rss;
+  }
+  return u;
 }
 
 bool elsewhere(const ListedJob& job)

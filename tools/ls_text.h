@@ -29,6 +29,15 @@ std::string terminal_safe(std::string_view text);
 // Whether a live supervisor's records about the running process can be trusted.
 bool has_live_process(const ListedJob& job);
 
+// A live job's current use: from its cgroup (state.json's job_cgroup) when it has one, else the
+// --max-memory sample state.json holds. The one source of pg-ls's memory, in every view.
+struct LiveUsage {
+  std::optional<uint64_t> memory_rss_bytes; // cgroup: memory.current / memory.usage_in_bytes
+  std::optional<uint64_t> tasks;            // cgroup: processes and threads (pids.current)
+  bool from_cgroup = false;
+};
+LiveUsage live_usage(const ListedJob& job);
+
 // A live supervisor in another pid namespace: its records hold there, its pids mean nothing
 // here (pid 2 here is kthreadd, not the job's supervisor).
 bool elsewhere(const ListedJob& job);

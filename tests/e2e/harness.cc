@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include "cgroup.h"
 #include "clock.h"
 #include "proc.h"
 #include "syscalls.h"
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -477,6 +479,16 @@ void E2e::TearDown()
     }
     ADD_FAILURE() << "still alive:" << pids;
   }
+  // A supervisor the teardown killed could not remove its job's cgroup: empty, it goes now.
+  wait_until(
+      [&] {
+        bool gone = true;
+        for (const std::string& dir : job_cgroup_dirs()) {
+          gone = ::rmdir(dir.c_str()) == 0 && gone;
+        }
+        return gone;
+      },
+      "the test's job cgroups are removed");
   check_sanitizer_reports();
   std::error_code ec;
   std::filesystem::remove_all(m_tmp, ec);
@@ -827,6 +839,37 @@ void E2e::make_lost(const std::string& name)
   must(::kill(st["supervisor"]["pid"].get<pid_t>(), SIGKILL) == 0);
   must(wait_until([&] { return !alive(pid) && lost(name); },
                   name + "'s job ends and the job shows lost"));
+}
+
+std::vector<std::string> E2e::job_cgroup_dirs() const
+{
+  std::vector<std::string> out;
+  if (m_state.empty()) {
+    return out;
+  }
+  const std::string prefix = job_cgroup_name(::getuid(), m_state, "");
+  namespace fs = std::filesystem;
+  for (const CgroupMount& m : discover_cgroup_host().mounts) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(m.mount_point,
+                                        fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_directory(ec)) {
+        continue;
+      }
+      if (it.depth() >= 4) {
+        it.disable_recursion_pending();
+      }
+      if (starts_with(it->path().filename().string(), prefix)) {
+        out.push_back(it->path().string());
+        it.disable_recursion_pending();
+      }
+    }
+  }
+  // Deepest first, so a rmdir of each in turn can succeed.
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
 }
 
 } // namespace pg::e2e

@@ -191,6 +191,10 @@ protected:
   // Waits for fake_job's --report file and parses its key=value lines.
   std::map<std::string, std::string> wait_report(const std::string& file);
 
+  // Every cgroup directory named for a job of this test's state directory (pg-<uid>-<hash>-*),
+  // under any cgroup hierarchy mounted here (the job's own cgroups, issue 19).
+  std::vector<std::string> job_cgroup_dirs() const;
+
   // Teardown also kills this pid (if it still carries the test's marker).
   void remember(pid_t pid) { m_pids.push_back(pid); }
   // Teardown also kills this pid if it is still the process it is now (same start time): for
