@@ -1,5 +1,7 @@
 #include "leftovers.h"
 
+#include "cgroup.h"
+
 #include "proc.h"
 #include "syscalls.h"
 
@@ -52,6 +54,36 @@ bool gone(const ProcStat& st)
 
 } // namespace
 
+namespace {
+
+// The processes in the job's recorded cgroup (job_cgroup): exact, whatever they did to their
+// environment. Only a directory named as pg names this job's cgroups (pg-<our uid>-<8 hex>-
+// NAME, or its supervisor leaf) that the library's check accepts (below a cgroup mount, not our
+// own cgroup nor an ancestor of it): a tampered record cannot point at someone else's.
+std::vector<pid_t> recorded_cgroup_members(const JobState& st)
+{
+  std::vector<pid_t> out;
+  if (st.job_cgroup.empty()) {
+    return out;
+  }
+  const std::string head = "pg-" + std::to_string(::getuid()) + "-";
+  const std::string tail = "-" + st.name;
+  const CgroupHost host = discover_cgroup_host();
+  for (const std::string& path : st.job_cgroup) {
+    const std::string base = path.substr(path.rfind('/') + 1);
+    if (base.size() != head.size() + 8 + tail.size() || !base.starts_with(head) ||
+        !base.ends_with(tail) || !check_job_cgroup_path(host, path, base).empty()) {
+      continue;
+    }
+    for (pid_t pid : cgroup_members(path)) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 std::vector<TreeProcess> leftovers(const JobState& st)
 {
   // One pass over /proc: each process's stat (parent, start time), and its environment only
@@ -89,6 +121,13 @@ std::vector<TreeProcess> leftovers(const JobState& st)
       }
       const EnvMarks m = env_marks(pid, needle, st.name);
       if (m.run_family && !m.other_job) {
+        found.insert(pid);
+      }
+    }
+  }
+  if (same_boot) {
+    for (pid_t pid : recorded_cgroup_members(st)) {
+      if (procs.contains(pid) && !others.contains(pid) && !env_marks(pid, "", st.name).other_job) {
         found.insert(pid);
       }
     }
