@@ -82,6 +82,17 @@ std::vector<pid_t> recorded_cgroup_members(const JobState& st)
   return out;
 }
 
+// The recorded cgroup's members into found, but for those of another job.
+void add_cgroup_members(const JobState& st, const std::map<pid_t, ProcStat>& procs,
+                        const std::set<pid_t>& others, std::set<pid_t>& found)
+{
+  for (pid_t pid : recorded_cgroup_members(st)) {
+    if (procs.contains(pid) && !others.contains(pid) && !env_marks(pid, "", st.name).other_job) {
+      found.insert(pid);
+    }
+  }
+}
+
 } // namespace
 
 std::vector<TreeProcess> leftovers(const JobState& st)
@@ -126,11 +137,7 @@ std::vector<TreeProcess> leftovers(const JobState& st)
     }
   }
   if (same_boot) {
-    for (pid_t pid : recorded_cgroup_members(st)) {
-      if (procs.contains(pid) && !others.contains(pid) && !env_marks(pid, "", st.name).other_job) {
-        found.insert(pid);
-      }
-    }
+    add_cgroup_members(st, procs, others, found);
   }
   // Their descendants: the workers of a daemon that cleared their environment (nginx's do).
   std::multimap<pid_t, pid_t> children;

@@ -56,6 +56,20 @@ std::vector<std::string> entries(int dirfd)
 
 // Removes the files pg wrote in the job's directory, but its lock; kept: the others. False
 // (with r's message) when one could not be removed.
+// What is left of the job's cgroup (its supervisor was killed before it could remove it): only
+// the one recorded for this job under the name pg gives it (checked before anything). "" when
+// nothing is left, else why not.
+std::string remove_recorded_cgroup(const std::string& state_dir, const std::string& name,
+                                   const JobView& v)
+{
+  if (!v.state || v.state->job_cgroup.empty()) {
+    return {};
+  }
+  const std::string cg_name = job_cgroup_name(::getuid(), state_dir, name);
+  const JobCgroup cg = JobCgroup::from_recorded(cg_name, v.state->job_cgroup);
+  return remove_job_cgroup(discover_cgroup_host(), cg, cg_name);
+}
+
 bool remove_history(const JobDir& dir, std::vector<std::string>& kept, unsigned& removed,
                     CtlResult& r)
 {
@@ -124,15 +138,9 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
       }
     }
   }
-  if (v.state && !v.state->job_cgroup.empty()) {
-    // What is left of the job's cgroup (its supervisor was killed before it could remove it):
-    // only the one recorded for this job under the name pg gives it (checked before anything).
-    const std::string cg_name = job_cgroup_name(::getuid(), jobs.path, name);
-    const JobCgroup cg = JobCgroup::from_recorded(cg_name, v.state->job_cgroup);
-    if (std::string why = remove_job_cgroup(discover_cgroup_host(), cg, cg_name); !why.empty()) {
-      r.message = "cannot remove its cgroup: " + why;
-      return r;
-    }
+  if (std::string why = remove_recorded_cgroup(jobs.path, name, v); !why.empty()) {
+    r.message = "cannot remove its cgroup: " + why;
+    return r;
   }
   std::vector<std::string> kept;
   unsigned removed = 0;

@@ -847,7 +847,10 @@ std::vector<std::string> E2e::job_cgroup_dirs() const
   if (m_state.empty()) {
     return out;
   }
-  const std::string prefix = job_cgroup_name(::getuid(), m_state, "");
+  std::vector<std::string> prefixes{job_cgroup_name(::getuid(), m_state, "")};
+  for (const std::string& dir : m_extra_state_dirs) {
+    prefixes.push_back(job_cgroup_name(::getuid(), dir, ""));
+  }
   namespace fs = std::filesystem;
   for (const CgroupMount& m : discover_cgroup_host().mounts) {
     std::error_code ec;
@@ -860,7 +863,9 @@ std::vector<std::string> E2e::job_cgroup_dirs() const
       if (it.depth() >= 4) {
         it.disable_recursion_pending();
       }
-      if (starts_with(it->path().filename().string(), prefix)) {
+      const std::string base = it->path().filename().string();
+      if (std::any_of(prefixes.begin(), prefixes.end(),
+                      [&](const std::string& p) { return starts_with(base, p); })) {
         out.push_back(it->path().string());
         it.disable_recursion_pending();
       }

@@ -191,7 +191,7 @@ protected:
   // Waits for fake_job's --report file and parses its key=value lines.
   std::map<std::string, std::string> wait_report(const std::string& file);
 
-  // Every cgroup directory named for a job of this test's state directory (pg-<uid>-<hash>-*),
+  // Every cgroup directory named for a job of this test's state directories (pg-<uid>-<hash>-*),
   // under any cgroup hierarchy mounted here (the job's own cgroups, issue 19).
   std::vector<std::string> job_cgroup_dirs() const;
 
