@@ -36,6 +36,9 @@ else
   RELAY_BYTES=$((1 << 30)) MIN_AGE=1100 # the 1-restart-per-second peers restart at once only then
 fi
 
+# A binary just built has dirty pages in the page cache until they are written back, and
+# smaps counts them as its mappers' private dirty memory (2 MB of "private" text): write back.
+sync
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench.XXXXXX")
 state=$work/state

@@ -19,6 +19,9 @@ done
 [ $# -gt 0 ] || { echo "usage: bench/runtime_cost.sh [--rounds N] [--bin-dir BUILD] LABEL=PG_RUN..." >&2; exit 2; }
 DRIVE=$bin/bench/bench_drive
 JOB=$bin/bench/bench_job
+# A binary just built has dirty pages in the page cache until they are written back, and
+# smaps counts them as its mappers' private dirty memory (2 MB of "private" text): write back.
+sync
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PG_STATE_DIR=$work/state

@@ -304,7 +304,14 @@ struct Claim {
   std::optional<JobDir> job;
   UniqueFd lock;
   UniqueFd log;
+  bool replaced = false; // --replace ended a running job or a lost one's leftovers
 };
+
+// A launch that failed after --replace ended what ran: say so, nothing of the job runs now.
+std::string after_replace(const Claim& c, const std::string& why)
+{
+  return c.replaced ? why + " (the job it replaced was stopped: nothing of it runs now)" : why;
+}
 
 // Takes the job's lock (with --replace, from a running supervisor), makes sure no process of
 // a lost run lives, and opens the log. Returns the exit status of a failure, or nullopt.
@@ -328,6 +335,7 @@ std::optional<int> claim(const Options& opt, Claim& c)
            {"supervisor_pid", st ? nlohmann::json(st->supervisor.pid) : nlohmann::json(nullptr)}});
     }
     stop_running(*c.job, opt);
+    c.replaced = true;
     const auto deadline = monotonic_now() + std::chrono::seconds(5);
     while (!try_lock(c.lock.get())) {
       if (monotonic_now() > deadline) {
@@ -349,6 +357,7 @@ std::optional<int> claim(const Options& opt, Claim& c)
                                 opt.name, left.size(), leftover_pids_text(left)),
                     {{"state", "lost"}});
       }
+      c.replaced = true;
       if (!kill_leftovers(*prev)) {
         return fail(opt, k_exit_busy,
                     fmt::format("{}: leftovers of the lost job would not die", opt.name),
@@ -403,7 +412,7 @@ int run_foreground(const Options& opt, Claim& c)
 {
   Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), true);
   if (auto err = sup.start()) {
-    const std::string msg = fmt::format("{}: {}", opt.name, err->second);
+    const std::string msg = fmt::format("{}: {}", opt.name, after_replace(c, err->second));
     return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
                                       : fail(opt, err->first, msg);
   }
@@ -438,7 +447,7 @@ int run_foreground(const Options& opt, Claim& c)
   Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), false);
   try {
     if (auto err = sup.start()) {
-      msg = fmt::format("fail\t{}\t{}\n", err->first, err->second);
+      msg = fmt::format("fail\t{}\t{}\n", err->first, after_replace(c, err->second));
     } else {
       started = true;
       if (opt.wait.count() == 0) {

@@ -233,6 +233,7 @@ private:
   std::optional<uint64_t> m_oom_base; // the run's OOM kills at its start
   std::string m_main_comm;            // the run's main process's name, for the oom cause
   bool m_oom_said = false;            // this run's OOM event was recorded
+  std::string m_oom_detail;           // and what it said: the run's oom cause
 
   Alerter m_alerts; // --on-failure
   Lifecycle m_life; // where the job stands: every transition is in lifecycle.cc

@@ -14,15 +14,22 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <ctime>
+#include <functional>
+#include <sstream>
 
 namespace pg {
 
 namespace {
+
+// How long on_oom waits, in milliseconds, for the kernel to finish an OOM kill it has begun.
+constexpr int k_oom_settle_polls = 20;
 
 std::string comm_of(pid_t pid)
 {
@@ -47,6 +54,59 @@ std::optional<uint64_t> memory_at_kill(const JobCgroup& cg)
     }
   }
   return cgroup_memory_current(cg);
+}
+
+// The kernel's SIGKILL has reached pid, or it is already on its way out: SIGKILL pending
+// (/proc/PID/status's SigPnd or ShdPnd: the OOM killer sends it to the whole process), exiting
+// (the flags of /proc/PID/stat carry PF_EXITING), or gone to a zombie. Asked before any stop of
+// ours has signalled anything, so what it sees is the kernel's.
+bool killed_by_now(pid_t pid)
+{
+  std::string text;
+  if (!read_file("/proc/" + std::to_string(pid) + "/status", text)) {
+    return true; // gone already
+  }
+  constexpr uint64_t sigkill_bit = uint64_t(1) << (SIGKILL - 1);
+  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
+    if (const auto at = text.find(key);
+        at != std::string::npos &&
+        (std::strtoull(text.c_str() + at + std::strlen(key), nullptr, 16) & sigkill_bit) != 0) {
+      return true;
+    }
+  }
+  if (const auto at = text.find("\nState:\t"); at != std::string::npos) {
+    const char state = text[at + 8];
+    if (state == 'Z' || state == 'X') {
+      return true;
+    }
+  }
+  std::string stat;
+  read_file("/proc/" + std::to_string(pid) + "/stat", stat);
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return true;
+  }
+  // After ") ": state, ppid, pgrp, session, tty_nr, tpgid, then flags (field 9).
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 8 && in >> field; ++i) {
+  }
+  unsigned long long flags = 0;
+  constexpr unsigned long long pf_exiting = 0x4;
+  return static_cast<bool>(in >> flags) && (flags & pf_exiting) != 0;
+}
+
+// Polls done() every millisecond, at most k_oom_settle_polls times; whether it came true.
+bool settle(const std::function<bool()>& done)
+{
+  for (int i = 0; i < k_oom_settle_polls; ++i) {
+    if (done()) {
+      return true;
+    }
+    const timespec ms{0, 1'000'000};
+    ::nanosleep(&ms, nullptr);
+  }
+  return done();
 }
 
 } // namespace
@@ -111,6 +171,7 @@ std::string Supervisor::cgroup_join(SpawnRequest& req)
   // The baseline before the fork: an OOM kill at once is still this run's.
   m_oom_base = m_oom.valid() ? cgroup_oom_kills(m_cg) : std::nullopt;
   m_oom_said = false;
+  m_oom_detail.clear();
   return {};
 }
 
@@ -125,6 +186,9 @@ std::string Supervisor::oom_detail(const ExitStatus& status, pid_t pid)
   if (!m_oom.valid() || !m_oom_base) {
     return {};
   }
+  if (m_oom_said) {
+    return m_oom_detail; // told once, at the first sight: our own stop's SIGKILL changes nothing
+  }
   const auto kills = cgroup_oom_kills(m_cg);
   if (!kills || *kills <= *m_oom_base) {
     return {};
@@ -132,24 +196,29 @@ std::string Supervisor::oom_detail(const ExitStatus& status, pid_t pid)
   const std::string cap = format_size(m_opt.def.memory_cap);
   // A main process ended by SIGKILL while the count went up: the best evidence of which.
   const bool main_killed = status.signal == SIGKILL && pid > 0;
-  std::string detail = main_killed
-                           ? fmt::format("the kernel killed pid {}{} at the {} cap", pid,
-                                         m_main_comm.empty() ? "" : " (" + m_main_comm + ")", cap)
-                           : fmt::format("the kernel killed a process at the {} cap", cap);
-  if (!m_oom_said) {
-    m_oom_said = true;
-    ev::Oom e;
-    if (main_killed) {
-      e.pid = pid;
-      e.process = m_main_comm;
+  if (main_killed) {
+    if (std::string now = comm_of(pid); !now.empty()) {
+      m_main_comm = std::move(now); // a zombie still has its name: a handed-over main's own
     }
-    e.cap_bytes = m_opt.def.memory_cap;
-    e.memory_bytes = memory_at_kill(m_cg);
-    e.kills = *kills - *m_oom_base;
-    e.detail = detail;
-    event(e);
   }
-  return detail;
+  m_oom_detail = main_killed
+                     ? fmt::format("the kernel killed pid {}{} at the {} cap", pid,
+                                   m_main_comm.empty() ? "" : " (" + m_main_comm + ")", cap)
+                     : fmt::format("the kernel killed a process of the job's tree (not its main "
+                                   "process) at the {} cap",
+                                   cap);
+  m_oom_said = true;
+  ev::Oom e;
+  if (main_killed) {
+    e.pid = pid;
+    e.process = m_main_comm;
+  }
+  e.cap_bytes = m_opt.def.memory_cap;
+  e.memory_bytes = memory_at_kill(m_cg);
+  e.kills = *kills - *m_oom_base;
+  e.detail = m_oom_detail;
+  event(e);
+  return m_oom_detail;
 }
 
 void Supervisor::on_oom()
@@ -158,7 +227,34 @@ void Supervisor::on_oom()
   if (!m_life.active() || m_life.phase() != Phase::Running) {
     return; // already on its way down: the run's end reads the count
   }
-  const std::string detail = oom_detail(ExitStatus{}, 0);
+  // The watch can wake before the kernel has chosen its victim (cgroup v1 notifies at the OOM,
+  // before the kill); the kernel counts a kill just before it sends the victim's SIGKILL. So:
+  // a short bounded wait for the count (none moved: reclaim made room, nothing was killed),
+  // then for the victim's signal to show on the main process. Only ever on an OOM, at most
+  // k_oom_settle_polls milliseconds each.
+  auto counted = [&] {
+    const auto kills = cgroup_oom_kills(m_cg);
+    return kills && m_oom_base && *kills > *m_oom_base;
+  };
+  auto main_status = [&] {
+    // The main process ended by SIGKILL (looked at without reaping it: the reap round tells
+    // the run's end), or the kernel's SIGKILL on its way: the kernel chose it.
+    const pid_t main = m_life.run().main;
+    siginfo_t info{};
+    if (main > 0 &&
+        ::waitid(P_PID, static_cast<id_t>(main), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == main) {
+      return ExitStatus::from_siginfo(info);
+    }
+    return main > 0 && killed_by_now(main) ? ExitStatus::killed(SIGKILL) : ExitStatus{};
+  };
+  if (!settle(counted)) {
+    return;
+  }
+  ExitStatus status;
+  settle([&] { return (status = main_status()).signal == SIGKILL; });
+  const pid_t main = m_life.run().main;
+  const std::string detail = oom_detail(status, main);
   if (detail.empty()) {
     return;
   }

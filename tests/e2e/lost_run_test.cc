@@ -128,6 +128,40 @@ TEST_F(LostLeftovers, StopEndsTheLeftoversAndTheJobStaysStopped)
   EXPECT_EQ(pg_ctl({"forget", "d"}).status, 0);
 }
 
+// A process that left the job's tree (double fork, setsid) and cleared its environment
+// (env -i): neither the recorded main pid, nor a descendant of it, nor PG_RUN_ID links it to the
+// job once the supervisor is killed; only the job's recorded cgroup does (issue 19, item 3).
+TEST_F(LostLeftovers, AnEscapedProcessIsFoundThroughTheJobsCgroup)
+{
+  const std::string pidfile = path("escaped.pid");
+  Result r = run(pg_run(
+      {"-n", "e", "--", "/bin/sh", "-c",
+       "(setsid env -i /bin/sleep 3600 & echo $! > " + pidfile + ") ; exec /bin/sleep 3600"}));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const pid_t escaped = wait_pidfile(pidfile);
+  remember_exact(escaped); // env -i: the test's marker is gone with the rest
+  const Json st = wait_running("e");
+  if (st["job_cgroup"].empty()) {
+    GTEST_SKIP() << "no cgroup could be made for the job here (not root, no writable hierarchy)";
+  }
+  ASSERT_NE(st["pid"], escaped);
+  must(
+      wait_until([&] { return read_text("/proc/" + std::to_string(escaped) + "/environ").empty(); },
+                 "the escaped process has exec'd with an empty environment"));
+  ASSERT_EQ(::kill(supervisor_pid("e"), SIGKILL), 0);
+  must(wait_until([&] { return lost("e"); }, "e shows lost"));
+  ASSERT_TRUE(alive(escaped));
+
+  const Json j = listed("e");
+  EXPECT_GE(j["leftovers"].get<int>(), 1) << j.dump();
+  r = pg_ctl({"stop", "e"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, std::to_string(escaped))) << r.out;
+  EXPECT_TRUE(wait_until([&] { return !alive(escaped); }, "the escaped process ended"));
+  EXPECT_EQ(pg_ctl({"forget", "e"}).status, 0);
+  EXPECT_EQ(job_cgroup_dirs(), std::vector<std::string>{}) << "no cgroup is left behind";
+}
+
 TEST_F(LostLeftovers, RedisDaemonizedOutlivesItsSupervisorInView)
 {
   const std::string redis = "/usr/bin/redis-server";

@@ -123,6 +123,12 @@ TEST_F(Quota, AnAllocationPastTheMemoryCapIsKilledAndRecordedAsOom)
   // The evidence: the OOM event with the memory at the kill, and a line in the log.
   const auto ooms = events("hog", "oom");
   ASSERT_FALSE(ooms.empty());
+  // The event says what the cause says, however soon after the kill the watch woke.
+  for (const Json& oom : ooms) {
+    EXPECT_TRUE(contains(oom["detail"].get<std::string>(), "the kernel killed pid ")) << oom.dump();
+    EXPECT_EQ(oom["process"], "python3") << oom.dump();
+  }
+  EXPECT_TRUE(contains(cause, "oom: " + ooms.back()["detail"].get<std::string>() + ";")) << cause;
   const uint64_t memory = ooms.back()["memory_bytes"].get<uint64_t>();
   EXPECT_GE(memory, 60ULL << 20) << ooms.back().dump();
   EXPECT_LE(memory, 64ULL << 20) << ooms.back().dump();
@@ -131,6 +137,24 @@ TEST_F(Quota, AnAllocationPastTheMemoryCapIsKilledAndRecordedAsOom)
   EXPECT_TRUE(contains(read_text(state_dir() + "/hog/output.log"), "oom: the kernel killed"));
   Result ls = pg_ls({"hog"});
   EXPECT_TRUE(contains(ls.out, "oom: the kernel killed pid")) << ls.out;
+  EXPECT_EQ(job_cgroup_dirs(), std::vector<std::string>{}) << "removed at the job's end";
+}
+
+// The kernel chose a child while the main process lives: the cause says so, and our own stop's
+// SIGKILL of the main process (systemd's OOMPolicy=stop) is not taken for the kernel's.
+TEST_F(Quota, AChildKilledByTheKernelIsNotTakenForTheMainProcess)
+{
+  launch_cmd("family", {"--memory-cap", "64M", "--restart", "never"},
+             {"/bin/sh", "-c", k_python + " -c 'b = bytearray(512 << 20)' & exec sleep 3600"});
+  const Json st = wait_end("family");
+  const std::string cause = st["last_exit"]["cause"].get<std::string>();
+  EXPECT_TRUE(starts_with(cause, "oom: the kernel killed a process of the job's tree (not its "
+                                 "main process) at the 64M cap"))
+      << cause;
+  EXPECT_EQ(st["last_exit"]["outcome"], "failed") << st.dump();
+  const auto ooms = events("family", "oom");
+  ASSERT_EQ(ooms.size(), 1U);
+  EXPECT_FALSE(ooms[0].contains("pid") && !ooms[0]["pid"].is_null()) << ooms[0].dump();
   EXPECT_EQ(job_cgroup_dirs(), std::vector<std::string>{}) << "removed at the job's end";
 }
 

@@ -252,6 +252,24 @@ TEST_F(Replace, StopsTheRunningJobAndStartsTheNewOne)
   EXPECT_EQ(events("swap", "launch").size(), 2u);
 }
 
+// A replacement that cannot start says that the job it replaced is gone all the same.
+TEST_F(Replace, AReplacementThatFailsToStartSaysTheOldJobWasStopped)
+{
+  launch("swap", {}, {"--sleep", "1h"});
+  const pid_t old_pid = wait_running("swap")["pid"].get<pid_t>();
+  const std::string script = path("bad-interpreter");
+  write_text(script, "#!/nonexistent/interpreter\n", 0755);
+  Result r = run(pg_run({"-n", "swap", "--replace", "--", script}));
+  EXPECT_EQ(r.status, 127) << r.err;
+  EXPECT_TRUE(contains(r.err, "(the job it replaced was stopped: nothing of it runs now)"))
+      << r.err;
+  EXPECT_FALSE(alive(old_pid));
+  // Without --replace nothing was stopped, and nothing is said of it.
+  r = run(pg_run({"-n", "other", "--", script}));
+  EXPECT_EQ(r.status, 127) << r.err;
+  EXPECT_FALSE(contains(r.err, "replaced")) << r.err;
+}
+
 TEST_F(SupervisorDeath, JobGetsItsStopSignalAndIsShownLost)
 {
   launch("orphan", {},
