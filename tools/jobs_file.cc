@@ -147,21 +147,23 @@ void add_command(const Ctx& c, const toml::node& v, const std::string& key, unsi
   }
 }
 
-// limit = { nofile = 4096, core = 0, as = "1G:unlimited" }: one --limit RES=VALUE per entry.
-void add_limits(const Ctx& c, const toml::node& v, const std::string& key, unsigned line, Built& b)
+// A table whose entries are one option each: env = { KEY = "value" } gives --env=KEY=value per
+// entry, limit = { nofile = 4096, as = "1G:unlimited" } one --limit=RES=VALUE.
+void add_entries(const Ctx& c, const toml::node& v, const std::string& key, unsigned line,
+                 const std::string& opt, std::string_view table_hint, std::string_view entry_hint,
+                 Built& b)
 {
   const toml::table* t = v.as_table();
   if (t == nullptr) {
-    throw file_error(c.file, line, key,
-                     "must be a table (limit = { nofile = 4096, as = \"1G:unlimited\" })");
+    throw file_error(c.file, line, key, fmt::format("must be a table ({})", table_hint));
   }
   for (const auto& [name, value] : *t) {
     auto text = scalar_text(value);
     if (!text) {
       throw file_error(c.file, name.source().begin.line, key + "." + std::string(name.str()),
-                       "must be a number or a string (\"SOFT:HARD\", \"unlimited\")");
+                       std::string(entry_hint));
     }
-    b.args.push_back(fmt::format("--limit={}={}", name.str(), *text));
+    b.args.push_back(fmt::format("{}={}={}", opt, name.str(), *text));
   }
 }
 
@@ -171,7 +173,8 @@ void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string&
   const std::string opt = option_of(k.name);
   b.origins.push_back({opt, key, line});
   if (k.kind == Kind::Limits) {
-    add_limits(c, v, key, line, b);
+    add_entries(c, v, key, line, opt, "limit = { nofile = 4096, as = \"1G:unlimited\" }",
+                "must be a number or a string (\"SOFT:HARD\", \"unlimited\")", b);
   } else if (k.kind == Kind::Flag) {
     auto on = v.value_exact<bool>();
     if (!on) {
@@ -181,18 +184,7 @@ void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string&
       b.args.push_back(opt);
     }
   } else if (k.kind == Kind::Env) {
-    const toml::table* t = v.as_table();
-    if (t == nullptr) {
-      throw file_error(c.file, line, key, "must be a table (env = { KEY = \"value\" })");
-    }
-    for (const auto& [name, value] : *t) {
-      auto text = scalar_text(value);
-      if (!text) {
-        throw file_error(c.file, name.source().begin.line, key + "." + std::string(name.str()),
-                         "must be a string");
-      }
-      b.args.push_back(fmt::format("--env={}={}", name.str(), *text));
-    }
+    add_entries(c, v, key, line, opt, "env = { KEY = \"value\" }", "must be a string", b);
   } else {
     auto text = scalar_text(v);
     if (!text) {
