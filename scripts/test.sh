@@ -14,7 +14,7 @@ echo "== man pages"
 mandoc -T lint -W warning man/*.1
 
 echo "== build and test"
-scripts/build.sh build -DPG_TESTS=ON
+scripts/build.sh build -DPG_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build -j2 --output-on-failure
 
 echo "== build and test under ASan + UBSan"

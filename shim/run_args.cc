@@ -14,11 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace pg {
 
@@ -392,7 +395,34 @@ void settle(Options& opt, const Raw& raw)
   def.command = absolute(r.path, def.cwd);
 }
 
+// The options about one launch, not the job: a jobs file refuses them.
+constexpr std::array<std::string_view, 7> k_launch_options{
+    "name", "replace", "wait", "state-dir", "foreground", "quiet", "json"};
+
 } // namespace
+
+std::vector<RunOption> run_options()
+{
+  CLI::App app;
+  Options opt;
+  Raw raw;
+  declare(app, opt, raw);
+  std::vector<RunOption> out;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_lnames().empty() || o == app.get_help_ptr()) {
+      continue;
+    }
+    const std::string& name = o->get_lnames().front();
+    RunOption r;
+    r.key = name;
+    std::replace(r.key.begin(), r.key.end(), '-', '_');
+    r.flag = o->get_expected_max() == 0; // a flag takes no value
+    r.defines_job =
+        std::find(k_launch_options.begin(), k_launch_options.end(), name) == k_launch_options.end();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 bool parse_run_args(int argc, char** argv, Options& opt)
 {

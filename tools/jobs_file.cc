@@ -26,46 +26,53 @@ namespace fs = std::filesystem;
 enum class Kind { Flag, Text, Path, Env, Command, Limits };
 
 struct Key {
-  std::string_view name;
+  std::string name;
   Kind kind;
 };
 
-// pg-run's long options that define a job, '-' written '_'.
-constexpr std::array<Key, 29> k_keys{{
-    {"command", Kind::Command},
-    {"oneshot", Kind::Flag},
-    {"duration", Kind::Text},
-    {"restart", Kind::Text},
-    {"max_restarts", Kind::Text},
-    {"restart_window", Kind::Text},
-    {"restart_delay", Kind::Text},
-    {"restart_delay_max", Kind::Text},
-    {"stop_signal", Kind::Text},
-    {"stop_timeout", Kind::Text},
-    {"cwd", Kind::Path},
-    {"env", Kind::Env},
-    {"env_file", Kind::Path},
-    {"log", Kind::Path},
-    {"log_max_size", Kind::Text},
-    {"log_keep", Kind::Text},
-    {"log_timestamps", Kind::Flag},
-    {"notify", Kind::Flag},
-    {"watchdog", Kind::Text},
-    {"stall", Kind::Text},
-    {"max_memory", Kind::Text},
-    {"restart_every", Kind::Text},
-    {"on_failure", Kind::Text},
-    {"alert_cooldown", Kind::Text},
-    {"alert_timeout", Kind::Text},
-    {"limit", Kind::Limits}, // limit = { nofile = 4096, as = "1G:unlimited" }: --limit each
-    {"memory_cap", Kind::Text},
-    {"tasks_cap", Kind::Text},
-    {"cpu_quota", Kind::Text},
-}};
+// The keys of a [jobs.NAME] table: `command`, and pg-run's options that define a job ('-'
+// written '_'), taken from pg-run's own declarations so that a new option is a key at once.
+// Values are option values, but for the paths (relative to the file's folder), env and limit
+// (tables: one --env K=V, one --limit RES=VALUE per entry) and the flags (true or false).
+const std::vector<RunOption>& pg_run_options()
+{
+  static const std::vector<RunOption> options = run_options();
+  return options;
+}
+
+const std::vector<Key>& job_keys()
+{
+  static const std::vector<Key> keys = [] {
+    std::vector<Key> out{{"command", Kind::Command}};
+    for (const RunOption& o : pg_run_options()) {
+      if (!o.defines_job) {
+        continue;
+      }
+      Kind kind = o.flag ? Kind::Flag : Kind::Text;
+      if (o.key == "cwd" || o.key == "env_file" || o.key == "log") {
+        kind = Kind::Path;
+      } else if (o.key == "env") {
+        kind = Kind::Env;
+      } else if (o.key == "limit") {
+        kind = Kind::Limits; // limit = { nofile = 4096, as = "1G:unlimited" }
+      }
+      out.push_back({o.key, kind});
+    }
+    return out;
+  }();
+  return keys;
+}
 
 // pg-run's options that are about one launch, not the job.
-constexpr std::array<std::string_view, 7> k_refused{"name",       "replace", "wait", "state_dir",
-                                                    "foreground", "quiet",   "json"};
+bool is_launch_option(std::string_view key)
+{
+  for (const RunOption& o : pg_run_options()) {
+    if (o.key == key) {
+      return !o.defines_job;
+    }
+  }
+  return false;
+}
 
 Failure file_error(const std::string& file, unsigned line, const std::string& key,
                    const std::string& why)
@@ -140,21 +147,23 @@ void add_command(const Ctx& c, const toml::node& v, const std::string& key, unsi
   }
 }
 
-// limit = { nofile = 4096, core = 0, as = "1G:unlimited" }: one --limit RES=VALUE per entry.
-void add_limits(const Ctx& c, const toml::node& v, const std::string& key, unsigned line, Built& b)
+// A table whose entries are one option each: env = { KEY = "value" } gives --env=KEY=value per
+// entry, limit = { nofile = 4096, as = "1G:unlimited" } one --limit=RES=VALUE.
+void add_entries(const Ctx& c, const toml::node& v, const std::string& key, unsigned line,
+                 const std::string& opt, std::string_view table_hint, std::string_view entry_hint,
+                 Built& b)
 {
   const toml::table* t = v.as_table();
   if (t == nullptr) {
-    throw file_error(c.file, line, key,
-                     "must be a table (limit = { nofile = 4096, as = \"1G:unlimited\" })");
+    throw file_error(c.file, line, key, fmt::format("must be a table ({})", table_hint));
   }
   for (const auto& [name, value] : *t) {
     auto text = scalar_text(value);
     if (!text) {
       throw file_error(c.file, name.source().begin.line, key + "." + std::string(name.str()),
-                       "must be a number or a string (\"SOFT:HARD\", \"unlimited\")");
+                       std::string(entry_hint));
     }
-    b.args.push_back(fmt::format("--limit={}={}", name.str(), *text));
+    b.args.push_back(fmt::format("{}={}={}", opt, name.str(), *text));
   }
 }
 
@@ -164,7 +173,8 @@ void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string&
   const std::string opt = option_of(k.name);
   b.origins.push_back({opt, key, line});
   if (k.kind == Kind::Limits) {
-    add_limits(c, v, key, line, b);
+    add_entries(c, v, key, line, opt, "limit = { nofile = 4096, as = \"1G:unlimited\" }",
+                "must be a number or a string (\"SOFT:HARD\", \"unlimited\")", b);
   } else if (k.kind == Kind::Flag) {
     auto on = v.value_exact<bool>();
     if (!on) {
@@ -174,18 +184,7 @@ void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string&
       b.args.push_back(opt);
     }
   } else if (k.kind == Kind::Env) {
-    const toml::table* t = v.as_table();
-    if (t == nullptr) {
-      throw file_error(c.file, line, key, "must be a table (env = { KEY = \"value\" })");
-    }
-    for (const auto& [name, value] : *t) {
-      auto text = scalar_text(value);
-      if (!text) {
-        throw file_error(c.file, name.source().begin.line, key + "." + std::string(name.str()),
-                         "must be a string");
-      }
-      b.args.push_back(fmt::format("--env={}={}", name.str(), *text));
-    }
+    add_entries(c, v, key, line, opt, "env = { KEY = \"value\" }", "must be a string", b);
   } else {
     auto text = scalar_text(v);
     if (!text) {
@@ -198,7 +197,7 @@ void add_key(const Ctx& c, const Key& k, const toml::node& v, const std::string&
 
 const Key* key_named(std::string_view name)
 {
-  for (const auto& k : k_keys) {
+  for (const auto& k : job_keys()) {
     if (k.name == name) {
       return &k;
     }
@@ -215,7 +214,7 @@ Built table_args(const Ctx& c, const std::string& name, const toml::table& t, un
   for (const auto& [k, v] : t) {
     const std::string key = fmt::format("jobs.{}.{}", name, k.str());
     const unsigned at = k.source().begin.line;
-    if (std::find(k_refused.begin(), k_refused.end(), k.str()) != k_refused.end()) {
+    if (is_launch_option(k.str())) {
       throw file_error(c.file, at, key, "not a key of a jobs file (it is about one launch)");
     }
     const Key* known = key_named(k.str());

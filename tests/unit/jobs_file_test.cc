@@ -2,8 +2,11 @@
 // compared in the file's words.
 #include "failure.h"
 #include "jobs_file.h"
+#include "run_args.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace pg {
 namespace {
@@ -55,6 +58,54 @@ TEST(JobsFileToml, WhatIsNotAJobsKeyIsRefusedWithItsLine)
   expect_refused("[jobs.bot]\ncwd = \"x\"\n", "pg.toml:1: jobs.bot: no command");
   expect_refused("[bot]\ncommand = \"x\"\n",
                  "pg.toml:1: bot: unknown key (a jobs file holds [jobs.NAME] tables)");
+}
+
+// The keys come from pg-run's own option declarations: every option that defines a job is a
+// key, with its kind, and the launch options are refused as such.
+TEST(JobsFileToml, EveryJobDefiningOptionOfPgRunIsAKey)
+{
+  const std::vector<RunOption> options = run_options();
+  auto find = [&](const std::string& key) {
+    for (const auto& o : options) {
+      if (o.key == key) {
+        return o;
+      }
+    }
+    ADD_FAILURE() << key << " is not an option of pg-run";
+    return RunOption{};
+  };
+  EXPECT_TRUE(find("oneshot").flag);
+  EXPECT_TRUE(find("oneshot").defines_job);
+  EXPECT_FALSE(find("max_restarts").flag);
+  EXPECT_TRUE(find("max_restarts").defines_job);
+  EXPECT_FALSE(find("limit").flag);
+  EXPECT_TRUE(find("foreground").flag);
+  for (const char* launch :
+       {"name", "replace", "wait", "state_dir", "foreground", "quiet", "json"}) {
+    EXPECT_FALSE(find(launch).defines_job) << launch;
+  }
+  for (const auto& o : options) {
+    EXPECT_NE(o.key, "help");
+    EXPECT_NE(o.key, "version");
+    if (!o.defines_job) {
+      expect_refused("[jobs.bot]\ncommand = \"x\"\n" + o.key + " = true\n",
+                     "pg.toml:3: jobs.bot." + o.key +
+                         ": not a key of a jobs file (it is about one launch)");
+    } else if (o.flag) {
+      std::string option = "--" + o.key;
+      std::replace(option.begin(), option.end(), '_', '-');
+      const Args args =
+          toml_job_args("[jobs.bot]\ncommand = \"x\"\n" + o.key + " = true\n", "bot", "/p");
+      EXPECT_EQ(args.at(1), option);
+    } else {
+      // Accepted as a key: whatever pg-run makes of the value later, it is not "unknown key".
+      try {
+        toml_job_args("[jobs.bot]\ncommand = \"x\"\n" + o.key + " = \"1\"\n", "bot", "/p");
+      } catch (const Failure& f) {
+        EXPECT_EQ(std::string(f.what()).find("unknown key"), std::string::npos) << f.what();
+      }
+    }
+  }
 }
 
 TEST(JobsFileProcfile, LinesAreNameAndTrimmedCommand)
