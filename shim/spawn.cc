@@ -17,10 +17,13 @@ namespace pg {
 
 namespace {
 
+// The step at which the child failed before its exec.
+enum class ChildStep { None, Chdir, Execve, Setup, Limit, CgroupJoin };
+
 struct ChildError {
   int error;
-  int step;     // 0 chdir, 1 execve, 2 setup, 3 a limit, 4 the cgroup join
-  size_t limit; // with step 3: the index of the limit in the request
+  ChildStep step;
+  size_t limit; // with ChildStep::Limit: the index of the limit in the request
 };
 
 // A --limit as setrlimit(2) takes it, made before the clone.
@@ -40,10 +43,10 @@ struct ChildArgs {
   char* self_pid_digits;
   const std::vector<ChildLimit>* limits;
   pid_t parent;
-  ChildError err; // set (step >= 0) by a child that failed before its exec
+  ChildError err; // set (step not None) by a child that failed before its exec
 };
 
-[[noreturn]] __attribute__((no_sanitize("address"))) void child_fail(ChildArgs* a, int step,
+[[noreturn]] __attribute__((no_sanitize("address"))) void child_fail(ChildArgs* a, ChildStep step,
                                                                      size_t limit = 0)
 {
   a->err = ChildError{errno, step, limit};
@@ -84,12 +87,12 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (::setpgid(0, 0) < 0) {
-    child_fail(a, 2);
+    child_fail(a, ChildStep::Setup);
   }
   // Into the job's cgroup before anything else: every process it starts is born there.
   if (int e = cgroup_join_fds(req.cgroup_fds, req.cgroup_fd_count); e != 0) {
     errno = e;
-    child_fail(a, 4);
+    child_fail(a, ChildStep::CgroupJoin);
   }
   if (req.pdeath_signal != 0) {
     // PR_SET_PDEATHSIG follows the thread that forked us; the supervisor has one thread.
@@ -101,7 +104,7 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   int devnull = ::open("/dev/null", O_RDONLY);
   if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(req.stdout_fd, 1) < 0 ||
       ::dup2(req.stderr_fd, 2) < 0) {
-    child_fail(a, 2);
+    child_fail(a, ChildStep::Setup);
   }
   // No descriptor of pg-run's beyond 0-2.
   ::close_range(3, ~0U, 0);
@@ -110,17 +113,17 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   const std::vector<ChildLimit>& limits = *a->limits;
   for (size_t i = 0; i < limits.size(); ++i) {
     if (::setrlimit(static_cast<__rlimit_resource_t>(limits[i].resource), &limits[i].value) < 0) {
-      child_fail(a, 3, i);
+      child_fail(a, ChildStep::Limit, i);
     }
   }
   if (a->self_pid_digits != nullptr) {
     write_decimal(a->self_pid_digits, ::getpid());
   }
   if (::chdir(req.cwd.c_str()) < 0) {
-    child_fail(a, 0);
+    child_fail(a, ChildStep::Chdir);
   }
   ::execve(req.command.c_str(), a->argv, a->envp);
-  child_fail(a, 1);
+  child_fail(a, ChildStep::Execve);
 }
 
 } // namespace
@@ -128,14 +131,14 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
 SpawnResult SpawnResult::failed_setup(std::string why)
 {
   SpawnResult r;
-  r.cgroup = true;
+  r.failure = Failure::Cgroup;
   r.detail = std::move(why);
   return r;
 }
 
 int SpawnResult::shell_status() const
 {
-  if (limit || cgroup) {
+  if (failure != Failure::Command) {
     return 1;
   }
   return error == ENOENT ? 127 : 126;
@@ -147,7 +150,7 @@ std::string SpawnResult::message() const
     return detail;
   }
   std::string m = what + ": " + std::strerror(error);
-  if (limit && error == EPERM) {
+  if (failure == Failure::Limit && error == EPERM) {
     m += " (a hard limit above pg-run's own takes root or CAP_SYS_RESOURCE";
     m += what.starts_with("setrlimit nofile=") ? "; nofile at most fs.nr_open)" : ")";
   }
@@ -180,7 +183,13 @@ SpawnResult spawn(const SpawnRequest& req)
     limits.push_back({limit_resource_id(l), to_rlimit(l)});
   }
 
-  ChildArgs args{&req, argv.data(), envp.data(), self_pid_digits, &limits, ::getpid(), {0, -1, 0}};
+  ChildArgs args{&req,
+                 argv.data(),
+                 envp.data(),
+                 self_pid_digits,
+                 &limits,
+                 ::getpid(),
+                 {0, ChildStep::None, 0}};
   // The child's stack; the parent is suspended while the child uses it.
   alignas(16) static char stack[16384];
   // Every signal blocked across the clone: no handler may run in the child on shared memory.
@@ -198,7 +207,7 @@ SpawnResult spawn(const SpawnRequest& req)
     f.what = "fork";
     return f;
   }
-  if (args.err.step < 0) {
+  if (args.err.step == ChildStep::None) {
     SpawnResult ok;
     ok.pid = pid;
     return ok;
@@ -210,21 +219,22 @@ SpawnResult spawn(const SpawnRequest& req)
   SpawnResult r;
   r.error = args.err.error;
   switch (args.err.step) {
-  case 0:
+  case ChildStep::Chdir:
     r.what = "chdir " + req.cwd;
     break;
-  case 1:
+  case ChildStep::Execve:
     r.what = "execve " + req.command;
     break;
-  case 3:
-    r.what = "setrlimit " + limit_text(req.limits.at(args.err.limit));
-    r.limit = true;
+  case ChildStep::Limit:
+    r.what = "setrlimit " + limit_text(req.limits[args.err.limit]);
+    r.failure = SpawnResult::Failure::Limit;
     break;
-  case 4:
+  case ChildStep::CgroupJoin:
     r.what = "joining the job's cgroup (writing to its cgroup.procs)";
-    r.cgroup = true;
+    r.failure = SpawnResult::Failure::Cgroup;
     break;
-  default:
+  case ChildStep::None:
+  case ChildStep::Setup:
     r.what = "setting up the child";
     break;
   }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct SpawnRequest {
 
   // Non-empty: the env also gets KEY=<the child's own pid> (WATCHDOG_PID), written after fork.
   std::string self_pid_var;
-  std::vector<Limit> limits; // --limit: set in the child before the exec (never the hooks')
+  std::span<const Limit> limits; // --limit (the definition's): set in the child before the exec
   // The job's cgroup(s): cgroup.procs descriptors (CgroupJoin) the child writes itself into
   // before anything else it does (never the hooks'). A join that fails fails the start.
   const int* cgroup_fds = nullptr;
@@ -32,11 +33,13 @@ struct SpawnRequest {
 };
 
 struct SpawnResult {
-  pid_t pid = -1;          // the running job, or -1 when it could not be started
-  int error = 0;           // errno of the failed step
-  std::string what;        // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
-  bool limit = false;      // the failed step was a --limit's setrlimit
-  bool cgroup = false;     // the failed step was joining the job's cgroup (or preparing it)
+  // What a failed start failed at: the command itself (fork, chdir, exec), a --limit's
+  // setrlimit, or joining the job's cgroup (or preparing it).
+  enum class Failure { Command, Limit, Cgroup };
+  pid_t pid = -1;   // the running job, or -1 when it could not be started
+  int error = 0;    // errno of the failed step
+  std::string what; // the failed step ("chdir /x", "execve /usr/bin/y", "--limit nofile=64")
+  Failure failure = Failure::Command;
   std::string detail = {}; // set instead of error for a step that failed before the fork
   // 126 or 127, the shell's status for a command that cannot be run; 1 (pg-run's environment
   // error) when a --limit could not be set or the job's cgroup could not be joined.

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "proc.h"
 #include "syscalls.h"
+#include "wait.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -248,17 +249,11 @@ void must(bool ok)
 
 bool wait_until(const std::function<bool()>& pred, const std::string& what, Millis deadline)
 {
-  const auto start = Clock::now();
-  for (;;) {
-    if (pred()) {
-      return true;
-    }
-    if (Clock::now() - start > deadline) {
-      ADD_FAILURE() << "timed out after " << deadline.count() << " ms waiting until " << what;
-      return false;
-    }
-    std::this_thread::sleep_for(3ms);
+  if (test::poll_until(pred, deadline)) {
+    return true;
   }
+  ADD_FAILURE() << "timed out after " << deadline.count() << " ms waiting until " << what;
+  return false;
 }
 
 std::optional<ProcInfo> proc_info(pid_t pid)

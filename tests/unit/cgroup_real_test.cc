@@ -4,6 +4,7 @@
 // 32M cap counted by the cgroup. Every test removes its cgroups, even when it fails.
 #include "cgroup.h"
 #include "syscalls.h"
+#include "wait.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -17,7 +18,6 @@
 #include <csignal>
 #include <cstring>
 #include <functional>
-#include <thread>
 
 namespace pg {
 namespace {
@@ -88,18 +88,6 @@ template <typename Body> pid_t fork_joined(const CgroupJoin& join, Body body)
   return pid;
 }
 
-bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds limit)
-{
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!ok()) {
-    if (std::chrono::steady_clock::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 // True once pid has exec'd sleep (its comm).
 bool process_command_is_sleep(pid_t pid)
 {
@@ -150,7 +138,7 @@ TEST(CgroupRealHost, CapsJoinObserveKillAndRemove)
       fork_joined(join, [] { ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr)); });
   ASSERT_GT(pid, 0);
   cleanup.started(pid);
-  ASSERT_TRUE(wait_until(
+  ASSERT_TRUE(test::poll_until(
       [&] {
         auto m = cgroup_members(s.cgroup);
         return m.size() == 1 && m[0] == pid && process_command_is_sleep(pid);
@@ -254,8 +242,8 @@ TEST(CgroupRealHost, TrackingOnlyUsesV2AndItsCgroupKill)
   });
   ASSERT_GT(pid, 0);
   cleanup.started(pid);
-  ASSERT_TRUE(
-      wait_until([&] { return cgroup_members(s.cgroup).size() == 2; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(test::poll_until([&] { return cgroup_members(s.cgroup).size() == 2; },
+                               std::chrono::seconds(5)));
   EXPECT_EQ(kill_job_cgroup(host, s.cgroup, name), "");
   ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
   cleanup.reaped();
@@ -288,8 +276,8 @@ TEST(CgroupRealHost, V1AloneEndsTheWholeTreeWithoutCgroupKill)
   });
   ASSERT_GT(pid, 0);
   cleanup.started(pid);
-  ASSERT_TRUE(
-      wait_until([&] { return cgroup_members(v1_only).size() == 3; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(test::poll_until([&] { return cgroup_members(v1_only).size() == 3; },
+                               std::chrono::seconds(5)));
   EXPECT_EQ(cgroup_task_count(v1_only), 3U);
   EXPECT_EQ(kill_job_cgroup(host, v1_only, name), ""); // one by one, through pidfds
   ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
