@@ -1,7 +1,8 @@
 // bench_job: the supervised job of the benchmarks, the same binary for pg and for every peer.
 //   bench_job stamp FILE   append "MONOTONIC_NS PID\n" to FILE (one write), then sleep forever
 //   bench_job crash FILE   append one byte to FILE (one write), then exit 1 at once
-//   bench_job write BYTES  write BYTES to stdout in 64 KiB writes of 128-byte lines, exit 0
+//   bench_job write BYTES [LINE]  write BYTES to stdout in ~64 KiB writes of LINE-byte lines
+//                          (128 by default; each write ends a line), exit 0
 // The stamp is taken first thing in main, so it marks the moment the job has exec'd. No C++
 // runtime and, outside sanitized builds, linked statically: the job's own start costs next to
 // nothing, so what is measured is the supervisor (a dynamically linked C++ job spent more time
@@ -25,14 +26,17 @@ int append(const char* path, const char* data, size_t len)
   return 0;
 }
 
-int write_out(unsigned long long bytes)
+int write_out(unsigned long long bytes, size_t line)
 {
   static char buf[64 * 1024];
-  std::memset(buf, 'x', sizeof buf);
-  for (size_t i = 127; i < sizeof buf; i += 128)
+  if (line == 0 || line > sizeof buf)
+    return 64;
+  const size_t len = sizeof buf / line * line; // whole lines in every write
+  std::memset(buf, 'x', len);
+  for (size_t i = line - 1; i < len; i += line)
     buf[i] = '\n'; // log-like lines, not one 64 KiB line per write
   while (bytes > 0) {
-    size_t n = bytes < sizeof buf ? static_cast<size_t>(bytes) : sizeof buf;
+    size_t n = bytes < len ? static_cast<size_t>(bytes) : len;
     size_t off = 0;
     while (off < n) {
       ssize_t w = ::write(1, buf + off, n - off);
@@ -51,15 +55,16 @@ int main(int argc, char** argv)
 {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  if (argc != 3) {
-    std::fputs("usage: bench_job stamp FILE | crash FILE | write BYTES\n", stderr);
+  const char* mode = argc > 1 ? argv[1] : "";
+  if (argc != 3 && !(argc == 4 && std::strcmp(mode, "write") == 0)) {
+    std::fputs("usage: bench_job stamp FILE | crash FILE | write BYTES [LINE]\n", stderr);
     return 64;
   }
-  const char* mode = argv[1];
   if (std::strcmp(mode, "crash") == 0)
     return append(argv[2], "x", 1) == 0 ? 1 : 70;
   if (std::strcmp(mode, "write") == 0)
-    return write_out(std::strtoull(argv[2], nullptr, 10));
+    return write_out(std::strtoull(argv[2], nullptr, 10),
+                     argc == 4 ? std::strtoul(argv[3], nullptr, 10) : 128);
   if (std::strcmp(mode, "stamp") != 0)
     return 64;
   char line[64];

@@ -33,6 +33,19 @@ void append_capped(std::string& to, std::string_view data)
 
 } // namespace
 
+std::string_view StampPrefix::at(WallTime t)
+{
+  const int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  if (m_ms != ms) {
+    m_text = format_rfc3339(t);
+    m_text += ' ';
+    m_ms = ms;
+    ++m_formats;
+  }
+  return m_text;
+}
+
 int log_open_flags(bool in_job_dir)
 {
   return O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (in_job_dir ? O_NOFOLLOW : 0);
@@ -67,8 +80,10 @@ void OutputLog::write(std::string_view data)
     m_line_start = data.back() == '\n';
     return;
   }
-  std::string buf;
-  buf.reserve(data.size() + 64);
+  // One clock reading per chunk (a vDSO call), one formatting per millisecond at most.
+  const std::string_view stamp = m_timestamps ? m_stamp.at(wall_now()) : std::string_view();
+  std::string& buf = m_buf;
+  buf.clear();
   while (!data.empty()) {
     const uint64_t pending = buf.size();
     if (m_line_start ? needs_rotation(pending)
@@ -77,9 +92,8 @@ void OutputLog::write(std::string_view data)
       buf.clear();
       rotate();
     }
-    if (m_line_start && m_timestamps) {
-      buf += format_rfc3339(wall_now());
-      buf += ' ';
+    if (m_line_start) {
+      buf.append(stamp);
     }
     size_t nl = data.find('\n');
     std::string_view piece = nl == std::string_view::npos ? data : data.substr(0, nl + 1);

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string_view>
 
 namespace pg {
@@ -228,7 +229,7 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
   add_duration(app, "--restart-delay-max", def.restart_delay_max, "longest backoff [60s]");
   app.add_option("--stop-signal", raw.stop_signal, "graceful stop signal [TERM]")
       ->check(k_stop_signal)
-      ->type_name("SIGNAL");
+      ->type_name("SIG");
   add_duration(app, "--stop-timeout", def.stop_timeout, "time before SIGKILL on stop [10s]");
   app.add_option("--cwd", raw.cwd, "the job's working directory [current]")->type_name("DIR");
   app.add_option("--env", raw.envs, "K=V for the job's environment (repeatable)")
@@ -269,7 +270,8 @@ void declare(CLI::App& app, Options& opt, Raw& raw)
                "at most one --on-failure run per D; held-back failures are counted [15m]");
   add_duration(app, "--alert-timeout", def.alert_timeout,
                "an --on-failure hook still running after D is killed [60s]");
-  app.add_option("--state-dir", raw.state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]")
+  app.add_option("--state-dir", raw.state_dir,
+                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]")
       ->type_name("DIR");
   app.add_flag("-f,--foreground", opt.foreground, "supervise without detaching");
   app.add_flag("-q,--quiet", opt.quiet, "print nothing on success");
@@ -399,6 +401,19 @@ void settle(Options& opt, const Raw& raw)
 constexpr std::array<std::string_view, 7> k_launch_options{
     "name", "replace", "wait", "state-dir", "foreground", "quiet", "json"};
 
+// CLI11's usage line, and the command that follows the options (prefix_command takes it).
+class RunFormatter : public CLI::Formatter {
+public:
+  std::string make_usage(const CLI::App* app, std::string name) const override
+  {
+    std::string line = CLI::Formatter::make_usage(app, std::move(name));
+    while (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+    }
+    return line + " [--] COMMAND [ARG...]\n";
+  }
+};
+
 } // namespace
 
 std::vector<RunOption> run_options()
@@ -429,6 +444,7 @@ bool parse_run_args(int argc, char** argv, Options& opt)
   CLI::App app{"Start a job detached from this session and babysit it for its whole life.",
                "pg-run"};
   app.footer(k_footer);
+  app.formatter(std::make_shared<RunFormatter>());
   app.prefix_command();
   app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
   Raw raw;

@@ -120,19 +120,22 @@ struct Raw {
 
 void declare(CLI::App& app, CtlCommand& c, Raw& raw)
 {
-  app.add_option("--state-dir", c.state_dir, "state directory [$PG_STATE_DIR, ~/.local/state/pg]");
+  app.add_option("--state-dir", c.state_dir,
+                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]")
+      ->type_name("DIR");
   app.add_flag("--json", c.json,
                "print one JSON object per named job, in an array (logs: one object)");
   CLI::App* stop = app.add_subcommand("stop", "stop jobs gracefully and wait for their end");
-  stop->add_option("NAME", raw.names, "job names or globs");
+  stop->add_option("NAME", raw.names, "job names or globs")->type_name("");
   stop->add_flag("--all", c.all, "every live job");
-  stop->add_option("--timeout", raw.timeout, "time before SIGKILL [the job's --stop-timeout]");
+  stop->add_option("--timeout", raw.timeout, "time before SIGKILL [the job's --stop-timeout]")
+      ->type_name("DURATION");
   CLI::App* restart = app.add_subcommand("restart", "planned restart; waits for the new run");
-  restart->add_option("NAME", raw.names, "job names or globs");
+  restart->add_option("NAME", raw.names, "job names or globs")->type_name("");
   restart->add_flag("--all", c.all, "every live job");
   CLI::App* start =
       app.add_subcommand("start", "start ended jobs again from their recorded definition");
-  start->add_option("NAME", raw.names, "job names or globs");
+  start->add_option("NAME", raw.names, "job names or globs")->type_name("");
   start->add_flag("--all", c.all, "every ended job that did not complete");
   start
       ->add_option("--wait", raw.wait,
@@ -141,40 +144,40 @@ void declare(CLI::App& app, CtlCommand& c, Raw& raw)
   start->add_flag("--update-env", c.update_env,
                   "the job's launch environment becomes pg-ctl's own (kept for later starts)");
   CLI::App* signal = app.add_subcommand("signal", "forward a signal to a job's main process");
-  signal->add_option("NAME", raw.name, "job name")->required();
-  signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->required();
+  signal->add_option("NAME", raw.name, "job name")->type_name("")->required();
+  signal->add_option("SIG", raw.signal, "signal: USR1, SIGUSR1 or 10")->type_name("")->required();
   CLI::App* ack =
       app.add_subcommand("ack", "acknowledge jobs' failures, so pg-ls --check is quiet about them");
-  ack->add_option("NAME", raw.names, "job names or globs");
+  ack->add_option("NAME", raw.names, "job names or globs")->type_name("");
   ack->add_flag("--all", c.all, "every job");
   CLI::App* forget = app.add_subcommand("forget", "remove ended jobs' state and history");
-  forget->add_option("NAME", raw.names, "job names")->required();
+  forget->add_option("NAME", raw.names, "job names")->type_name("")->required();
   CLI::App* revive =
       app.add_subcommand("revive", "start lost jobs and jobs stopped from outside again");
-  revive->add_option("NAME", raw.names, "job names [every revivable job]");
+  revive->add_option("NAME", raw.names, "job names [every revivable job]")->type_name("");
   revive->add_flag("--replace", c.replace,
                    "end the processes of a lost job's old run first (SIGKILL)");
   revive->add_flag(
       "--scope", c.scope,
       "each revived supervisor in a systemd user scope of its own (pg-revive.service)");
   CLI::App* unit = app.add_subcommand("unit", "print an equivalent systemd unit for a job");
-  unit->add_option("NAME", raw.name, "job name")->required();
+  unit->add_option("NAME", raw.name, "job name")->type_name("")->required();
   CLI::App* up = app.add_subcommand("up", "start a jobs file's jobs; replace the changed ones");
-  up->add_option("NAME", raw.names, "job names of the file [all]");
+  up->add_option("NAME", raw.names, "job names of the file [all]")->type_name("");
   up->add_option("-f,--file", c.file, "the jobs file [./pg.toml, else ./Procfile]")
       ->type_name("FILE");
   up->add_flag("--prune", c.prune, "stop the file's running jobs that left it");
   up->add_flag("--force", c.force, "replace a job of another file or launched by hand");
   CLI::App* down = app.add_subcommand("down", "stop the jobs that came from a jobs file");
-  down->add_option("NAME", raw.names, "job names of the file [all]");
+  down->add_option("NAME", raw.names, "job names of the file [all]")->type_name("");
   down->add_option("-f,--file", c.file, "the jobs file [./pg.toml, else ./Procfile]")
       ->type_name("FILE");
   CLI::App* show = app.add_subcommand("show", "print a job's recorded definition");
-  show->add_option("NAME", raw.name, "job name")->required();
+  show->add_option("NAME", raw.name, "job name")->type_name("")->required();
   show->add_option("--as", c.as, "toml, pg-run or unit [toml]")->type_name("FORM");
   CLI::App* logs =
       app.add_subcommand("logs", "show the last lines of a job's output, or follow it");
-  logs->add_option("NAME", raw.name, "job name")->required();
+  logs->add_option("NAME", raw.name, "job name")->type_name("")->required();
   raw.lines_opt =
       logs->add_option("-n,--lines", raw.lines, "lines to show (0 = none) [10]")->type_name("N");
   logs->add_flag("-f,--follow", raw.follow, "then print what is appended, until the job ends");

@@ -446,7 +446,8 @@ int main(int argc, char** argv)
 
   LsOptions opt;
   app.add_option("--state-dir", opt.state_dir,
-                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]");
+                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]")
+      ->type_name("DIR");
   app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
   app.add_flag("--check", opt.check,
                "only jobs needing attention (failures not yet acked, failed, lost); exit 1 if any");
@@ -454,10 +455,11 @@ int main(int argc, char** argv)
                "the history of the jobs (or of those named), merged, newest last");
   std::string since_text;
   CLI::Option* since_opt =
-      app.add_option("--since", since_text, "with --events: only the last D (30m, 2h, 1d)");
+      app.add_option("--since", since_text, "with --events: only the last D (30m, 2h, 1d)")
+          ->type_name("DURATION");
   app.add_flag("--prometheus", opt.prometheus,
                "metrics in the Prometheus text format (node_exporter's textfile collector)");
-  app.add_option("NAME", opt.names, "jobs to show [all]");
+  app.add_option("NAME", opt.names, "jobs to show [all]")->type_name("");
 
   try {
     app.parse(argc, argv);

@@ -88,6 +88,57 @@ TEST_F(OutputLogTest, TimestampsPrefixEveryLine)
   EXPECT_EQ(text.substr(27 + 23, 4), "Z bc");
 }
 
+TEST_F(OutputLogTest, EveryLineOfAChunkGetsTheSameStampAndNothingElseChanges)
+{
+  OutputLog log = open_log(0, 3, true);
+  std::string chunk;
+  for (int i = 0; i < 1000; ++i) {
+    chunk += "line " + std::to_string(i) + "\n";
+  }
+  log.write(chunk);
+  log.write(chunk); // the second chunk reuses the first one's buffer
+  std::string text = slurp(m_path);
+  ASSERT_EQ(text.size(), 2 * (chunk.size() + 1000 * 25));
+  std::string_view rest(text);
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::string stamp(rest.substr(0, 25));
+    EXPECT_EQ(stamp[10], 'T');
+    EXPECT_TRUE(stamp.ends_with("Z ")) << stamp;
+    for (int i = 0; i < 1000; ++i) {
+      const std::string want = stamp + "line " + std::to_string(i) + "\n";
+      ASSERT_EQ(rest.substr(0, want.size()), want) << "pass " << pass << " line " << i;
+      rest.remove_prefix(want.size());
+    }
+  }
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST(StampPrefix, IsTheRfc3339TimeAndASpaceByteForByte)
+{
+  StampPrefix p;
+  const WallTime t = *parse_rfc3339("2026-11-21T22:09:19.123Z");
+  EXPECT_EQ(p.at(t), "2026-11-21T22:09:19.123Z ");
+  EXPECT_EQ(p.at(t + std::chrono::microseconds(999)), format_rfc3339(t) + " ");
+  const WallTime before_1970 = *parse_rfc3339("1969-12-31T23:59:59.001Z");
+  EXPECT_EQ(p.at(before_1970), "1969-12-31T23:59:59.001Z ");
+}
+
+TEST(StampPrefix, FormatsAgainOnlyWhenThePrintedMillisecondChanges)
+{
+  StampPrefix p;
+  const WallTime t = *parse_rfc3339("2026-11-21T22:09:19.998Z");
+  EXPECT_EQ(p.at(t), "2026-11-21T22:09:19.998Z ");
+  EXPECT_EQ(p.at(t + std::chrono::microseconds(400)), "2026-11-21T22:09:19.998Z ");
+  EXPECT_EQ(p.at(t + std::chrono::nanoseconds(999'999)), "2026-11-21T22:09:19.998Z ");
+  EXPECT_EQ(p.formats(), 1u);
+  EXPECT_EQ(p.at(t + std::chrono::milliseconds(1)), "2026-11-21T22:09:19.999Z ");
+  EXPECT_EQ(p.formats(), 2u);
+  EXPECT_EQ(p.at(t + std::chrono::milliseconds(2)), "2026-11-21T22:09:20.000Z "); // next second
+  EXPECT_EQ(p.formats(), 3u);
+  EXPECT_EQ(p.at(t), "2026-11-21T22:09:19.998Z "); // the clock stepped back: formatted again
+  EXPECT_EQ(p.formats(), 4u);
+}
+
 TEST_F(OutputLogTest, MarksGoOnALineOfTheirOwn)
 {
   OutputLog log = open_log(0, 3, false);
