@@ -4,7 +4,7 @@
 #include "clock.h"
 #include "proc.h"
 #include "syscalls.h"
-#include "wait.h"
+#include "poll_until.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -4,7 +4,7 @@
 // 32M cap counted by the cgroup. Every test removes its cgroups, even when it fails.
 #include "cgroup.h"
 #include "syscalls.h"
-#include "wait.h"
+#include "poll_until.h"
 
 #include <poll.h>
 #include <sched.h>
