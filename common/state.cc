@@ -214,6 +214,7 @@ json to_json(const JobState& s)
       {"updated_at", format_rfc3339(s.updated_at)},
       {"failures_since_ack", s.failures_since_ack},
       {"last_ack_at", opt_time(s.last_ack_at)},
+      {"failures", s.failures ? json(*s.failures) : json(nullptr)},
   };
 }
 

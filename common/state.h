@@ -179,6 +179,10 @@ struct JobState {
   // since last_ack_at, the last pg-ctl ack or launch; nullopt in states written before them.
   unsigned failures_since_ack = 0;
   std::optional<WallTime> last_ack_at;
+  // Failed exits ever recorded in the job's history (lost runs included), never reset but by
+  // pg-ctl forget; carried over from one supervisor to the next like the run numbers. nullopt
+  // in states written before it was kept.
+  std::optional<unsigned> failures;
 
   bool operator==(const JobState&) const = default;
 };

@@ -243,7 +243,7 @@ std::vector<TreeProcess> tree_of(JsonValue& v)
   return out;
 }
 
-constexpr std::array<std::string_view, 27> k_state_keys{
+constexpr std::array<std::string_view, 28> k_state_keys{
     // 0 to 5: identity_field()
     "schema_version", "name", "state", "supervisor", "pid", "run_id",
     // 6 to 14: run_field()
@@ -252,8 +252,8 @@ constexpr std::array<std::string_view, 27> k_state_keys{
     // 15 to 25: record_field()
     "last_exit", "handover", "end_cause", "log_dropped_bytes", "log_drop_error", "storage_error",
     "tree", "definition", "updated_at", "failures_since_ack", "last_ack_at",
-    // 26: record_field()
-    "job_cgroup"};
+    // 26 and 27: record_field()
+    "job_cgroup", "failures"};
 
 // The state's fields 0 to 5: which job, in which state, under which supervisor.
 void identity_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
@@ -328,8 +328,9 @@ void run_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
   }
 }
 
-// The state's fields 15 to 26: how runs ended, what was lost, the tree, the definition, the
-// failures since the last acknowledgement (absent from states written before them: 0, null).
+// The state's fields 15 to 27: how runs ended, what was lost, the tree, the definition, the
+// failures since the last acknowledgement and ever (absent from states written before them: 0,
+// null).
 void record_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
 {
   switch (i) {
@@ -374,8 +375,11 @@ void record_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
   case 25:
     s.last_ack_at = opt_time_field(x, k);
     break;
-  default:
+  case 26:
     s.job_cgroup = x.null() ? std::vector<std::string>() : strings_field(x, k);
+    break;
+  default:
+    s.failures = x.null() ? std::nullopt : std::optional(integer_field<unsigned>(x, k));
     break;
   }
 }

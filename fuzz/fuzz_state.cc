@@ -39,7 +39,7 @@ void render(const pg::JobState& s, pg::RunState shown)
   (void)pg::render_detail(job, history, style);
   (void)pg::job_json(job).dump();
   (void)pg::check_problem(job);
-  (void)pg::render_prometheus({job}, style.now);
+  (void)pg::render_prometheus({job}, "/state");
 }
 
 // True when the reader refused text only for nesting deeper than it reads (nlohmann reads any).

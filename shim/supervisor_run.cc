@@ -336,8 +336,11 @@ void Supervisor::forward(int sig, const std::string& detail)
 void Supervisor::record_exit(const ExitRecord& rec, bool heard)
 {
   m_pub.last_exit = rec;
-  if (heard && is_failed_exit(rec)) {
-    ++m_pub.failures_since_ack;
+  if (is_failed_exit(rec)) {
+    m_pub.failures = m_pub.failures.value_or(0) + 1; // heard or not: pg_job_failures_total
+    if (heard) {
+      ++m_pub.failures_since_ack;
+    }
   }
   event(ev::Exit{rec});
 }

@@ -36,6 +36,9 @@ void Supervisor::adopt_history()
   }
   const HistoryTail tail = read_history_tail(m_job, prev ? prev->definition.log : "");
   m_run_base = last_run_number(prev, tail);
+  // The failures ever recorded go on like the run numbers (0 after a state that did not keep
+  // them: the history before it is not counted).
+  m_pub.failures = prev && prev->failures ? *prev->failures : 0;
   if (m_opt.keep_ack && prev) {
     // A revival: the failures heard since the last acknowledgement go on.
     m_pub.failures_since_ack = prev->failures_since_ack;

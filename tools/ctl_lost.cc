@@ -38,6 +38,7 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   EventLog events(dir.fd());
   if (auto lost = lost_run_exit(st, read_history_tail(dir, st.definition.log))) {
     end.last_exit = *lost;
+    end.failures = end.failures.value_or(0) + 1; // a lost run is a failed exit
     if (!state_acknowledged(st)) {
       ++end.failures_since_ack; // a failure heard, unless its lost state was acknowledged
     }

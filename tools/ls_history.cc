@@ -140,16 +140,22 @@ ordered_json events_json(const std::vector<JobEvent>& events)
   return out;
 }
 
-std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now)
+std::string render_prometheus(const std::vector<ListedJob>& jobs, const std::string& state_dir)
 {
   std::string out;
+  // name and state_dir on every series: two state directories' jobs of one name (two users',
+  // or one user's two) are two series, not duplicates node_exporter refuses.
+  auto labels = [&](const ListedJob& j) {
+    return fmt::format("name=\"{}\",state_dir=\"{}\"", label_value(j.view.name),
+                       label_value(state_dir));
+  };
   // One family: its HELP and TYPE, then a sample per job that has a value.
-  auto family = [&](const char* metric, const char* help,
+  auto family = [&](const char* metric, const char* type, const char* help,
                     const std::function<std::optional<double>(const ListedJob&)>& value) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", metric, help, metric);
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", metric, help, metric, type);
     for (const auto& j : jobs) {
       if (auto v = value(j)) {
-        out += fmt::format("{}{{name=\"{}\"}} {}\n", metric, label_value(j.view.name), *v);
+        out += fmt::format("{}{{{}}} {}\n", metric, labels(j), *v);
       }
     }
   };
@@ -160,74 +166,88 @@ std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now)
          "# TYPE pg_job_state gauge\n";
   for (const auto& j : jobs) {
     for (RunState s : k_states) {
-      out += fmt::format("pg_job_state{{name=\"{}\",state=\"{}\"}} {}\n", label_value(j.view.name),
-                         to_string(s), j.view.shown == s ? 1 : 0);
+      out += fmt::format("pg_job_state{{{},state=\"{}\"}} {}\n", labels(j), to_string(s),
+                         j.view.shown == s ? 1 : 0);
     }
   }
   using V = std::optional<double>;
   auto last = [](const ListedJob& j) -> const ExitRecord* {
     return j.view.state && j.view.state->last_exit ? &*j.view.state->last_exit : nullptr;
   };
-  family("pg_job_up", "1 while the job runs (its supervisor alive, its process started).",
+  auto time = [](const std::optional<WallTime>& t) -> V {
+    return t ? V(epoch_seconds(*t)) : std::nullopt;
+  };
+  family("pg_job_up", "gauge", "1 while the job runs (its supervisor alive, its process started).",
          [](const ListedJob& j) -> V {
            return j.view.shown == RunState::Running || j.view.shown == RunState::Starting ? 1 : 0;
          });
-  family("pg_job_restarts", "Runs started after the job's first, planned ones included.",
+  // Counters: state.json keeps both across supervisors (the run numbers go on, the failures are
+  // carried over), so they only go back when pg-ctl forget removes the job.
+  family("pg_job_runs_total", "counter", "Runs ever started in the job's history.",
+         [](const ListedJob& j) -> V {
+           return j.view.state && j.view.state->run > 0 ? V(j.view.state->run) : std::nullopt;
+         });
+  family("pg_job_failures_total", "counter",
+         "Failed runs ever recorded in the job's history (premature and lost ones included).",
+         [](const ListedJob& j) -> V {
+           return j.view.state && j.view.state->failures ? V(*j.view.state->failures)
+                                                         : std::nullopt;
+         });
+  // A gauge: the count starts again at each launch (pg-ctl restart and revive keep it).
+  family("pg_job_restarts", "gauge",
+         "Runs started after the first since the job's launch, planned ones included.",
          [](const ListedJob& j) -> V {
            return j.view.state ? V(j.view.state->restarts) : std::nullopt;
          });
-  family("pg_job_memory_rss_bytes",
+  family("pg_job_memory_rss_bytes", "gauge",
          "The live job's current memory: its cgroup's, else the --max-memory sample.",
          [](const ListedJob& j) -> V {
            const auto m = live_usage(j).memory_rss_bytes;
            return m ? V(static_cast<double>(*m)) : std::nullopt;
          });
-  family("pg_job_tasks", "The live job's processes and threads, counted by its cgroup.",
+  family("pg_job_tasks", "gauge", "The live job's processes and threads, counted by its cgroup.",
          [](const ListedJob& j) -> V {
            const auto t = live_usage(j).tasks;
            return t ? V(static_cast<double>(*t)) : std::nullopt;
          });
-  family("pg_job_uptime_seconds", "Age of the current run.", [](const ListedJob& j) -> V {
-    return j.uptime ? V(static_cast<double>(j.uptime->count())) : std::nullopt;
-  });
-  family("pg_job_started_timestamp_seconds", "The job's first start, Unix time.",
-         [](const ListedJob& j) -> V {
-           return j.view.state && j.view.state->started_at
-                      ? V(epoch_seconds(*j.view.state->started_at))
-                      : std::nullopt;
+  // Times as timestamps only: an age written to a textfile goes stale between two writes.
+  family("pg_job_started_timestamp_seconds", "gauge", "The job's first start, Unix time.",
+         [&](const ListedJob& j) -> V {
+           return j.view.state ? time(j.view.state->started_at) : std::nullopt;
          });
-  family("pg_job_duration_done_ratio", "Fraction of the job's --duration done, 0 to 1.",
-         [](const ListedJob& j) -> V { return j.duration_done; });
-  family("pg_job_last_exit_code", "Exit code of the last run; -1 when a signal ended it.",
+  family("pg_job_run_started_timestamp_seconds", "gauge",
+         "The live job's current run's start, Unix time.", [&](const ListedJob& j) -> V {
+           return j.uptime && j.view.state ? time(j.view.state->run_started_at) : std::nullopt;
+         });
+  family("pg_job_deadline_timestamp_seconds", "gauge",
+         "When the job's --duration ends (its first start plus the duration), Unix time.",
+         [&](const ListedJob& j) -> V {
+           return j.view.state ? time(j.view.state->deadline_at) : std::nullopt;
+         });
+  family("pg_job_last_exit_code", "gauge", "Exit code of the last run; -1 when a signal ended it.",
          [&](const ListedJob& j) -> V {
            const ExitRecord* e = last(j);
            return e == nullptr ? std::nullopt : V(e->code ? *e->code : -1);
          });
-  family("pg_job_last_exit_signal", "Number of the signal that ended the last run; 0 if none.",
-         [&](const ListedJob& j) -> V {
+  family("pg_job_last_exit_signal", "gauge",
+         "Number of the signal that ended the last run; 0 if none.", [&](const ListedJob& j) -> V {
            const ExitRecord* e = last(j);
            return e == nullptr ? std::nullopt : V(e->signal ? *e->signal : 0);
          });
-  family("pg_job_last_exit_failed", "1 when the last run's outcome was failed.",
+  family("pg_job_last_exit_failed", "gauge", "1 when the last run's outcome was failed.",
          [&](const ListedJob& j) -> V {
            const ExitRecord* e = last(j);
            return e == nullptr ? std::nullopt : V(e->outcome == Outcome::Failed ? 1 : 0);
          });
-  family("pg_job_last_exit_runtime_seconds", "How long the last run ran.",
+  family("pg_job_last_exit_runtime_seconds", "gauge", "How long the last run ran.",
          [&](const ListedJob& j) -> V {
            const ExitRecord* e = last(j);
            return e == nullptr ? std::nullopt : V(e->runtime_s);
          });
-  family("pg_job_last_exit_timestamp_seconds", "When the last run ended, Unix time.",
+  family("pg_job_last_exit_timestamp_seconds", "gauge", "When the last run ended, Unix time.",
          [&](const ListedJob& j) -> V {
            const ExitRecord* e = last(j);
            return e == nullptr ? std::nullopt : V(epoch_seconds(e->at));
-         });
-  family("pg_job_last_exit_age_seconds", "Time since the last run ended.",
-         [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt
-                               : V(std::max(0.0, epoch_seconds(now) - epoch_seconds(e->at)));
          });
   return out;
 }

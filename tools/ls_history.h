@@ -43,8 +43,9 @@ std::string render_events(const std::vector<JobEvent>& events);
 // A JSON array: each event's recorded object, with "job" first.
 nlohmann::ordered_json events_json(const std::vector<JobEvent>& events);
 
-// Every job as Prometheus text-format metrics (# HELP / # TYPE once per metric, label
-// name="JOB"), at now.
-std::string render_prometheus(const std::vector<ListedJob>& jobs, WallTime now);
+// Every job of the state directory state_dir as Prometheus text-format metrics (# HELP / # TYPE
+// once per metric; labels name="JOB",state_dir="DIR" on every series). Counters end in _total
+// and times are *_timestamp_seconds, never ages: the text may sit in a textfile for a while.
+std::string render_prometheus(const std::vector<ListedJob>& jobs, const std::string& state_dir);
 
 } // namespace pg

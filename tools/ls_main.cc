@@ -375,7 +375,7 @@ int run(const LsOptions& opt)
     for (const auto& f : found) {
       jobs.push_back(f.job);
     }
-    fmt::print("{}", pg::render_prometheus(jobs, style.now));
+    fmt::print("{}", pg::render_prometheus(jobs, path));
     return status;
   }
   if (opt.check) {

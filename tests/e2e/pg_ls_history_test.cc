@@ -55,10 +55,13 @@ TEST_F(PgLsHistory, PrometheusDescribesRunningAndFailedJobs)
   wait_end("bad");
   Result r = pg_ls({"--prometheus"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "pg_job_state{name=\"svc\",state=\"running\"} 1\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "pg_job_up{name=\"svc\"} 1\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "pg_job_state{name=\"bad\",state=\"failed\"} 1\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "pg_job_last_exit_code{name=\"bad\"} 4\n")) << r.out;
+  const std::string dir = ",state_dir=\"" + state_dir() + "\"";
+  EXPECT_TRUE(contains(r.out, "pg_job_state{name=\"svc\"" + dir + ",state=\"running\"} 1\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "pg_job_up{name=\"svc\"" + dir + "} 1\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "pg_job_state{name=\"bad\"" + dir + ",state=\"failed\"} 1\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "pg_job_last_exit_code{name=\"bad\"" + dir + "} 4\n")) << r.out;
   EXPECT_EQ(pg_ls({"--prometheus", "--json"}).status, 2);
 }
 

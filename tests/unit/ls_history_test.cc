@@ -134,7 +134,10 @@ TEST(LsHistory, PrometheusHasEveryFamilyOnceAndOneStateSet)
 {
   ListedJob bot = job("bot", RunState::Running);
   bot.uptime = std::chrono::seconds(90);
-  bot.duration_done = 0.25;
+  bot.view.state->run = 4;
+  bot.view.state->failures = 1;
+  bot.view.state->run_started_at = at("2026-11-21T11:00:00Z");
+  bot.view.state->deadline_at = at("2026-11-21T12:00:00Z");
   ListedJob cron = job("cron", RunState::Failed);
   ExitRecord e;
   e.signal = 9;
@@ -142,23 +145,34 @@ TEST(LsHistory, PrometheusHasEveryFamilyOnceAndOneStateSet)
   e.outcome = Outcome::Failed;
   e.at = at("2026-11-21T11:00:00Z");
   cron.view.state->last_exit = e;
-  std::string text = render_prometheus({bot, cron}, at("2026-11-21T11:01:00Z"));
+  std::string text = render_prometheus({bot, cron}, "/s");
   for (const char* line :
-       {"pg_job_state{name=\"bot\",state=\"running\"} 1\n",
-        "pg_job_state{name=\"bot\",state=\"failed\"} 0\n",
-        "pg_job_state{name=\"cron\",state=\"failed\"} 1\n", "pg_job_up{name=\"bot\"} 1\n",
-        "pg_job_up{name=\"cron\"} 0\n", "pg_job_restarts{name=\"cron\"} 2\n",
-        "pg_job_uptime_seconds{name=\"bot\"} 90\n",
-        "pg_job_duration_done_ratio{name=\"bot\"} 0.25\n",
-        "pg_job_last_exit_code{name=\"cron\"} -1\n", "pg_job_last_exit_signal{name=\"cron\"} 9\n",
-        "pg_job_last_exit_failed{name=\"cron\"} 1\n",
-        "pg_job_last_exit_runtime_seconds{name=\"cron\"} 1.5\n",
-        "pg_job_last_exit_age_seconds{name=\"cron\"} 60\n"}) {
+       {"pg_job_state{name=\"bot\",state_dir=\"/s\",state=\"running\"} 1\n",
+        "pg_job_state{name=\"bot\",state_dir=\"/s\",state=\"failed\"} 0\n",
+        "pg_job_state{name=\"cron\",state_dir=\"/s\",state=\"failed\"} 1\n",
+        "pg_job_up{name=\"bot\",state_dir=\"/s\"} 1\n",
+        "pg_job_up{name=\"cron\",state_dir=\"/s\"} 0\n", "# TYPE pg_job_runs_total counter\n",
+        "pg_job_runs_total{name=\"bot\",state_dir=\"/s\"} 4\n",
+        "# TYPE pg_job_failures_total counter\n",
+        "pg_job_failures_total{name=\"bot\",state_dir=\"/s\"} 1\n",
+        "# TYPE pg_job_restarts gauge\n", "pg_job_restarts{name=\"cron\",state_dir=\"/s\"} 2\n",
+        "pg_job_run_started_timestamp_seconds{name=\"bot\",state_dir=\"/s\"} 1795258800\n",
+        "pg_job_deadline_timestamp_seconds{name=\"bot\",state_dir=\"/s\"} 1795262400\n",
+        "pg_job_last_exit_code{name=\"cron\",state_dir=\"/s\"} -1\n",
+        "pg_job_last_exit_signal{name=\"cron\",state_dir=\"/s\"} 9\n",
+        "pg_job_last_exit_failed{name=\"cron\",state_dir=\"/s\"} 1\n",
+        "pg_job_last_exit_runtime_seconds{name=\"cron\",state_dir=\"/s\"} 1.5\n",
+        "pg_job_last_exit_timestamp_seconds{name=\"cron\",state_dir=\"/s\"} 1795258800\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
   }
-  // No value, no sample: a job that never exited has no last_exit series.
-  EXPECT_EQ(text.find("pg_job_last_exit_code{name=\"bot\"}"), std::string::npos);
-  EXPECT_EQ(text.find("pg_job_uptime_seconds{name=\"cron\"}"), std::string::npos);
+  // No value, no sample: a job that never exited has no last_exit series, one whose state does
+  // not keep the failures (written before they were kept) no failures_total series.
+  EXPECT_EQ(text.find("pg_job_last_exit_code{name=\"bot\""), std::string::npos);
+  EXPECT_EQ(text.find("pg_job_run_started_timestamp_seconds{name=\"cron\""), std::string::npos);
+  EXPECT_EQ(text.find("pg_job_failures_total{name=\"cron\""), std::string::npos);
+  // Ages go stale in a textfile: none.
+  EXPECT_EQ(text.find("_age_seconds"), std::string::npos);
+  EXPECT_EQ(text.find("pg_job_uptime_seconds"), std::string::npos);
   // Each family's HELP and TYPE once.
   size_t n = 0;
   for (size_t p = text.find("# TYPE pg_job_state "); p != std::string::npos;
@@ -167,6 +181,14 @@ TEST(LsHistory, PrometheusHasEveryFamilyOnceAndOneStateSet)
   }
   EXPECT_EQ(n, 1u);
   EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(LsHistory, PrometheusEscapesTheStateDirLabel)
+{
+  const std::string text = render_prometheus({job("bot", RunState::Running)}, "/home/a \"b\"\\c");
+  EXPECT_NE(text.find("pg_job_up{name=\"bot\",state_dir=\"/home/a \\\"b\\\"\\\\c\"} 1\n"),
+            std::string::npos)
+      << text;
 }
 
 } // namespace

@@ -76,6 +76,7 @@ JobState full_state()
   s.updated_at = at_ms(1'795'298'959'200);
   s.failures_since_ack = 3;
   s.last_ack_at = at_ms(1'795'291'000'000);
+  s.failures = 7;
   return s;
 }
 
@@ -455,6 +456,17 @@ TEST(JobStateJson, ReadsAStateWrittenBeforeAcksAsNoFailuresNeverAcknowledged)
   EXPECT_FALSE(s.last_ack_at);
   j["failures_since_ack"] = nullptr;
   EXPECT_EQ(job_state_from_json(j).failures_since_ack, 0u);
+}
+
+TEST(JobStateJson, WritesTheFailuresEverRecordedAndReadsTheirAbsenceAsUnknown)
+{
+  json j = to_json(full_state());
+  EXPECT_EQ(j.at("failures"), 7);
+  EXPECT_EQ(job_state_from_json(reparse(j)).failures, 7u);
+  j.erase("failures");
+  EXPECT_FALSE(job_state_from_json(j).failures);
+  j["failures"] = nullptr;
+  EXPECT_FALSE(job_state_from_json(j).failures);
 }
 
 TEST(JobStateJson, CountsTheAckInEquality)
