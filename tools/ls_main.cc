@@ -2,10 +2,12 @@
 // reading of files and the exit statuses; what is printed is decided in ls_format.
 #include "job_view.h"
 #include "ls_files.h"
+#include "ls_follow.h"
 #include "ls_format.h"
 #include "ls_history.h"
 #include "ls_options.h"
 #include "ls_views.h"
+#include "ls_watch.h"
 #include "parse.h"
 #include "state_dir.h"
 #include "syscalls.h"
@@ -62,8 +64,11 @@ void write_out(std::string_view text)
   }
 }
 
-bool use_colour()
+bool use_colour(pg::ColorMode mode)
 {
+  if (mode != pg::ColorMode::Auto) {
+    return mode == pg::ColorMode::Always;
+  }
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color != nullptr && *no_color != '\0') {
     return false;
@@ -103,19 +108,25 @@ std::string no_jobs_line(const std::string& path, const LsOptions& opt)
   return fmt::format("no {}jobs in {}", states.empty() ? "" : states + " ", path);
 }
 
+// jobs (already filtered) sorted by --sort, as the table (or the line saying there is none).
+std::string table_text(std::vector<pg::ListedJob>& jobs, const std::string& path,
+                       const pg::LsStyle& style, const LsOptions& opt)
+{
+  pg::sort_jobs(jobs, opt.view.sort);
+  return jobs.empty() ? no_jobs_line(path, opt) + "\n" : pg::render_table(jobs, style);
+}
+
 // jobs (already filtered) sorted by --sort, as the table or the --json array.
 int print_jobs(std::vector<pg::ListedJob>& jobs, const std::string& path, const pg::LsStyle& style,
                const LsOptions& opt)
 {
-  pg::sort_jobs(jobs, opt.view.sort);
   if (opt.json) {
+    pg::sort_jobs(jobs, opt.view.sort);
     std::string text = pg::jobs_json_text(jobs);
     text += '\n';
     write_out(text);
-  } else if (jobs.empty()) {
-    fmt::print("{}\n", no_jobs_line(path, opt));
   } else {
-    write_out(pg::render_table(jobs, style));
+    write_out(table_text(jobs, path, style, opt));
   }
   return k_exit_ok;
 }
@@ -125,7 +136,7 @@ int print_jobs(std::vector<pg::ListedJob>& jobs, const std::string& path, const 
 // text as run()'s other paths.
 int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, const LsOptions& opt)
 {
-  const pg::LsStyle style{pg::wall_now(), use_colour()};
+  const pg::LsStyle style{pg::wall_now(), use_colour(opt.view.color)};
   if (opt.view.sort != pg::SortKey::Name) {
     std::vector<pg::ListedJob> jobs;
     if (sd) {
@@ -210,10 +221,38 @@ std::vector<Found> find_jobs(const std::optional<pg::StateDir>& sd,
   return found;
 }
 
-// --events: the events of the jobs found, merged in time order.
+// --events --follow: the jobs that appeared since the last look, followed from their start
+// (when every job is followed: no name, no --state).
+void discover_jobs(pg::FollowedJobs& jobs, const std::optional<pg::StateDir>& sd,
+                   const LsOptions& opt)
+{
+  if (!sd || !opt.names.empty() || !opt.view.states.empty()) {
+    return;
+  }
+  for (const auto& name : sd->job_names()) {
+    if (std::none_of(jobs.begin(), jobs.end(),
+                     [&](const auto& j) { return j->dir.name() == name; })) {
+      try {
+        if (auto dir = sd->job(name, false)) {
+          jobs.push_back(std::make_unique<pg::FollowedJob>(std::move(*dir), name, true));
+        }
+      } catch (const pg::StateDirError&) {
+        // Refused (a link, another user's): not followed, as --events skips it.
+      }
+    }
+  }
+}
+
+// --events: the events of the jobs found, merged in time order; with --follow, then those
+// that come, until SIGINT or SIGTERM.
 void print_events(const std::vector<Found>& found, const std::optional<pg::StateDir>& sd,
                   const LsOptions& opt, pg::WallTime now)
 {
+  std::optional<pg::WatchSignals> stop; // before anything is printed: no signal is missed
+  pg::FollowedJobs followed;
+  if (opt.view.follow) {
+    stop.emplace();
+  }
   std::optional<pg::WallTime> since;
   if (opt.since) {
     since = now - *opt.since;
@@ -223,6 +262,12 @@ void print_events(const std::vector<Found>& found, const std::optional<pg::State
     std::optional<pg::JobDir> dir;
     try {
       dir = f.dir ? std::nullopt : (sd ? sd->job(f.job.view.name, false) : std::nullopt);
+      // Each tail is made before the history is read: an event in between is not lost.
+      auto own = opt.view.follow && sd ? sd->job(f.job.view.name, false) : std::nullopt;
+      if (own) {
+        followed.push_back(
+            std::make_unique<pg::FollowedJob>(std::move(*own), f.job.view.name, false));
+      }
     } catch (const pg::StateDirError& e) {
       fmt::print(stderr, "pg-ls: {}: {}\n", f.job.view.name, e.what());
       continue;
@@ -235,6 +280,13 @@ void print_events(const std::vector<Found>& found, const std::optional<pg::State
     }
   }
   pg::merge_events(events);
+  if (stop) {
+    // The header even without events yet; with --json, one object per line from the start.
+    write_out(opt.json ? pg::follow_text(events, true) : pg::render_events(events));
+    pg::follow_loop(
+        *stop, followed, [&](pg::FollowedJobs& jobs) { discover_jobs(jobs, sd, opt); }, opt.json);
+    return;
+  }
   if (opt.json) {
     fmt::print("{}\n", pg::events_json(events).dump(
                            2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
@@ -267,14 +319,56 @@ bool print_check(const std::vector<Found>& found, bool json)
   return problem;
 }
 
+// The state directory at path, or nullopt when it does not exist (it holds no jobs).
+std::optional<pg::StateDir> open_state_dir(const std::string& path)
+{
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
+    return pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  }
+  return std::nullopt;
+}
+
+// --watch: the table of the jobs (every job, or the named ones) read again on each tick.
+int watch(const std::string& path, const LsOptions& opt)
+{
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  auto render = [&] {
+    const std::optional<pg::StateDir> sd = open_state_dir(path);
+    std::vector<std::string> missing;
+    std::vector<Found> found = find_jobs(sd, opt.names, missing);
+    std::vector<pg::ListedJob> jobs;
+    for (auto& f : found) {
+      if (pg::state_matches(f.job, opt.view.states)) {
+        jobs.push_back(std::move(f.job));
+        pg::measure_tree(jobs.back());
+      }
+    }
+    std::string text = table_text(jobs, path, {pg::wall_now(), use_colour(opt.view.color)}, opt);
+    for (const auto& name : missing) {
+      text += fmt::format("no job named '{}' in {}\n", name, path);
+    }
+    return text;
+  };
+  auto title = [&] {
+    std::string command = "pg-ls";
+    for (const auto& name : opt.names) {
+      command += " " + name;
+    }
+    return fmt::format("Every {}: {}    {}", pg::format_duration(*opt.view.watch), command,
+                       pg::format_local(pg::wall_now()));
+  };
+  pg::watch_loop(render, *opt.view.watch, terminal, title);
+  return k_exit_ok;
+}
+
 int run(const LsOptions& opt)
 {
   const std::string path = pg::resolve_state_dir(opt.state_dir);
-  std::optional<pg::StateDir> sd;
-  struct stat lst {};
-  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
-    sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  if (opt.view.watch) {
+    return watch(path, opt);
   }
+  std::optional<pg::StateDir> sd = open_state_dir(path);
   if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
     return list_all(sd, path, opt);
   }
@@ -287,7 +381,7 @@ int run(const LsOptions& opt)
   int status = missing.empty() ? k_exit_ok : k_exit_problem;
   std::erase_if(found, [&](const Found& f) { return !pg::state_matches(f.job, opt.view.states); });
 
-  const pg::LsStyle style{pg::wall_now(), use_colour()};
+  const pg::LsStyle style{pg::wall_now(), use_colour(opt.view.color)};
   if (opt.events) {
     print_events(found, sd, opt, style.now);
     return status;
@@ -410,7 +504,9 @@ int main(int argc, char** argv)
     return usage("--prometheus prints the Prometheus text format; it has no --json form");
   }
 
-  if (std::string why = pg::apply_view_options(view_args, opt.view); !why.empty()) {
+  if (std::string why = pg::apply_view_options(
+          view_args, {opt.json, opt.check, opt.events, opt.prometheus}, opt.view);
+      !why.empty()) {
     return usage(why);
   }
   if (!check_names(opt.names)) {

@@ -14,12 +14,24 @@ struct ViewArgs {
   std::string states;
   CLI::Option* state_opt = nullptr;
   std::string sort = "name";
+  std::string watch;
+  CLI::Option* watch_opt = nullptr;
+  std::string color = "auto";
+  bool follow = false;
 };
 
-// Declares --state and --sort on app, read into args.
+// The views other than the table, as chosen: --watch draws only the table.
+struct OtherViews {
+  bool json = false;
+  bool check = false;
+  bool events = false;
+  bool prometheus = false;
+};
+
+// Declares --state, --sort, --watch, --color and --follow on app, read into args.
 void add_view_options(CLI::App& app, ViewArgs& args);
 
 // args checked into view: "" when they are good, else the usage error (one line).
-std::string apply_view_options(const ViewArgs& args, ViewOptions& view);
+std::string apply_view_options(const ViewArgs& args, const OtherViews& other, ViewOptions& view);
 
 } // namespace pg

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,10 +21,16 @@ enum class SortKey { Name, State, Uptime, Restarts, Memory };
 // "name", "state", ... as --sort takes them; nullopt for any other word.
 std::optional<SortKey> sort_key_from(std::string_view text);
 
+// --color: auto is on a terminal only, and never with NO_COLOR set (non-empty) or TERM=dumb.
+enum class ColorMode { Auto, Always, Never };
+
 // The view options of pg-ls, checked.
 struct ViewOptions {
   std::vector<RunState> states; // --state: only jobs in these (every job when empty)
   SortKey sort = SortKey::Name; // --sort
+  std::optional<std::chrono::milliseconds> watch; // --watch: the table again every this long
+  ColorMode color = ColorMode::Auto;
+  bool follow = false; // --events --follow
 };
 
 // --state's value ("running,failed"): the states named, or the reason it is not a list of
