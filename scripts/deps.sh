@@ -21,6 +21,8 @@ packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc uti
   nginx-light redis-server python3-gunicorn
   # The webhook hook of contrib/hooks posts with curl (tests/e2e/hook_examples_test.cc).
   curl
+  # A real terminal for pg-ls --watch (tests/e2e/pg_ls_views_test.cc).
+  tmux
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
   clang libclang-rt-14-dev)
 if [ "${1-}" = --build ]; then

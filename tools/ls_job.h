@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +27,9 @@ struct ListedJob {
   JobView view;
   std::optional<std::chrono::seconds> uptime; // age of the current run, when one runs
   std::optional<double> duration_done;        // 0..1 of --duration, when one is set
+  // The table's live figures of the job's tree (measure_tree(), ls_views.h), when measured.
+  std::optional<uint64_t> memory_bytes;
+  std::optional<double> cpu_percent; // of one CPU
 };
 
 // A view with uptime and duration_done measured on this machine's clocks now.

@@ -1,8 +1,13 @@
 // pg-ls: lists jobs (table, one job's detail, JSON, health check). The command line, the
 // reading of files and the exit statuses; what is printed is decided in ls_format.
 #include "job_view.h"
+#include "ls_files.h"
+#include "ls_follow.h"
 #include "ls_format.h"
 #include "ls_history.h"
+#include "ls_options.h"
+#include "ls_views.h"
+#include "ls_watch.h"
 #include "parse.h"
 #include "state_dir.h"
 #include "syscalls.h"
@@ -30,14 +35,6 @@ constexpr int k_exit_problem = 1;
 constexpr int k_exit_usage = 2;
 constexpr int k_exit_state_dir = 4;
 
-// How much of the end of events.jsonl and of the log is read: never the whole file (both
-// can be 10 MB and more). The events tail grows once when exits are sparse in it.
-constexpr size_t k_tail_bytes = 64 * 1024;
-constexpr size_t k_events_tail_max = 1024 * 1024;
-// --events reads each events.jsonl file whole, up to this much of its end: the supervisor
-// rotates past 10 MB, so only a damaged or planted file is longer, and memory stays bounded.
-constexpr size_t k_events_file_max = 16 * 1024 * 1024;
-
 const char* k_footer =
     R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
 Exit status: 0 listed (with --check: every job healthy); 1 --check found a job with failures
@@ -55,136 +52,8 @@ struct LsOptions {
   std::optional<pg::Millis> since; // --events --since D
   bool prometheus = false;
   std::vector<std::string> names;
+  pg::ViewOptions view; // --state, --sort, ...
 };
-
-// Opens a file of the job's directory for reading, never following a link.
-pg::UniqueFd open_in_job(const pg::JobDir& dir, const std::string& file)
-{
-  return pg::UniqueFd(pg::retry_eintr([&] {
-    return ::openat(dir.fd(), file.c_str(),
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  }));
-}
-
-// The last exits, from the tail of events.jsonl (and of events.jsonl.1 just after rotation).
-std::vector<pg::ExitRecord> recent_exits(const pg::JobDir& dir)
-{
-  std::vector<pg::ExitRecord> exits;
-  for (const char* file : {"events.jsonl", "events.jsonl.1"}) {
-    pg::UniqueFd fd = open_in_job(dir, file);
-    if (!fd) {
-      break;
-    }
-    std::vector<pg::ExitRecord> found;
-    bool whole = false;
-    for (size_t bytes : {k_tail_bytes, k_events_tail_max}) {
-      auto tail = pg::read_tail(fd.get(), bytes);
-      if (!tail) {
-        break;
-      }
-      found = pg::exits_from_events(tail->text, tail->starts_mid_line, pg::k_detail_exits);
-      whole = tail->whole_file;
-      if (found.size() >= pg::k_detail_exits || whole) {
-        break;
-      }
-    }
-    exits.insert(exits.begin(), found.begin(), found.end());
-    if (exits.size() >= pg::k_detail_exits || !whole) {
-      break;
-    }
-  }
-  if (exits.size() > pg::k_detail_exits) {
-    exits.erase(exits.begin(), exits.end() - static_cast<std::ptrdiff_t>(pg::k_detail_exits));
-  }
-  return exits;
-}
-
-// Opens the output log: inside the job's directory without following links; elsewhere (a
-// --log FILE of the user's choosing) as the path says. Sets note when it cannot.
-pg::UniqueFd open_log(const pg::JobDir& dir, const std::string& path, std::string& note)
-{
-  const std::string prefix = dir.path() + "/";
-  pg::UniqueFd fd;
-  if (path.starts_with(prefix) && path.find('/', prefix.size()) == std::string::npos) {
-    fd = open_in_job(dir, path.substr(prefix.size()));
-  } else {
-    fd = pg::UniqueFd(pg::retry_eintr(
-        [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); }));
-  }
-  if (!fd) {
-    note = errno == ENOENT ? path + " does not exist (yet)"
-                           : "cannot open " + path + ": " + std::strerror(errno);
-  }
-  return fd;
-}
-
-// The last output lines, from the tail of the log (and of LOG.1 just after rotation).
-void recent_output(const pg::JobDir& dir, const std::string& log, pg::JobHistory& history)
-{
-  pg::UniqueFd fd = open_log(dir, log, history.log_note);
-  if (!fd) {
-    return;
-  }
-  auto tail = pg::read_tail(fd.get(), k_tail_bytes);
-  if (!tail) {
-    history.log_note = log + " is not a regular file";
-    return;
-  }
-  history.log_lines = pg::last_log_lines(tail->text, tail->starts_mid_line, pg::k_detail_log_lines);
-  if (history.log_lines.size() >= pg::k_detail_log_lines || !tail->whole_file) {
-    return;
-  }
-  std::string ignored;
-  pg::UniqueFd old = open_log(dir, log + ".1", ignored);
-  auto old_tail = old ? pg::read_tail(old.get(), k_tail_bytes) : std::nullopt;
-  if (!old_tail) {
-    return;
-  }
-  auto older = pg::last_log_lines(old_tail->text, old_tail->starts_mid_line,
-                                  pg::k_detail_log_lines - history.log_lines.size());
-  history.log_lines.insert(history.log_lines.begin(), older.begin(), older.end());
-}
-
-// The job's events at or after since (all when nullopt), oldest first: events.jsonl and, going
-// back, its rotations while they may hold events that recent.
-std::vector<pg::JobEvent> read_events(const pg::JobDir& dir, std::optional<pg::WallTime> since)
-{
-  std::vector<pg::JobEvent> all;
-  for (int i = 0; i <= 9; ++i) {
-    const std::string file = i == 0 ? "events.jsonl" : fmt::format("events.jsonl.{}", i);
-    pg::UniqueFd fd = open_in_job(dir, file);
-    if (!fd) {
-      break;
-    }
-    auto text = pg::read_tail(fd.get(), k_events_file_max);
-    if (!text) {
-      break;
-    }
-    if (text->starts_mid_line) {
-      size_t nl = text->text.find('\n');
-      text->text.erase(0, nl == std::string::npos ? text->text.size() : nl + 1);
-    }
-    std::vector<pg::JobEvent> got = pg::parse_events(text->text, dir.name(), std::nullopt);
-    const bool older_needed = !since || (!got.empty() && got.front().at >= *since);
-    if (since) {
-      std::erase_if(got, [&](const pg::JobEvent& e) { return e.at < *since; });
-    }
-    all.insert(all.begin(), std::make_move_iterator(got.begin()),
-               std::make_move_iterator(got.end()));
-    if (!older_needed) {
-      break;
-    }
-  }
-  return all;
-}
-
-pg::JobHistory read_history(const pg::JobDir& dir, const pg::JobView& view)
-{
-  pg::JobHistory history;
-  history.exits = recent_exits(dir);
-  recent_output(dir, view.state ? view.state->definition.log : dir.path() + "/output.log", history);
-  return history;
-}
 
 // Prints the whole listing with as few write(2)s as it takes, not through stdio's buffer;
 // a failure throws as fmt::print does.
@@ -195,8 +64,11 @@ void write_out(std::string_view text)
   }
 }
 
-bool use_colour()
+bool use_colour(pg::ColorMode mode)
 {
+  if (mode != pg::ColorMode::Auto) {
+    return mode == pg::ColorMode::Always;
+  }
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color != nullptr && *no_color != '\0') {
     return false;
@@ -223,12 +95,62 @@ pg::JobView unreadable_job(const std::string& name, const std::string& error)
   return v;
 }
 
-// The table or the --json array of every job, each rendered as soon as it is read: a state
-// directory of thousands of jobs is never held whole. The same text as run()'s other paths.
-int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, bool json)
+// "no jobs in DIR", or with --state "no running or failed jobs in DIR".
+std::string no_jobs_line(const std::string& path, const LsOptions& opt)
 {
-  const pg::LsStyle style{pg::wall_now(), use_colour()};
-  if (json) {
+  std::string states;
+  for (size_t i = 0; i < opt.view.states.size(); ++i) {
+    states += (i == 0                            ? ""
+               : i + 1 == opt.view.states.size() ? " or "
+                                                 : ", ") +
+              pg::to_string(opt.view.states[i]);
+  }
+  return fmt::format("no {}jobs in {}", states.empty() ? "" : states + " ", path);
+}
+
+// jobs (already filtered) sorted by --sort, as the table (or the line saying there is none).
+std::string table_text(std::vector<pg::ListedJob>& jobs, const std::string& path,
+                       const pg::LsStyle& style, const LsOptions& opt)
+{
+  pg::sort_jobs(jobs, opt.view.sort);
+  return jobs.empty() ? no_jobs_line(path, opt) + "\n" : pg::render_table(jobs, style);
+}
+
+// jobs (already filtered) sorted by --sort, as the table or the --json array.
+int print_jobs(std::vector<pg::ListedJob>& jobs, const std::string& path, const pg::LsStyle& style,
+               const LsOptions& opt)
+{
+  if (opt.json) {
+    pg::sort_jobs(jobs, opt.view.sort);
+    std::string text = pg::jobs_json_text(jobs);
+    text += '\n';
+    write_out(text);
+  } else {
+    write_out(table_text(jobs, path, style, opt));
+  }
+  return k_exit_ok;
+}
+
+// The table or the --json array of every job, each rendered as soon as it is read: a state
+// directory of thousands of jobs is never held whole (unless --sort needs them all). The same
+// text as run()'s other paths.
+int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, const LsOptions& opt)
+{
+  const pg::LsStyle style{pg::wall_now(), use_colour(opt.view.color)};
+  if (opt.view.sort != pg::SortKey::Name) {
+    std::vector<pg::ListedJob> jobs;
+    if (sd) {
+      pg::for_each_view(*sd, [&](pg::JobView&& view) {
+        pg::ListedJob job = pg::listed_job(std::move(view));
+        if (pg::state_matches(job, opt.view.states)) {
+          pg::measure_tree(job);
+          jobs.push_back(std::move(job));
+        }
+      });
+    }
+    return print_jobs(jobs, path, style, opt);
+  }
+  if (opt.json) {
     // Written in pieces of this much, as the jobs come.
     constexpr size_t k_flush_bytes = 256 * 1024;
     std::string text;
@@ -236,7 +158,11 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, boo
     size_t count = 0;
     if (sd) {
       pg::for_each_view(*sd, [&](pg::JobView&& view) {
-        pg::append_job_json(text, pg::listed_job(std::move(view)), count++);
+        pg::ListedJob job = pg::listed_job(std::move(view));
+        if (!pg::state_matches(job, opt.view.states)) {
+          return;
+        }
+        pg::append_job_json(text, job, count++);
         if (text.size() >= k_flush_bytes) {
           write_out(text);
           text.clear();
@@ -250,10 +176,16 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, boo
   }
   pg::TableBuilder table(style);
   if (sd) {
-    pg::for_each_view(*sd, [&](pg::JobView&& view) { table.add(pg::listed_job(std::move(view))); });
+    pg::for_each_view(*sd, [&](pg::JobView&& view) {
+      pg::ListedJob job = pg::listed_job(std::move(view));
+      if (pg::state_matches(job, opt.view.states)) {
+        pg::measure_tree(job);
+        table.add(job);
+      }
+    });
   }
   if (table.rows() == 0) {
-    fmt::print("no jobs in {}\n", path);
+    fmt::print("{}\n", no_jobs_line(path, opt));
     return k_exit_ok;
   }
   write_out(table.text());
@@ -289,10 +221,38 @@ std::vector<Found> find_jobs(const std::optional<pg::StateDir>& sd,
   return found;
 }
 
-// --events: the events of the jobs found, merged in time order.
+// --events --follow: the jobs that appeared since the last look, followed from their start
+// (when every job is followed: no name, no --state).
+void discover_jobs(pg::FollowedJobs& jobs, const std::optional<pg::StateDir>& sd,
+                   const LsOptions& opt)
+{
+  if (!sd || !opt.names.empty() || !opt.view.states.empty()) {
+    return;
+  }
+  for (const auto& name : sd->job_names()) {
+    if (std::none_of(jobs.begin(), jobs.end(),
+                     [&](const auto& j) { return j->dir.name() == name; })) {
+      try {
+        if (auto dir = sd->job(name, false)) {
+          jobs.push_back(std::make_unique<pg::FollowedJob>(std::move(*dir), name, true));
+        }
+      } catch (const pg::StateDirError&) {
+        // Refused (a link, another user's): not followed, as --events skips it.
+      }
+    }
+  }
+}
+
+// --events: the events of the jobs found, merged in time order; with --follow, then those
+// that come, until SIGINT or SIGTERM.
 void print_events(const std::vector<Found>& found, const std::optional<pg::StateDir>& sd,
                   const LsOptions& opt, pg::WallTime now)
 {
+  std::optional<pg::WatchSignals> stop; // before anything is printed: no signal is missed
+  pg::FollowedJobs followed;
+  if (opt.view.follow) {
+    stop.emplace();
+  }
   std::optional<pg::WallTime> since;
   if (opt.since) {
     since = now - *opt.since;
@@ -302,18 +262,31 @@ void print_events(const std::vector<Found>& found, const std::optional<pg::State
     std::optional<pg::JobDir> dir;
     try {
       dir = f.dir ? std::nullopt : (sd ? sd->job(f.job.view.name, false) : std::nullopt);
+      // Each tail is made before the history is read: an event in between is not lost.
+      auto own = opt.view.follow && sd ? sd->job(f.job.view.name, false) : std::nullopt;
+      if (own) {
+        followed.push_back(
+            std::make_unique<pg::FollowedJob>(std::move(*own), f.job.view.name, false));
+      }
     } catch (const pg::StateDirError& e) {
       fmt::print(stderr, "pg-ls: {}: {}\n", f.job.view.name, e.what());
       continue;
     }
     const pg::JobDir* d = f.dir ? &*f.dir : dir ? &*dir : nullptr;
     if (d != nullptr) {
-      auto got = read_events(*d, since);
+      auto got = pg::read_events(*d, since);
       events.insert(events.end(), std::make_move_iterator(got.begin()),
                     std::make_move_iterator(got.end()));
     }
   }
   pg::merge_events(events);
+  if (stop) {
+    // The header even without events yet; with --json, one object per line from the start.
+    write_out(opt.json ? pg::follow_text(events, true) : pg::render_events(events));
+    pg::follow_loop(
+        *stop, followed, [&](pg::FollowedJobs& jobs) { discover_jobs(jobs, sd, opt); }, opt.json);
+    return;
+  }
   if (opt.json) {
     fmt::print("{}\n", pg::events_json(events).dump(
                            2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
@@ -346,16 +319,58 @@ bool print_check(const std::vector<Found>& found, bool json)
   return problem;
 }
 
+// The state directory at path, or nullopt when it does not exist (it holds no jobs).
+std::optional<pg::StateDir> open_state_dir(const std::string& path)
+{
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
+    return pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  }
+  return std::nullopt;
+}
+
+// --watch: the table of the jobs (every job, or the named ones) read again on each tick.
+int watch(const std::string& path, const LsOptions& opt)
+{
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  auto render = [&] {
+    const std::optional<pg::StateDir> sd = open_state_dir(path);
+    std::vector<std::string> missing;
+    std::vector<Found> found = find_jobs(sd, opt.names, missing);
+    std::vector<pg::ListedJob> jobs;
+    for (auto& f : found) {
+      if (pg::state_matches(f.job, opt.view.states)) {
+        jobs.push_back(std::move(f.job));
+        pg::measure_tree(jobs.back());
+      }
+    }
+    std::string text = table_text(jobs, path, {pg::wall_now(), use_colour(opt.view.color)}, opt);
+    for (const auto& name : missing) {
+      text += fmt::format("no job named '{}' in {}\n", name, path);
+    }
+    return text;
+  };
+  auto title = [&] {
+    std::string command = "pg-ls";
+    for (const auto& name : opt.names) {
+      command += " " + name;
+    }
+    return fmt::format("Every {}: {}    {}", pg::format_duration(*opt.view.watch), command,
+                       pg::format_local(pg::wall_now()));
+  };
+  pg::watch_loop(render, *opt.view.watch, terminal, title);
+  return k_exit_ok;
+}
+
 int run(const LsOptions& opt)
 {
   const std::string path = pg::resolve_state_dir(opt.state_dir);
-  std::optional<pg::StateDir> sd;
-  struct stat lst {};
-  if (::lstat(path.c_str(), &lst) == 0 || errno != ENOENT) {
-    sd = pg::StateDir::open(path, false); // refuses links, others' dirs, unreadable ones
+  if (opt.view.watch) {
+    return watch(path, opt);
   }
+  std::optional<pg::StateDir> sd = open_state_dir(path);
   if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
-    return list_all(sd, path, opt.json);
+    return list_all(sd, path, opt);
   }
 
   std::vector<std::string> missing;
@@ -364,8 +379,9 @@ int run(const LsOptions& opt)
     fmt::print(stderr, "pg-ls: no job named '{}' in {}\n", name, path);
   }
   int status = missing.empty() ? k_exit_ok : k_exit_problem;
+  std::erase_if(found, [&](const Found& f) { return !pg::state_matches(f.job, opt.view.states); });
 
-  const pg::LsStyle style{pg::wall_now(), use_colour()};
+  const pg::LsStyle style{pg::wall_now(), use_colour(opt.view.color)};
   if (opt.events) {
     print_events(found, sd, opt, style.now);
     return status;
@@ -381,39 +397,28 @@ int run(const LsOptions& opt)
   if (opt.check) {
     return print_check(found, opt.json) ? k_exit_problem : status;
   }
-  if (opt.json) {
-    std::vector<pg::ListedJob> jobs;
-    jobs.reserve(found.size());
-    for (auto& f : found) {
-      jobs.push_back(std::move(f.job));
-    }
-    std::string text = pg::jobs_json_text(jobs);
-    text += '\n';
-    write_out(text);
-    return status;
-  }
-  if (opt.names.size() == 1 && found.size() == 1) {
+  if (opt.names.size() == 1 && found.size() == 1 && !opt.json) {
     const Found& f = found.front();
     pg::JobHistory history;
     if (f.dir) {
-      history = read_history(*f.dir, f.job.view);
+      history = pg::read_history(*f.dir, f.job.view);
     } else {
       history.readable = false;
     }
     fmt::print("{}", pg::render_detail(f.job, history, style));
     return status;
   }
-  if (found.empty()) {
-    if (opt.names.empty()) {
-      fmt::print("no jobs in {}\n", path);
-    }
+  if (found.empty() && !opt.names.empty() && !opt.json) {
     return status;
   }
   std::vector<pg::ListedJob> jobs;
   for (auto& f : found) {
     jobs.push_back(std::move(f.job));
+    if (!opt.json || opt.view.sort == pg::SortKey::Memory) {
+      pg::measure_tree(jobs.back());
+    }
   }
-  write_out(pg::render_table(jobs, style));
+  print_jobs(jobs, path, style, opt);
   return status;
 }
 
@@ -459,6 +464,8 @@ int main(int argc, char** argv)
           ->type_name("DURATION");
   app.add_flag("--prometheus", opt.prometheus,
                "metrics in the Prometheus text format (node_exporter's textfile collector)");
+  pg::ViewArgs view_args;
+  pg::add_view_options(app, view_args);
   app.add_option("NAME", opt.names, "jobs to show [all]")->type_name("");
 
   try {
@@ -499,6 +506,11 @@ int main(int argc, char** argv)
     return usage("--prometheus prints the Prometheus text format; it has no --json form");
   }
 
+  if (std::string why = pg::apply_view_options(
+          view_args, {opt.json, opt.check, opt.events, opt.prometheus}, opt.view);
+      !why.empty()) {
+    return usage(why);
+  }
   if (!check_names(opt.names)) {
     return k_exit_usage;
   }

@@ -40,6 +40,12 @@ std::string status_cell(std::string_view text)
   return terminal_safe(text.substr(0, std::min(keep, text.size()))) + "\u2026";
 }
 
+// "0.4%", "12%", "250%": a percent of one CPU, in at most four characters up to 999%.
+std::string cpu_cell(double percent)
+{
+  return percent < 9.95 ? fmt::format("{:.1f}%", percent) : fmt::format("{:.0f}%", percent);
+}
+
 } // namespace
 
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style)
@@ -67,6 +73,8 @@ void TableBuilder::add(const ListedJob& job)
   cell(v.name);
   cell(shown_state(job));
   cell(pid ? std::to_string(*pid) : "-");
+  cell(job.cpu_percent ? cpu_cell(*job.cpu_percent) : "-");
+  cell(job.memory_bytes ? short_bytes(*job.memory_bytes) : "-");
   cell(job.uptime ? format_age(*job.uptime) : "-");
   cell(st ? std::to_string(st->restarts) : "-");
   cell(st && st->last_exit ? last_exit_summary(*st->last_exit, m_style.now) : "-");
@@ -97,7 +105,8 @@ void TableBuilder::add(const ListedJob& job)
 std::string TableBuilder::text() const
 {
   static constexpr std::array<std::string_view, k_columns> header{
-      "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "DURATION", "STATUS"};
+      "NAME",   "STATE",    "PID",       "CPU",      "MEM",
+      "UPTIME", "RESTARTS", "LAST EXIT", "DURATION", "STATUS"};
   const size_t columns = m_any_status ? k_columns : k_columns - 1;
   std::array<size_t, k_columns> widths{};
   for (size_t i = 0; i < columns; ++i) {

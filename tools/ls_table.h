@@ -11,9 +11,10 @@
 
 namespace pg {
 
-// The job table (NAME STATE PID UPTIME RESTARTS LAST EXIT DURATION, and STATUS when some job
-// has sd_notify STATUS= text, cut to one short line), one row per job, with a note under it
-// for every lost or unreadable job; widths fit the content.
+// The job table (NAME STATE PID CPU MEM UPTIME RESTARTS LAST EXIT DURATION, and STATUS when
+// some job has sd_notify STATUS= text, cut to one short line), one row per job, with a note
+// under it for every lost or unreadable job; widths fit the content. CPU and MEM are the job's
+// measured figures (measure_tree(), ls_views.h), "-" when not measured.
 std::string render_table(const std::vector<ListedJob>& jobs, const LsStyle& style);
 
 // render_table() one job at a time: add() each job in order, then text(). It keeps each row's
@@ -26,7 +27,7 @@ public:
   std::string text() const;
 
 private:
-  static constexpr size_t k_columns = 8; // STATUS last, shown when some job has one
+  static constexpr size_t k_columns = 10; // STATUS last, shown when some job has one
   void cell(std::string_view text);
 
   LsStyle m_style;

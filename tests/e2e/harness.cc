@@ -163,6 +163,25 @@ Child::~Child()
   }
 }
 
+const std::string& Child::read_out(Millis wait)
+{
+  if (m_out < 0) {
+    return m_out_so_far;
+  }
+  pollfd pfd{m_out, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(wait.count())) > 0) {
+    char buf[8192];
+    ssize_t got = ::read(m_out, buf, sizeof buf);
+    if (got > 0) {
+      m_out_so_far.append(buf, static_cast<size_t>(got));
+    } else if (got == 0) {
+      ::close(m_out);
+      m_out = -1;
+    }
+  }
+  return m_out_so_far;
+}
+
 Result Child::finish(Millis timeout)
 {
   Result r;
@@ -170,6 +189,7 @@ Result Child::finish(Millis timeout)
     ADD_FAILURE() << "finish() of a child that was not started or already finished";
     return r;
   }
+  r.out = std::move(m_out_so_far);
   const auto deadline = Clock::now() + timeout;
   int ws = 0;
   bool exited = false;

@@ -69,8 +69,12 @@ public:
   // Reads stdout and stderr to EOF and reaps the child. When the deadline passes first, kills
   // it by pid and fails the test (a command that exited but left its pipes open also fails).
   Result finish(Millis timeout = k_run);
+  // Reads what stdout has within wait (returning as soon as some came) and keeps it: the text
+  // read so far, which finish()'s out starts with. For a command that prints as it goes.
+  const std::string& read_out(Millis wait);
 
 private:
+  std::string m_out_so_far; // read by read_out()
   pid_t m_pid = -1;
   int m_out = -1;
   int m_err = -1;

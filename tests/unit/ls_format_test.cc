@@ -213,20 +213,34 @@ TEST_F(LsFormat, FormatRuntimeTakesAnyDouble)
 
 TEST_F(LsFormat, TableColumnsFitTheContent)
 {
+  ListedJob bot = running_job();
+  bot.cpu_percent = 1.5;
+  bot.memory_bytes = 12 * 1024 * 1024;
   EXPECT_EQ(
-      render_table({running_job(), failed_job()}, {k_now, false}),
-      "NAME      STATE    PID   UPTIME  RESTARTS  LAST EXIT                            DURATION\n"
-      "bot       running  4242  2h00m   0         -                                    "
-      "[##--------] 25%\n"
-      "cruncher  failed   -     -       5         failed: exit 3 (gave-up), 2m00s ago  -\n");
+      render_table({bot, failed_job()}, {k_now, false}),
+      "NAME      STATE    PID   CPU   MEM  UPTIME  RESTARTS  LAST EXIT                        "
+      "    DURATION\n"
+      "bot       running  4242  1.5%  12M  2h00m   0         -                                "
+      "    [##--------] 25%\n"
+      "cruncher  failed   -     -     -    -       5         failed: exit 3 (gave-up), 2m00s "
+      "ago  -\n");
+}
+
+TEST_F(LsFormat, TableCpuCellKeepsATenthOnlyUnderTenPercent)
+{
+  ListedJob bot = running_job();
+  bot.cpu_percent = 250.4;
+  bot.memory_bytes = 512;
+  const std::string table = render_table({bot}, {k_now, false});
+  EXPECT_NE(table.find("4242  250%  512B  2h00m"), std::string::npos) << table;
 }
 
 TEST_F(LsFormat, TableListsLostAndDamagedJobsWithTheirReasonBelow)
 {
   std::string got = render_table({damaged_job(), lost_job()}, {k_now, false});
-  EXPECT_EQ(got, "NAME    STATE  PID  UPTIME  RESTARTS  LAST EXIT  DURATION\n"
-                 "broken  lost   -    -       -         -          -\n"
-                 "victim  lost   -    -       0         -          -\n"
+  EXPECT_EQ(got, "NAME    STATE  PID  CPU  MEM  UPTIME  RESTARTS  LAST EXIT  DURATION\n"
+                 "broken  lost   -    -    -    -       -         -          -\n"
+                 "victim  lost   -    -    -    -       0         -          -\n"
                  "\n"
                  "broken: lost: state.json is damaged: missing field 'name'\n"
                  "victim: lost: its supervisor (pid 4241) died without recording an end\n");
@@ -691,13 +705,14 @@ TEST_F(LsFormat, TableShowsStatusColumnOnlyWhenSomeJobHasStatusText)
 {
   ListedJob bot = running_job();
   bot.view.state->status_text = "12 clients\nsecond line";
-  EXPECT_EQ(render_table({bot, failed_job()}, {k_now, false}),
-            "NAME      STATE    PID   UPTIME  RESTARTS  LAST EXIT                            "
-            "DURATION          STATUS\n"
-            "bot       running  4242  2h00m   0         -                                    "
-            "[##--------] 25%  12 clients\u2026\n"
-            "cruncher  failed   -     -       5         failed: exit 3 (gave-up), 2m00s ago  "
-            "-                 -\n");
+  EXPECT_EQ(
+      render_table({bot, failed_job()}, {k_now, false}),
+      "NAME      STATE    PID   CPU  MEM  UPTIME  RESTARTS  LAST EXIT                            "
+      "DURATION          STATUS\n"
+      "bot       running  4242  -    -    2h00m   0         -                                    "
+      "[##--------] 25%  12 clients\u2026\n"
+      "cruncher  failed   -     -    -    -       5         failed: exit 3 (gave-up), 2m00s ago  "
+      "-                 -\n");
 }
 
 TEST_F(LsFormat, TableCutsLongStatusTextOnACharacterBoundary)

@@ -1,0 +1,171 @@
+#include "ls_views.h"
+
+#include "ls_text.h"
+#include "parse.h"
+#include "proc.h"
+#include "tree_memory.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace pg {
+
+std::optional<SortKey> sort_key_from(std::string_view text)
+{
+  constexpr std::array<std::pair<std::string_view, SortKey>, 5> keys{{
+      {"name", SortKey::Name},
+      {"state", SortKey::State},
+      {"uptime", SortKey::Uptime},
+      {"restarts", SortKey::Restarts},
+      {"memory", SortKey::Memory},
+  }};
+  for (const auto& [word, key] : keys) {
+    if (text == word) {
+      return key;
+    }
+  }
+  return std::nullopt;
+}
+
+StateFilter parse_state_filter(std::string_view text)
+{
+  StateFilter filter;
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    const std::string_view word =
+        text.substr(from, comma == std::string_view::npos ? text.size() - from : comma - from);
+    auto state = run_state_from(word);
+    if (!state) {
+      filter.error = fmt::format("--state: '{}' is not a state (starting, running, backoff, "
+                                 "stopping, stopped, completed, failed, lost)",
+                                 escape_control(word));
+      filter.states.clear();
+      return filter;
+    }
+    if (std::find(filter.states.begin(), filter.states.end(), *state) == filter.states.end()) {
+      filter.states.push_back(*state);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    from = comma + 1;
+  }
+  return filter;
+}
+
+bool state_matches(const ListedJob& job, const std::vector<RunState>& states)
+{
+  return states.empty() || std::find(states.begin(), states.end(), job.view.shown) != states.end();
+}
+
+void sort_jobs(std::vector<ListedJob>& jobs, SortKey key)
+{
+  auto by = [&](auto value) {
+    std::stable_sort(jobs.begin(), jobs.end(), [&](const ListedJob& a, const ListedJob& b) {
+      return value(a) > value(b); // largest first; nullopt (none) last
+    });
+  };
+  switch (key) {
+  case SortKey::Name:
+    break;
+  case SortKey::State:
+    std::stable_sort(jobs.begin(), jobs.end(), [](const ListedJob& a, const ListedJob& b) {
+      return to_string(a.view.shown) < to_string(b.view.shown);
+    });
+    break;
+  case SortKey::Uptime:
+    by([](const ListedJob& j) { return j.uptime; });
+    break;
+  case SortKey::Restarts:
+    by([](const ListedJob& j) {
+      return j.view.state ? std::optional<unsigned>(j.view.state->restarts) : std::nullopt;
+    });
+    break;
+  case SortKey::Memory:
+    by([](const ListedJob& j) { return j.memory_bytes; });
+    break;
+  }
+}
+
+std::optional<uint64_t> parse_stat_cpu_ticks(std::string_view stat)
+{
+  // "PID (COMM) S PPID ...": COMM may hold spaces and parentheses, so count after the last ')'.
+  const size_t close = stat.rfind(')');
+  if (close == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view rest = stat.substr(close + 1);
+  uint64_t sum = 0;
+  // Field 3 (state) is the first after ')'; utime..cstime are fields 14 to 17.
+  for (int field = 3; field <= 17; ++field) {
+    const size_t start = rest.find_first_not_of(' ');
+    if (start == std::string_view::npos) {
+      return std::nullopt;
+    }
+    rest.remove_prefix(start);
+    const size_t end = std::min(rest.find(' '), rest.size());
+    if (field >= 14) {
+      uint64_t v = 0;
+      auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + end, v);
+      if (ec != std::errc() || ptr != rest.data() + end) {
+        return std::nullopt;
+      }
+      sum += v;
+    }
+    rest.remove_prefix(end);
+  }
+  return sum;
+}
+
+double cpu_percent(double cpu_seconds, double elapsed_seconds)
+{
+  if (!(elapsed_seconds > 0) || !(cpu_seconds >= 0)) {
+    return 0;
+  }
+  return 100.0 * cpu_seconds / elapsed_seconds;
+}
+
+namespace {
+
+std::optional<uint64_t> read_cpu_ticks(pid_t pid)
+{
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::stringstream text;
+  text << in.rdbuf();
+  return in ? parse_stat_cpu_ticks(text.str()) : std::nullopt;
+}
+
+} // namespace
+
+void measure_tree(ListedJob& job)
+{
+  const JobView& v = job.view;
+  if (!v.state || !v.supervisor_alive || !has_live_process(job) || elsewhere(job) ||
+      v.state->supervisor.pid <= 0) {
+    return;
+  }
+  const pid_t root = v.state->supervisor.pid;
+  job.memory_bytes = live_usage(job).memory_rss_bytes;
+  if (!job.memory_bytes) {
+    job.memory_bytes = tree_memory(root).rss_bytes;
+  }
+  if (!job.uptime) {
+    return;
+  }
+  uint64_t ticks = 0;
+  for (pid_t pid : descendants(root)) {
+    ticks += read_cpu_ticks(pid).value_or(0); // one that ended meanwhile counts nothing
+  }
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  const double seconds = static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
+  job.cpu_percent = cpu_percent(seconds, static_cast<double>(job.uptime->count()));
+}
+
+} // namespace pg

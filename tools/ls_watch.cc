@@ -1,0 +1,152 @@
+#include "ls_watch.h"
+
+#include "syscalls.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+
+namespace pg {
+
+namespace {
+
+sigset_t stop_set()
+{
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// A periodic CLOCK_MONOTONIC timer whose first expiry is one interval away.
+UniqueFd periodic_timer(Millis interval)
+{
+  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!fd) {
+    throw_errno("timerfd_create");
+  }
+  itimerspec spec{};
+  spec.it_interval.tv_sec = static_cast<time_t>(interval.count() / 1000);
+  spec.it_interval.tv_nsec = static_cast<long>(interval.count() % 1000) * 1'000'000L;
+  spec.it_value = spec.it_interval;
+  if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) {
+    throw_errno("timerfd_settime");
+  }
+  return fd;
+}
+
+void write_text(std::string_view text)
+{
+  if (!write_all(STDOUT_FILENO, text)) {
+    throw_errno("writing the listing");
+  }
+}
+
+} // namespace
+
+WatchSignals::WatchSignals()
+{
+  const sigset_t set = stop_set();
+  // Blocked before the fd exists, so a signal in between waits for the fd instead of killing.
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
+    throw_errno("sigprocmask");
+  }
+  m_fd = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!m_fd) {
+    throw_errno("signalfd");
+  }
+}
+
+WatchSignals::~WatchSignals()
+{
+  m_fd.reset();
+  const sigset_t set = stop_set();
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+bool wait_for_stop(const WatchSignals& stop, int timeout_ms, int extra_fd)
+{
+  pollfd fds[2] = {{stop.fd(), POLLIN, 0}, {extra_fd, POLLIN, 0}};
+  const nfds_t n = extra_fd >= 0 ? 2 : 1;
+  if (::poll(fds, n, timeout_ms) < 0 && errno != EINTR) {
+    throw_errno("poll");
+  }
+  if ((fds[0].revents & POLLIN) == 0) {
+    return false;
+  }
+  // Taken from the fd: a signal left pending would kill when the destructor unblocks it.
+  signalfd_siginfo info{};
+  while (::read(stop.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  }
+  return true;
+}
+
+std::string redraw_in_place(std::string_view text)
+{
+  std::string out = "\x1b[H";
+  size_t from = 0;
+  while (from < text.size()) {
+    size_t nl = text.find('\n', from);
+    if (nl == std::string_view::npos) {
+      nl = text.size();
+    }
+    out.append(text.substr(from, nl - from));
+    out += "\x1b[K\n";
+    from = nl + 1;
+  }
+  out += "\x1b[J";
+  return out;
+}
+
+void watch_loop(const RenderFn& render, Millis interval, bool terminal, const RenderFn& title)
+{
+  const WatchSignals stop;
+  const UniqueFd timer = periodic_timer(interval);
+  bool first = true;
+  for (;;) {
+    const std::string text = render();
+    if (terminal) {
+      write_text(redraw_in_place(title() + "\n\n" + text));
+    } else {
+      write_text(first ? text : "\n" + text);
+    }
+    first = false;
+    // The next tick or a stop signal, whichever comes first.
+    for (;;) {
+      if (wait_for_stop(stop, -1, timer.get())) {
+        return;
+      }
+      uint64_t expirations = 0;
+      if (::read(timer.get(), &expirations, sizeof expirations) ==
+          static_cast<ssize_t>(sizeof expirations)) {
+        break;
+      }
+    }
+  }
+}
+
+std::optional<Millis> parse_watch_interval(std::string_view text)
+{
+  std::optional<Millis> d = parse_duration(text);
+  if (!d) {
+    double seconds = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(seconds) &&
+        seconds <= 86'400) {
+      d = Millis(std::llround(seconds * 1000));
+    }
+  }
+  if (!d || *d < Millis(100)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+} // namespace pg

@@ -1,0 +1,50 @@
+// pg-ls --watch and --events --follow: a loop that draws or prints on each tick (a timerfd)
+// until SIGINT or SIGTERM (a signalfd), never a fixed sleep.
+#pragma once
+
+#include "fd.h"
+#include "parse.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pg {
+
+// Blocks SIGINT and SIGTERM for this process's life and reads them from a signalfd: the loops
+// below end on them with exit status 0, whatever they were doing.
+class WatchSignals {
+public:
+  WatchSignals();
+  WatchSignals(const WatchSignals&) = delete;
+  WatchSignals& operator=(const WatchSignals&) = delete;
+  ~WatchSignals(); // unblocks them
+  int fd() const { return m_fd.get(); }
+
+private:
+  UniqueFd m_fd;
+};
+
+// Waits up to timeout_ms (-1: forever) for a stop signal or for extra_fd (when >= 0) to be
+// readable; true when a stop signal came.
+bool wait_for_stop(const WatchSignals& stop, int timeout_ms, int extra_fd = -1);
+
+// The text of one tick: the table as pg-ls prints it once.
+using RenderFn = std::function<std::string()>;
+
+// --watch: every interval, render() again: on a terminal, redrawn in place (cursor home, each
+// line cleared to its end, the rest of the screen cleared, like watch(1)) under a title line;
+// elsewhere each table whole (no title) after a blank line, written at once. Returns on SIGINT or
+// SIGTERM.
+void watch_loop(const RenderFn& render, Millis interval, bool terminal, const RenderFn& title);
+
+// "0.5" seconds as watch(1) takes them, or a duration ("250ms", "2s", "1m"); nullopt when it
+// is neither or under 100ms.
+std::optional<Millis> parse_watch_interval(std::string_view text);
+
+// A table's text made to redraw in place: each line cleared to its end, then the rest of the
+// screen cleared; cursor home first.
+std::string redraw_in_place(std::string_view text);
+
+} // namespace pg
