@@ -173,7 +173,7 @@ size_t header_count(const std::string& out)
   size_t n = 0;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
-    n += starts_with(line, "NAME ") ? 1 : 0;
+    n += starts_with(line, "NAME ") ? 1U : 0U;
   }
   return n;
 }
@@ -193,7 +193,7 @@ TEST_F(PgLsViews, WatchPipedPrintsAWholeTablePerTickAndExitsZeroOnSigtermOrSigin
     std::istringstream in(r.out);
     size_t rows = 0;
     for (std::string line; std::getline(in, line);) {
-      rows += starts_with(line, "web ") ? 1 : 0;
+      rows += starts_with(line, "web ") ? 1U : 0U;
     }
     EXPECT_EQ(rows, header_count(r.out)) << r.out;
   }
@@ -323,7 +323,7 @@ size_t header_count_events(const std::string& out)
   size_t n = 0;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
-    n += starts_with(line, "TIME ") ? 1 : 0;
+    n += starts_with(line, "TIME ") ? 1U : 0U;
   }
   return n;
 }
