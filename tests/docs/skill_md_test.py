@@ -87,7 +87,8 @@ def ensure(want, env, cwd, start_line):
 
 
 def follow_until_a_line(argv, env, cwd):
-    """pg-ctl logs -f: runs until it printed a line, then ends it by its pid."""
+    """pg-ctl logs -f, pg-ls --watch, --events --follow: runs until it printed a line, then ends
+    it by its pid."""
     p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -166,7 +167,8 @@ def main():
                 ensure("running", env, tmp, start_line)
             if argv[0] == "pg-run":
                 run(["pg-ctl", "forget", JOB], env, tmp)
-            if verb == "logs" and "-f" in argv:
+            endless = argv[0] == "pg-ls" and ("--watch" in argv or "--follow" in argv)
+            if (verb == "logs" and "-f" in argv) or endless:
                 code, out, err = follow_until_a_line(argv, env, tmp)
             else:
                 code, out, err = run(argv, env, tmp)
