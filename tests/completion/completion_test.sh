@@ -171,7 +171,9 @@ options()
   in_options && /^ +(-[A-Za-z0-9], *)?--[A-Za-z0-9]/ {
     sub(/^ +(-[A-Za-z0-9], *)?/, "")
     split($0, f, / +/)
-    kind = f[2] ~ /^[A-Z][][A-Z0-9_=:]*$/ && f[2] != "REQUIRED" ? "value" : "flag"
+    # A value: TYPE, a list (STATE[,STATE...]) or an optional one ([DURATION], which CLI11
+    # takes from the next word all the same).
+    kind = f[2] ~ /^\[?[A-Z][][A-Z0-9_=:,.]*$/ && f[2] != "REQUIRED" ? "value" : "flag"
     print f[1], kind
   }' <<<"$1"
 }
