@@ -2,9 +2,9 @@
 
 #include "cgroup.h"
 #include "clock.h"
+#include "poll_until.h"
 #include "proc.h"
 #include "syscalls.h"
-#include "poll_until.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -3,8 +3,8 @@
 // memory and task count, membership in every hierarchy, kill, remove; and an OOM kill under a
 // 32M cap counted by the cgroup. Every test removes its cgroups, even when it fails.
 #include "cgroup.h"
-#include "syscalls.h"
 #include "poll_until.h"
+#include "syscalls.h"
 
 #include <poll.h>
 #include <sched.h>
