@@ -167,13 +167,14 @@ TEST_F(PgLsViews, CpuAndMemColumnsShowTheLiveTreesFigures)
   EXPECT_GE(size_cell_bytes(busy.at(4)), 64.0 * 1024 * 1024) << r.out;
 }
 
-// Lines of out that start with NAME: one per table printed.
-size_t header_count(const std::string& out)
+// Lines of out that start with prefix: the headers of the tables printed ("NAME ", or "TIME "
+// for the --events table).
+size_t lines_starting(const std::string& out, const std::string& prefix = "NAME ")
 {
   size_t n = 0;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
-    n += starts_with(line, "NAME ") ? 1U : 0U;
+    n += starts_with(line, prefix) ? 1U : 0U;
   }
   return n;
 }
@@ -183,19 +184,14 @@ TEST_F(PgLsViews, WatchPipedPrintsAWholeTablePerTickAndExitsZeroOnSigtermOrSigin
   start_running("web");
   for (int sig : {SIGTERM, SIGINT}) {
     auto child = start(ls({"--watch", "0.2"}));
-    must(wait_until([&] { return header_count(child->read_out(Millis(20))) >= 2; },
+    must(wait_until([&] { return lines_starting(child->read_out(Millis(20))) >= 2; },
                     "two tables printed"));
     ASSERT_EQ(::kill(child->pid(), sig), 0);
     Result r = child->finish();
     EXPECT_EQ(r.status, 0) << strsignal(sig) << ": " << r.err;
     EXPECT_FALSE(contains(r.out, "\x1b")) << r.out;
     // Every table is whole: its header and the job's row.
-    std::istringstream in(r.out);
-    size_t rows = 0;
-    for (std::string line; std::getline(in, line);) {
-      rows += starts_with(line, "web ") ? 1U : 0U;
-    }
-    EXPECT_EQ(rows, header_count(r.out)) << r.out;
+    EXPECT_EQ(lines_starting(r.out, "web "), lines_starting(r.out)) << r.out;
   }
 }
 
@@ -273,12 +269,12 @@ TEST_F(PgLsViews, WatchOnATerminalRedrawsInPlace)
       },
       "the table on the terminal"));
   // Redrawn in place: one table on the screen, not one under the other.
-  EXPECT_EQ(header_count(screen), 1u) << screen;
+  EXPECT_EQ(lines_starting(screen), 1u) << screen;
   const std::string first_title = screen.substr(0, screen.find('\n'));
   must(wait_until([&] { return tmux.capture().substr(0, first_title.size()) != first_title; },
                   "the title's clock to move on a redraw", Millis(5000)));
   screen = tmux.capture();
-  EXPECT_EQ(header_count(screen), 1u) << screen;
+  EXPECT_EQ(lines_starting(screen), 1u) << screen;
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   EXPECT_EQ(wait_file(status), "0\n");
 }
@@ -317,17 +313,6 @@ TEST_F(PgLsViews, ColorAlwaysPaintsEvenInAPipeAndNeverNotEvenOnATerminal)
   EXPECT_TRUE(starts_with(bad.err, "pg-ls: error: --color: 'sometimes' is not")) << bad.err;
 }
 
-// Lines of out that start with TIME: the --events table's header.
-size_t header_count_events(const std::string& out)
-{
-  size_t n = 0;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    n += starts_with(line, "TIME ") ? 1U : 0U;
-  }
-  return n;
-}
-
 TEST_F(PgLsViews, EventsFollowPrintsNewEventsAsTheyComeUntilSigterm)
 {
   start_running("web");
@@ -348,7 +333,7 @@ TEST_F(PgLsViews, EventsFollowPrintsNewEventsAsTheyComeUntilSigterm)
   ASSERT_EQ(::kill(child->pid(), SIGTERM), 0);
   Result r = child->finish();
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(header_count_events(r.out), 1u) << r.out;
+  EXPECT_EQ(lines_starting(r.out, "TIME "), 1u) << r.out;
 }
 
 TEST_F(PgLsViews, EventsFollowJsonPrintsOneObjectPerLine)
