@@ -63,6 +63,9 @@ install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/hooks/desktop-notify
                  ${CMAKE_SOURCE_DIR}/contrib/hooks/webhook
                  ${CMAKE_SOURCE_DIR}/contrib/hooks/agent-check
         DESTINATION ${CMAKE_INSTALL_DATADIR}/process-guardian/hooks)
+# Example alerting rules over pg-ls --prometheus (promtool check rules in the tests).
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/pg-alerts.rules.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/process-guardian/prometheus)
 
 # Files only a Debian package carries, never a plain `cmake --install`: component `deb`,
 # which cpack installs (CPACK_INSTALL_CMAKE_PROJECTS below) and debian/rules replaces with
