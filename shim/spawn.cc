@@ -126,6 +126,34 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   child_fail(a, ChildStep::Execve);
 }
 
+// What a child that failed before its exec (err) reports for req.
+SpawnResult child_failed(const SpawnRequest& req, const ChildError& err)
+{
+  SpawnResult r;
+  r.error = err.error;
+  switch (err.step) {
+  case ChildStep::Chdir:
+    r.what = "chdir " + req.cwd;
+    break;
+  case ChildStep::Execve:
+    r.what = "execve " + req.command;
+    break;
+  case ChildStep::Limit:
+    r.what = "setrlimit " + limit_text(req.limits[err.limit]);
+    r.failure = SpawnResult::Failure::Limit;
+    break;
+  case ChildStep::CgroupJoin:
+    r.what = "joining the job's cgroup (writing to its cgroup.procs)";
+    r.failure = SpawnResult::Failure::Cgroup;
+    break;
+  case ChildStep::None:
+  case ChildStep::Setup:
+    r.what = "setting up the child";
+    break;
+  }
+  return r;
+}
+
 } // namespace
 
 SpawnResult SpawnResult::failed_setup(std::string why)
@@ -216,29 +244,7 @@ SpawnResult spawn(const SpawnRequest& req)
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  SpawnResult r;
-  r.error = args.err.error;
-  switch (args.err.step) {
-  case ChildStep::Chdir:
-    r.what = "chdir " + req.cwd;
-    break;
-  case ChildStep::Execve:
-    r.what = "execve " + req.command;
-    break;
-  case ChildStep::Limit:
-    r.what = "setrlimit " + limit_text(req.limits[args.err.limit]);
-    r.failure = SpawnResult::Failure::Limit;
-    break;
-  case ChildStep::CgroupJoin:
-    r.what = "joining the job's cgroup (writing to its cgroup.procs)";
-    r.failure = SpawnResult::Failure::Cgroup;
-    break;
-  case ChildStep::None:
-  case ChildStep::Setup:
-    r.what = "setting up the child";
-    break;
-  }
-  return r;
+  return child_failed(req, args.err);
 }
 
 Resolved resolve_command(const std::string& argv0, const std::string& path_var,

@@ -149,12 +149,8 @@ CtlResult forget_one(const JobsAt& jobs, const std::string& name)
   }
   if (!kept.empty()) {
     // Files pg did not write (a user's own, a --log put here by hand): not ours to delete.
-    std::string list;
-    for (const auto& k : kept) {
-      list += (list.empty() ? "" : ", ") + k;
-    }
     r.message = fmt::format("history removed ({} files), but {} is kept: it also holds {}", removed,
-                            dir->path(), list);
+                            dir->path(), fmt::join(kept, ", "));
     r.ok = true;
     return r;
   }

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <functional>
 
 namespace pg {
 
@@ -140,6 +139,107 @@ ordered_json events_json(const std::vector<JobEvent>& events)
   return out;
 }
 
+namespace {
+
+using Sample = std::optional<double>;
+
+// One Prometheus family: a sample per job that has a value.
+struct Family {
+  const char* metric;
+  const char* type;
+  const char* help;
+  Sample (*value)(const ListedJob&);
+};
+
+const ExitRecord* last_exit_of(const ListedJob& j)
+{
+  return j.view.state && j.view.state->last_exit ? &*j.view.state->last_exit : nullptr;
+}
+
+Sample unix_time(const std::optional<WallTime>& t)
+{
+  return t ? Sample(epoch_seconds(*t)) : std::nullopt;
+}
+
+// The families after pg_job_state. Counters: state.json keeps both across supervisors (the run
+// numbers go on, the failures are carried over), so they only go back when pg-ctl forget
+// removes the job. Times as timestamps only: an age written to a textfile goes stale between
+// two writes.
+constexpr std::array<Family, 14> k_families{{
+    {"pg_job_up", "gauge", "1 while the job runs (its supervisor alive, its process started).",
+     [](const ListedJob& j) -> Sample {
+       return j.view.shown == RunState::Running || j.view.shown == RunState::Starting ? 1 : 0;
+     }},
+    {"pg_job_runs_total", "counter", "Runs ever started in the job's history.",
+     [](const ListedJob& j) -> Sample {
+       return j.view.state && j.view.state->run > 0 ? Sample(j.view.state->run) : std::nullopt;
+     }},
+    {"pg_job_failures_total", "counter",
+     "Failed runs ever recorded in the job's history (premature and lost ones included).",
+     [](const ListedJob& j) -> Sample {
+       return j.view.state && j.view.state->failures ? Sample(*j.view.state->failures)
+                                                     : std::nullopt;
+     }},
+    // A gauge: the count starts again at each launch (pg-ctl restart and revive keep it).
+    {"pg_job_restarts", "gauge",
+     "Runs started after the first since the job's launch, planned ones included.",
+     [](const ListedJob& j) -> Sample {
+       return j.view.state ? Sample(j.view.state->restarts) : std::nullopt;
+     }},
+    {"pg_job_memory_rss_bytes", "gauge",
+     "The live job's current memory: its cgroup's, else the --max-memory sample.",
+     [](const ListedJob& j) -> Sample {
+       const auto m = live_usage(j).memory_rss_bytes;
+       return m ? Sample(static_cast<double>(*m)) : std::nullopt;
+     }},
+    {"pg_job_tasks", "gauge", "The live job's processes and threads, counted by its cgroup.",
+     [](const ListedJob& j) -> Sample {
+       const auto t = live_usage(j).tasks;
+       return t ? Sample(static_cast<double>(*t)) : std::nullopt;
+     }},
+    {"pg_job_started_timestamp_seconds", "gauge", "The job's first start, Unix time.",
+     [](const ListedJob& j) -> Sample {
+       return j.view.state ? unix_time(j.view.state->started_at) : std::nullopt;
+     }},
+    {"pg_job_run_started_timestamp_seconds", "gauge",
+     "The live job's current run's start, Unix time.",
+     [](const ListedJob& j) -> Sample {
+       return j.uptime && j.view.state ? unix_time(j.view.state->run_started_at) : std::nullopt;
+     }},
+    {"pg_job_deadline_timestamp_seconds", "gauge",
+     "When the job's --duration ends (its first start plus the duration), Unix time.",
+     [](const ListedJob& j) -> Sample {
+       return j.view.state ? unix_time(j.view.state->deadline_at) : std::nullopt;
+     }},
+    {"pg_job_last_exit_code", "gauge", "Exit code of the last run; -1 when a signal ended it.",
+     [](const ListedJob& j) -> Sample {
+       const ExitRecord* e = last_exit_of(j);
+       return e == nullptr ? std::nullopt : Sample(e->code ? *e->code : -1);
+     }},
+    {"pg_job_last_exit_signal", "gauge", "Number of the signal that ended the last run; 0 if none.",
+     [](const ListedJob& j) -> Sample {
+       const ExitRecord* e = last_exit_of(j);
+       return e == nullptr ? std::nullopt : Sample(e->signal ? *e->signal : 0);
+     }},
+    {"pg_job_last_exit_failed", "gauge", "1 when the last run's outcome was failed.",
+     [](const ListedJob& j) -> Sample {
+       const ExitRecord* e = last_exit_of(j);
+       return e == nullptr ? std::nullopt : Sample(e->outcome == Outcome::Failed ? 1 : 0);
+     }},
+    {"pg_job_last_exit_runtime_seconds", "gauge", "How long the last run ran.",
+     [](const ListedJob& j) -> Sample {
+       const ExitRecord* e = last_exit_of(j);
+       return e == nullptr ? std::nullopt : Sample(e->runtime_s);
+     }},
+    {"pg_job_last_exit_timestamp_seconds", "gauge", "When the last run ended, Unix time.",
+     [](const ListedJob& j) -> Sample {
+       const ExitRecord* e = last_exit_of(j);
+       return e == nullptr ? std::nullopt : Sample(epoch_seconds(e->at));
+     }},
+}};
+
+} // namespace
+
 std::string render_prometheus(const std::vector<ListedJob>& jobs, const std::string& state_dir)
 {
   std::string out;
@@ -148,16 +248,6 @@ std::string render_prometheus(const std::vector<ListedJob>& jobs, const std::str
   auto labels = [&](const ListedJob& j) {
     return fmt::format("name=\"{}\",state_dir=\"{}\"", label_value(j.view.name),
                        label_value(state_dir));
-  };
-  // One family: its HELP and TYPE, then a sample per job that has a value.
-  auto family = [&](const char* metric, const char* type, const char* help,
-                    const std::function<std::optional<double>(const ListedJob&)>& value) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", metric, help, metric, type);
-    for (const auto& j : jobs) {
-      if (auto v = value(j)) {
-        out += fmt::format("{}{{{}}} {}\n", metric, labels(j), *v);
-      }
-    }
   };
   constexpr std::array<RunState, 8> k_states{
       RunState::Starting, RunState::Running,   RunState::Backoff, RunState::Stopping,
@@ -170,85 +260,14 @@ std::string render_prometheus(const std::vector<ListedJob>& jobs, const std::str
                          j.view.shown == s ? 1 : 0);
     }
   }
-  using V = std::optional<double>;
-  auto last = [](const ListedJob& j) -> const ExitRecord* {
-    return j.view.state && j.view.state->last_exit ? &*j.view.state->last_exit : nullptr;
-  };
-  auto time = [](const std::optional<WallTime>& t) -> V {
-    return t ? V(epoch_seconds(*t)) : std::nullopt;
-  };
-  family("pg_job_up", "gauge", "1 while the job runs (its supervisor alive, its process started).",
-         [](const ListedJob& j) -> V {
-           return j.view.shown == RunState::Running || j.view.shown == RunState::Starting ? 1 : 0;
-         });
-  // Counters: state.json keeps both across supervisors (the run numbers go on, the failures are
-  // carried over), so they only go back when pg-ctl forget removes the job.
-  family("pg_job_runs_total", "counter", "Runs ever started in the job's history.",
-         [](const ListedJob& j) -> V {
-           return j.view.state && j.view.state->run > 0 ? V(j.view.state->run) : std::nullopt;
-         });
-  family("pg_job_failures_total", "counter",
-         "Failed runs ever recorded in the job's history (premature and lost ones included).",
-         [](const ListedJob& j) -> V {
-           return j.view.state && j.view.state->failures ? V(*j.view.state->failures)
-                                                         : std::nullopt;
-         });
-  // A gauge: the count starts again at each launch (pg-ctl restart and revive keep it).
-  family("pg_job_restarts", "gauge",
-         "Runs started after the first since the job's launch, planned ones included.",
-         [](const ListedJob& j) -> V {
-           return j.view.state ? V(j.view.state->restarts) : std::nullopt;
-         });
-  family("pg_job_memory_rss_bytes", "gauge",
-         "The live job's current memory: its cgroup's, else the --max-memory sample.",
-         [](const ListedJob& j) -> V {
-           const auto m = live_usage(j).memory_rss_bytes;
-           return m ? V(static_cast<double>(*m)) : std::nullopt;
-         });
-  family("pg_job_tasks", "gauge", "The live job's processes and threads, counted by its cgroup.",
-         [](const ListedJob& j) -> V {
-           const auto t = live_usage(j).tasks;
-           return t ? V(static_cast<double>(*t)) : std::nullopt;
-         });
-  // Times as timestamps only: an age written to a textfile goes stale between two writes.
-  family("pg_job_started_timestamp_seconds", "gauge", "The job's first start, Unix time.",
-         [&](const ListedJob& j) -> V {
-           return j.view.state ? time(j.view.state->started_at) : std::nullopt;
-         });
-  family("pg_job_run_started_timestamp_seconds", "gauge",
-         "The live job's current run's start, Unix time.", [&](const ListedJob& j) -> V {
-           return j.uptime && j.view.state ? time(j.view.state->run_started_at) : std::nullopt;
-         });
-  family("pg_job_deadline_timestamp_seconds", "gauge",
-         "When the job's --duration ends (its first start plus the duration), Unix time.",
-         [&](const ListedJob& j) -> V {
-           return j.view.state ? time(j.view.state->deadline_at) : std::nullopt;
-         });
-  family("pg_job_last_exit_code", "gauge", "Exit code of the last run; -1 when a signal ended it.",
-         [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt : V(e->code ? *e->code : -1);
-         });
-  family("pg_job_last_exit_signal", "gauge",
-         "Number of the signal that ended the last run; 0 if none.", [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt : V(e->signal ? *e->signal : 0);
-         });
-  family("pg_job_last_exit_failed", "gauge", "1 when the last run's outcome was failed.",
-         [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt : V(e->outcome == Outcome::Failed ? 1 : 0);
-         });
-  family("pg_job_last_exit_runtime_seconds", "gauge", "How long the last run ran.",
-         [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt : V(e->runtime_s);
-         });
-  family("pg_job_last_exit_timestamp_seconds", "gauge", "When the last run ended, Unix time.",
-         [&](const ListedJob& j) -> V {
-           const ExitRecord* e = last(j);
-           return e == nullptr ? std::nullopt : V(epoch_seconds(e->at));
-         });
+  for (const Family& f : k_families) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.metric, f.help, f.metric, f.type);
+    for (const auto& j : jobs) {
+      if (const Sample v = f.value(j)) {
+        out += fmt::format("{}{{{}}} {}\n", f.metric, labels(j), *v);
+      }
+    }
+  }
   return out;
 }
 
