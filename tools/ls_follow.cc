@@ -103,7 +103,7 @@ std::string follow_text(std::vector<JobEvent>& events, bool json)
   return table.substr(table.find('\n') + 1);
 }
 
-void follow_loop(const WatchSignals& stop, FollowedJobs& jobs,
+void follow_loop(const StopSignals& stop, FollowedJobs& jobs,
                  const std::function<void(FollowedJobs&)>& discover, bool json)
 {
   // A quarter second between looks: events come a few a minute, and the wait ends at once on

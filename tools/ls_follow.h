@@ -60,7 +60,7 @@ std::string follow_text(std::vector<JobEvent>& events, bool json);
 // Prints what the jobs' events files get, as it comes, until SIGINT or SIGTERM (stop is made
 // before anything is printed, so a signal is never missed). Every tick (a quarter second, or
 // sooner on a signal) each file is read to its end, and discover() may add jobs that appeared.
-void follow_loop(const WatchSignals& stop, FollowedJobs& jobs,
+void follow_loop(const StopSignals& stop, FollowedJobs& jobs,
                  const std::function<void(FollowedJobs&)>& discover, bool json);
 
 } // namespace pg

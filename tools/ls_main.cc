@@ -248,7 +248,7 @@ void discover_jobs(pg::FollowedJobs& jobs, const std::optional<pg::StateDir>& sd
 void print_events(const std::vector<Found>& found, const std::optional<pg::StateDir>& sd,
                   const LsOptions& opt, pg::WallTime now)
 {
-  std::optional<pg::WatchSignals> stop; // before anything is printed: no signal is missed
+  std::optional<pg::StopSignals> stop; // before anything is printed: no signal is missed
   pg::FollowedJobs followed;
   if (opt.view.follow) {
     stop.emplace();

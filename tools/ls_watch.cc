@@ -3,8 +3,6 @@
 #include "syscalls.h"
 
 #include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -15,15 +13,6 @@
 namespace pg {
 
 namespace {
-
-sigset_t stop_set()
-{
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
 
 // A periodic CLOCK_MONOTONIC timer whose first expiry is one interval away.
 UniqueFd periodic_timer(Millis interval)
@@ -51,41 +40,14 @@ void write_text(std::string_view text)
 
 } // namespace
 
-WatchSignals::WatchSignals()
-{
-  const sigset_t set = stop_set();
-  // Blocked before the fd exists, so a signal in between waits for the fd instead of killing.
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
-    throw_errno("sigprocmask");
-  }
-  m_fd = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!m_fd) {
-    throw_errno("signalfd");
-  }
-}
-
-WatchSignals::~WatchSignals()
-{
-  m_fd.reset();
-  const sigset_t set = stop_set();
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-}
-
-bool wait_for_stop(const WatchSignals& stop, int timeout_ms, int extra_fd)
+bool wait_for_stop(const StopSignals& stop, int timeout_ms, int extra_fd)
 {
   pollfd fds[2] = {{stop.fd(), POLLIN, 0}, {extra_fd, POLLIN, 0}};
   const nfds_t n = extra_fd >= 0 ? 2 : 1;
-  if (::poll(fds, n, timeout_ms) < 0 && errno != EINTR) {
+  if (!stop.raised() && ::poll(fds, n, timeout_ms) < 0 && errno != EINTR) {
     throw_errno("poll");
   }
-  if ((fds[0].revents & POLLIN) == 0) {
-    return false;
-  }
-  // Taken from the fd: a signal left pending would kill when the destructor unblocks it.
-  signalfd_siginfo info{};
-  while (::read(stop.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-  }
-  return true;
+  return stop.raised();
 }
 
 std::string redraw_in_place(std::string_view text)
@@ -107,7 +69,7 @@ std::string redraw_in_place(std::string_view text)
 
 void watch_loop(const RenderFn& render, Millis interval, bool terminal, const RenderFn& title)
 {
-  const WatchSignals stop;
+  const StopSignals stop;
   const UniqueFd timer = periodic_timer(interval);
   bool first = true;
   for (;;) {

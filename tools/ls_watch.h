@@ -1,7 +1,8 @@
 // pg-ls --watch and --events --follow: a loop that draws or prints on each tick (a timerfd)
-// until SIGINT or SIGTERM (a signalfd), never a fixed sleep.
+// until SIGINT or SIGTERM (StopSignals, as pg-ctl logs -f), never a fixed sleep.
 #pragma once
 
+#include "ctl_log_io.h"
 #include "fd.h"
 #include "parse.h"
 
@@ -12,23 +13,9 @@
 
 namespace pg {
 
-// Blocks SIGINT and SIGTERM for this process's life and reads them from a signalfd: the loops
-// below end on them with exit status 0, whatever they were doing.
-class WatchSignals {
-public:
-  WatchSignals();
-  WatchSignals(const WatchSignals&) = delete;
-  WatchSignals& operator=(const WatchSignals&) = delete;
-  ~WatchSignals(); // unblocks them
-  int fd() const { return m_fd.get(); }
-
-private:
-  UniqueFd m_fd;
-};
-
 // Waits up to timeout_ms (-1: forever) for a stop signal or for extra_fd (when >= 0) to be
 // readable; true when a stop signal came.
-bool wait_for_stop(const WatchSignals& stop, int timeout_ms, int extra_fd = -1);
+bool wait_for_stop(const StopSignals& stop, int timeout_ms, int extra_fd = -1);
 
 // The text of one tick: the table as pg-ls prints it once.
 using RenderFn = std::function<std::string()>;
