@@ -29,7 +29,7 @@ int main(int argc, char** argv)
       pg::JobState s;
       s.name = name;
       s.definition.argv = {"python3", "-u", "worker.py", "--shard", std::to_string(i)};
-      s.definition.command = "/usr/bin/python3";
+      s.definition.resolved = "/usr/bin/python3";
       s.definition.cwd = "/srv/work";
       s.definition.path = "/usr/local/bin:/usr/bin:/bin";
       s.definition.log = dir.path() + "/" + name + "/output.log";

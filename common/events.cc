@@ -14,8 +14,8 @@ void to_json(nlohmann::json& j, const Launch& e)
 {
   j = {{"event", Launch::name},
        {"supervisor_pid", e.supervisor_pid},
-       {"supervisor_parent", e.supervisor_parent},
-       {"supervisor_parent_command", e.supervisor_parent_command},
+       {"supervisor_parent",
+        {{"pid", e.supervisor_parent}, {"command", e.supervisor_parent_command}}},
        {"cgroup", e.cgroup},
        {"command", e.command},
        {"revived", e.revived}};
@@ -218,6 +218,21 @@ void to_json(nlohmann::json& j, const Ack& e)
 
 namespace pg {
 
+void upgrade_event(nlohmann::json& event)
+{
+  // schema_version 1's launch: "supervisor_parent": PID, "supervisor_parent_command": "...".
+  auto it = event.find("supervisor_parent");
+  if (it == event.end() || !it->is_number_integer()) {
+    return;
+  }
+  nlohmann::json command = nullptr;
+  if (auto c = event.find("supervisor_parent_command"); c != event.end()) {
+    command = *c;
+    event.erase(c);
+  }
+  event["supervisor_parent"] = {{"pid", *event.find("supervisor_parent")}, {"command", command}};
+}
+
 namespace {
 
 // A field as text: a string as it is, anything else as JSON, a missing one or null as "".
@@ -246,7 +261,12 @@ bool flag(const nlohmann::json& ev, const char* key)
 
 std::string launch_text(const nlohmann::json& ev)
 {
-  std::string parent = str(ev, "supervisor_parent_command");
+  nlohmann::json upgraded = ev;
+  upgrade_event(upgraded);
+  const auto it = upgraded.find("supervisor_parent");
+  const nlohmann::json none = nlohmann::json::object();
+  const nlohmann::json& of = it != upgraded.end() && it->is_object() ? *it : none;
+  std::string parent = str(of, "command");
   if (parent.size() > 60) {
     size_t keep = 57;
     while (keep > 0 && (static_cast<unsigned char>(parent[keep]) & 0xC0) == 0x80) {
@@ -255,7 +275,7 @@ std::string launch_text(const nlohmann::json& ev)
     parent = parent.substr(0, keep) + "...";
   }
   return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"),
-                     str(ev, "supervisor_parent"), parent, flag(ev, "revived") ? ", revived" : "");
+                     str(of, "pid"), parent, flag(ev, "revived") ? ", revived" : "");
 }
 
 std::string exit_event_text(const nlohmann::json& ev)

@@ -226,6 +226,11 @@ namespace pg {
 std::string exit_text(const ExitRecord& e);
 std::string exit_text(const nlohmann::json& exit_event);
 
+// A recorded event in the vocabulary of k_schema_version: schema_version 1's launch events had
+// "supervisor_parent" a pid and "supervisor_parent_command" beside it; now it is
+// {"pid", "command"} as everywhere. Other events are left as they are.
+void upgrade_event(nlohmann::json& event);
+
 // One line about a recorded event: "run 3, pid 9", "requested: pg-ctl stop (pid 4)"; for a kind
 // it does not know, its fields as key=value.
 std::string describe(const nlohmann::json& event);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -60,44 +61,55 @@ int64_t boottime_offset_ticks()
 
 } // namespace
 
-std::optional<ProcStat> read_proc_stat(pid_t pid)
+std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text)
 {
-  std::string text;
-  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text)) {
-    return std::nullopt;
-  }
-  size_t open = text.find('(');
-  size_t close = text.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close + 2 >= text.size()) {
+  const size_t open = text.find('(');
+  const size_t close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos ||
+      close + 2 >= text.size()) {
     return std::nullopt;
   }
   ProcStat st;
   st.pid = pid;
-  st.comm = text.substr(open + 1, close - open - 1);
+  st.comm = std::string(text.substr(open + 1, close - open - 1));
   // Fields after the comm, numbered from 3 (state).
   std::vector<std::string_view> fields;
-  std::string_view rest(text);
-  rest.remove_prefix(close + 2);
+  std::string_view rest = text.substr(close + 2);
   while (!rest.empty()) {
-    size_t sp = rest.find(' ');
+    const size_t sp = rest.find_first_of(" \n");
     fields.push_back(rest.substr(0, sp));
     if (sp == std::string_view::npos) {
       break;
     }
     rest.remove_prefix(sp + 1);
   }
-  if (fields.size() < 22) {
+  if (fields.size() < 22 || fields[0].empty()) {
     return std::nullopt;
   }
+  bool good = true;
   auto num = [&](size_t field) {
-    return std::strtoull(std::string(fields[field - 3]).c_str(), nullptr, 10);
+    const std::string_view f = fields[field - 3];
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    good = good && ec == std::errc() && end == f.data() + f.size();
+    return v;
   };
-  st.state = fields[0].empty() ? '?' : fields[0][0];
+  st.state = fields[0][0];
   st.ppid = static_cast<pid_t>(num(4));
   st.pgid = static_cast<pid_t>(num(5));
+  st.cpu_ticks = num(14) + num(15) + num(16) + num(17);
   st.start_time = static_cast<uint64_t>(static_cast<int64_t>(num(22)) - boottime_offset_ticks());
   st.rss_pages = num(24);
-  return st;
+  return good ? std::optional<ProcStat>(std::move(st)) : std::nullopt;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid)
+{
+  std::string text;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text)) {
+    return std::nullopt;
+  }
+  return parse_proc_stat(pid, text);
 }
 
 uint64_t own_pid_namespace()

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pg {
@@ -17,11 +18,17 @@ struct ProcStat {
   char state = '?';
   uint64_t start_time = 0; // clock ticks after boot (field 22), on the host's CLOCK_BOOTTIME
   uint64_t rss_pages = 0;
+  uint64_t cpu_ticks =
+      0; // utime + stime + cutime + cstime (fields 14-17): its reaped children's too
   std::string comm;
 };
 
 // Every pid in /proc now (processes come and go while the list is used).
 std::vector<pid_t> all_pids();
+
+// The text of /proc/PID/stat parsed (comm may hold spaces and parentheses); nullopt when
+// malformed. The one reader of that format.
+std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text);
 
 // /proc/PID/stat parsed (comm may hold spaces and parentheses); nullopt when gone.
 std::optional<ProcStat> read_proc_stat(pid_t pid);

@@ -102,8 +102,8 @@ json to_json(const JobDefinition& d)
     env.push_back(k + "=" + v);
   }
   return json{
-      {"argv", d.argv},
-      {"command", d.command},
+      {"command", d.argv},
+      {"resolved", d.resolved},
       {"cwd", d.cwd},
       {"umask", d.umask},
       {"path", d.path},
@@ -111,7 +111,7 @@ json to_json(const JobDefinition& d)
       {"env_file", d.env_file.empty() ? json(nullptr) : json(d.env_file)},
       {"oneshot", d.oneshot},
       {"duration_s", seconds(d.duration)},
-      {"restart", to_string(d.restart)},
+      {"restart_policy", to_string(d.restart)},
       {"max_restarts", d.max_restarts ? json(*d.max_restarts) : json("unlimited")},
       {"restart_window_s", seconds(d.restart_window)},
       {"restart_delay_s", seconds(d.restart_delay)},
@@ -141,7 +141,7 @@ json to_json(const JobDefinition& d)
 json to_json(const ExitRecord& e)
 {
   return json{
-      {"pid", e.pid},
+      {"pid", e.pid > 0 ? json(e.pid) : json(nullptr)},
       {"code", e.code ? json(*e.code) : json(nullptr)},
       {"signal", e.signal ? json(signal_name(*e.signal)) : json(nullptr)},
       {"core_dumped", e.core_dumped},
@@ -153,6 +153,11 @@ json to_json(const ExitRecord& e)
       {"user_cpu_s", e.user_cpu_s ? json(*e.user_cpu_s) : json(nullptr)},
       {"sys_cpu_s", e.sys_cpu_s ? json(*e.sys_cpu_s) : json(nullptr)},
   };
+}
+
+json supervisor_parent_json(const SupervisorRecord& s)
+{
+  return json{{"pid", s.parent_pid}, {"command", s.parent_command}};
 }
 
 json to_json(const StorageFault& f)
@@ -186,11 +191,10 @@ json to_json(const JobState& s)
        {{"pid", s.supervisor.pid},
         {"start_time", s.supervisor.start_time},
         {"boot_id", s.supervisor.boot_id},
-        {"parent_pid", s.supervisor.parent_pid},
-        {"parent_command", s.supervisor.parent_command},
         {"cgroup", s.supervisor.cgroup},
         {"pid_namespace",
          s.supervisor.pid_namespace != 0 ? json(s.supervisor.pid_namespace) : json(nullptr)}}},
+      {"supervisor_parent", supervisor_parent_json(s.supervisor)},
       {"pid", s.pid ? json(*s.pid) : json(nullptr)},
       {"run_id", s.run_id},
       {"started_at", opt_time(s.started_at)},
@@ -201,7 +205,7 @@ json to_json(const JobState& s)
       {"restarts", s.restarts},
       {"run", s.run},
       {"status_text", s.status_text},
-      {"memory_rss", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
+      {"memory_rss_bytes", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
       {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
       {"handover", s.handover ? to_json(*s.handover) : json(nullptr)},
       {"end_cause", s.end_cause},

@@ -18,7 +18,11 @@
 
 namespace pg {
 
-inline constexpr int k_schema_version = 1;
+// The version of pg's JSON vocabulary (docs/pg-json.schema.json), in state.json and every JSON
+// output. 2 (2026-12-06): one name per thing (definition.resolved the argv, resolved the path,
+// restart_policy, supervisor_parent {pid, command}, memory_rss_bytes; "name" in events). The
+// reader still takes version 1 files.
+inline constexpr int k_schema_version = 2;
 
 enum class RunState { Starting, Running, Backoff, Stopping, Stopped, Completed, Failed, Lost };
 enum class Outcome { Completed, Failed, Restarted, Stopped };
@@ -37,7 +41,7 @@ bool is_live(RunState s);
 // Everything needed to start the job again as it was (pg-ctl revive), never the ambient env.
 struct JobDefinition {
   std::vector<std::string> argv; // as given; argv[0] as typed
-  std::string command;           // argv[0] resolved to an absolute path
+  std::string resolved;          // argv[0] resolved to an absolute path
   std::string cwd;
   unsigned umask = 022;
   std::string path;                                     // the PATH the command was resolved against
@@ -193,11 +197,13 @@ nlohmann::json to_json(const ExitRecord& e);
 nlohmann::json to_json(const JobState& s);
 nlohmann::json to_json(const StorageFault& f);
 nlohmann::json to_json(const Handover& h);
+// The supervisor's parent as every output names it: "supervisor_parent": {"pid", "command"}.
+nlohmann::json supervisor_parent_json(const SupervisorRecord& s);
 // --limit's values: {"nofile": {"soft": 64, "hard": 128}}, null for unlimited.
 nlohmann::json to_json(const std::vector<Limit>& limits);
 
 // The one reader of state.json (state_read.cc), from its text: throws std::runtime_error naming
-// the damaged field ("field 'definition': field 'argv' is empty"), or saying why the text is
+// the damaged field ("field 'definition': field 'command' is empty"), or saying why the text is
 // not JSON (JsonSyntaxError, json_reader.h), when it does not describe a valid object.
 JobState parse_job_state(std::string_view text);
 JobDefinition parse_definition(std::string_view text);

@@ -1,6 +1,6 @@
 // The one reader of state.json: its objects from their JSON text, each field checked as the
 // contract says (types, ranges, names of states, signals and policies, RFC 3339 times), every
-// damage named: "field 'definition': field 'argv' is empty". Unknown keys are skipped (a newer
+// damage named: "field 'definition': field 'command' is empty". Unknown keys are skipped (a newer
 // pg-run may add fields), a newer schema_version is refused. Of several damaged fields, the
 // one reported is the first in the order of each object's key list below (the definition's:
 // state_read_definition.cc), wherever it is in the text (pg writes the keys sorted).
@@ -34,10 +34,11 @@ std::optional<WallTime> opt_time_field(JsonValue& v, std::string_view key)
 constexpr std::array<std::string_view, 7> k_supervisor_keys{
     "pid", "start_time", "boot_id", "parent_pid", "parent_command", "cgroup", "pid_namespace"};
 
-SupervisorRecord supervisor_of(JsonValue& v)
+// The supervisor object read over s (which may hold its parent already, read from
+// "supervisor_parent"): schema_version 1 files have parent_pid and parent_command here.
+SupervisorRecord supervisor_of(JsonValue& v, SupervisorRecord s)
 {
   static constexpr KeyOrder order{k_supervisor_keys};
-  SupervisorRecord s;
   JsonFields f(k_supervisor_keys, order);
   f.read(v, [&](size_t i, std::string_view k, JsonValue& x) {
     switch (i) {
@@ -243,17 +244,44 @@ std::vector<TreeProcess> tree_of(JsonValue& v)
   return out;
 }
 
-constexpr std::array<std::string_view, 28> k_state_keys{
+constexpr std::array<std::string_view, 30> k_state_keys{
     // 0 to 5: identity_field()
     "schema_version", "name", "state", "supervisor", "pid", "run_id",
     // 6 to 14: run_field()
     "started_at", "run_started_at", "run_started_boot_ns", "deadline_at", "next_start_at",
-    "restarts", "run", "status_text", "memory_rss",
+    "restarts", "run", "status_text", "memory_rss_bytes",
     // 15 to 25: record_field()
     "last_exit", "handover", "end_cause", "log_dropped_bytes", "log_drop_error", "storage_error",
     "tree", "definition", "updated_at", "failures_since_ack", "last_ack_at",
     // 26 and 27: record_field()
-    "job_cgroup", "failures"};
+    "job_cgroup", "failures",
+    // 28: the supervisor's parent, {"pid", "command"} (schema_version 1 had them in the
+    // supervisor object as parent_pid and parent_command)
+    "supervisor_parent",
+    // 29: schema_version 1's name of 14
+    "memory_rss"};
+constexpr size_t k_v1_memory_rss = 29;
+
+constexpr std::array<std::string_view, 2> k_parent_keys{"pid", "command"};
+
+// "supervisor_parent": {"pid": P, "command": "..."} into the supervisor's record.
+void supervisor_parent_of(SupervisorRecord& s, JsonValue& v)
+{
+  static constexpr KeyOrder order{k_parent_keys};
+  if (v.kind() != JsonKind::Object) {
+    v.skip();
+    field_fail("not an object");
+  }
+  JsonFields f(k_parent_keys, order);
+  f.read(v, [&](size_t i, std::string_view k, JsonValue& x) {
+    if (i == 0) {
+      s.parent_pid = x.null() ? 0 : integer_field<pid_t>(x, k);
+    } else {
+      s.parent_command = x.null() ? std::string() : text_field(x, k);
+    }
+  });
+  f.check(0);
+}
 
 // The state's fields 0 to 5: which job, in which state, under which supervisor.
 void identity_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
@@ -283,7 +311,7 @@ void identity_field(JobState& s, size_t i, std::string_view k, JsonValue& x)
       x.skip();
       field_fail(field_message(k, "is not an object"));
     }
-    s.supervisor = nested_field(k, [&] { return supervisor_of(x); });
+    s.supervisor = nested_field(k, [&] { return supervisor_of(x, s.supervisor); });
     break;
   case 4:
     s.pid = x.null() ? std::nullopt : std::optional(integer_field<pid_t>(x, k));
@@ -393,6 +421,13 @@ JobState state_of(JsonValue& v)
   f.read(v, [&](size_t i, std::string_view k, JsonValue& x) {
     if (i <= 5) {
       identity_field(s, i, k, x);
+    } else if (i == k_v1_memory_rss) {
+      run_field(s, 14, k, x);
+    } else if (i == 28) {
+      nested_field(k, [&] {
+        supervisor_parent_of(s.supervisor, x);
+        return 0;
+      });
     } else if (i <= 14) {
       run_field(s, i, k, x);
     } else {

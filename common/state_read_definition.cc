@@ -22,31 +22,40 @@ Millis millis_field(JsonValue& v, std::string_view key)
   return Millis(static_cast<int64_t>(ms + 0.5));
 }
 
-constexpr std::array<std::string_view, 33> k_definition_keys{
+constexpr std::array<std::string_view, 35> k_definition_keys{
     // 0 to 6: command_field()
-    "argv", "command", "cwd", "umask", "path", "env", "env_file",
+    "command", "resolved", "cwd", "umask", "path", "env", "env_file",
     // 7 to 15: policy_field()
-    "oneshot", "duration_s", "restart", "max_restarts", "restart_window_s", "restart_delay_s",
-    "restart_delay_max_s", "stop_signal", "stop_timeout_s",
+    "oneshot", "duration_s", "restart_policy", "max_restarts", "restart_window_s",
+    "restart_delay_s", "restart_delay_max_s", "stop_signal", "stop_timeout_s",
     // 16 to 28: watch_field()
     "log", "log_max_size", "log_keep", "log_timestamps", "notify", "watchdog_s", "stall_s",
     "max_memory", "restart_every_s", "on_failure", "alert_cooldown_s", "alert_timeout_s",
     "jobs_file",
     // 29 to 32: limits_field()
-    "limits", "memory_cap", "tasks_cap", "cpu_quota_pct"};
+    "limits", "memory_cap", "tasks_cap", "cpu_quota_pct",
+    // 33 and 34: schema_version 1's names of 0 (its "command" was 1) and 9
+    "argv", "restart"};
+constexpr size_t k_v1_argv = 33;
+constexpr size_t k_v1_restart = 34;
+
+void argv_field(JobDefinition& d, std::string_view k, JsonValue& x)
+{
+  d.argv = strings_field(x, k);
+  if (d.argv.empty()) {
+    field_fail(field_message(k, "is empty"));
+  }
+}
 
 // The definition's fields 0 to 6: what runs, where, with what environment.
 void command_field(JobDefinition& d, size_t i, std::string_view k, JsonValue& x)
 {
   switch (i) {
   case 0:
-    d.argv = strings_field(x, k);
-    if (d.argv.empty()) {
-      field_fail(field_message(k, "is empty"));
-    }
+    argv_field(d, k, x);
     break;
   case 1:
-    d.command = text_field(x, k);
+    d.resolved = text_field(x, k);
     break;
   case 2:
     d.cwd = text_field(x, k);
@@ -269,9 +278,23 @@ JobDefinition definition_of(JsonValue& v)
   static constexpr KeyOrder order{k_definition_keys};
   JobDefinition d;
   JsonFields f(k_definition_keys, order);
+  // schema_version 1 had argv, and command the resolved path: a definition with argv, or with
+  // a command that is text and no resolved, is one.
+  bool argv_seen = false;
+  bool command_text = false;
+  bool resolved_seen = false;
   f.read(v, [&](size_t i, std::string_view k, JsonValue& x) {
-    if (i <= 6) {
+    resolved_seen = resolved_seen || i == 1;
+    if (i == k_v1_argv) {
+      argv_seen = true;
+      argv_field(d, k, x);
+    } else if (i == 0 && x.kind() == JsonKind::String) {
+      command_text = true;
+      d.resolved = text_field(x, k);
+    } else if (i <= 6) {
       command_field(d, i, k, x);
+    } else if (i == k_v1_restart) {
+      policy_field(d, 9, k, x);
     } else if (i <= 15) {
       policy_field(d, i, k, x);
     } else if (i <= 28) {
@@ -280,7 +303,12 @@ JobDefinition definition_of(JsonValue& v)
       limits_field(d, i, k, x);
     }
   });
-  f.check(field_bit(0) | field_bit(1) | field_bit(2) | field_bit(16));
+  const bool v1 = argv_seen || (command_text && !resolved_seen);
+  const uint64_t what_runs = v1 ? field_bit(k_v1_argv) | field_bit(0) : field_bit(0) | field_bit(1);
+  f.check(what_runs | field_bit(2) | field_bit(16));
+  if (command_text && !v1) { // text where schema_version 2 has the argv
+    field_fail(field_message(k_definition_keys[0], "has the wrong type"));
+  }
   return d;
 }
 

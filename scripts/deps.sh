@@ -23,6 +23,9 @@ packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc uti
   curl
   # A real terminal for pg-ls --watch (tests/e2e/pg_ls_views_test.cc).
   tmux
+  # The JSON Schema of docs/pg-json.schema.json checked against real outputs (for
+  # /usr/bin/python3: tests/e2e/json_schema_test.cc).
+  python3-jsonschema
   # The libFuzzer targets of fuzz/ (clang++ and its libclang_rt.fuzzer).
   clang libclang-rt-14-dev)
 if [ "${1-}" = --build ]; then

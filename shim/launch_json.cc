@@ -1,13 +1,17 @@
 #include "launch_json.h"
 
+#include "state.h"
+
 namespace pg {
 
 using nlohmann::json;
 
 json launch_error_json(std::string_view name, std::string_view error, int status)
 {
-  return {
-      {"name", name.empty() ? json(nullptr) : json(name)}, {"error", error}, {"status", status}};
+  return {{"schema_version", k_schema_version},
+          {"name", name.empty() ? json(nullptr) : json(name)},
+          {"error", error},
+          {"status", status}};
 }
 
 json exec_failure_json(std::string_view name, std::string_view error, int status,
@@ -31,8 +35,14 @@ json ended_json(std::string_view name, const json& report, const std::string& lo
     last_exit.erase(it);
   }
   last_exit.erase("event");
-  return {{"name", name},         {"state", state},   {"last_exit", last_exit}, {"log", log},
-          {"log_tail", log_tail}, {"wait_s", wait_s}, {"status", status}};
+  return {{"schema_version", k_schema_version},
+          {"name", name},
+          {"state", state},
+          {"last_exit", last_exit},
+          {"log", log},
+          {"log_tail", log_tail},
+          {"wait_s", wait_s},
+          {"status", status}};
 }
 
 ArgsPeek peek_args(const std::vector<std::string>& args)

@@ -394,7 +394,7 @@ void settle(Options& opt, const Raw& raw)
                   fmt::format("{}: {}: {}", opt.name, def.argv[0],
                               r.error == ENOENT ? "command not found" : std::strerror(r.error)));
   }
-  def.command = absolute(r.path, def.cwd);
+  def.resolved = absolute(r.path, def.cwd);
 }
 
 // The options about one launch, not the job: a jobs file refuses them.

@@ -233,13 +233,13 @@ std::optional<std::pair<int, std::string>> Supervisor::start()
 nlohmann::json Supervisor::receipt() const
 {
   return {
+      {"schema_version", k_schema_version},
       {"name", m_pub.name},
       {"state", to_string(m_pub.state)},
       {"pid", m_pub.pid ? nlohmann::json(*m_pub.pid) : nlohmann::json(nullptr)},
       {"supervisor_pid", m_pub.supervisor.pid},
       {"log", m_pub.definition.log},
-      {"supervisor_parent",
-       {{"pid", m_pub.supervisor.parent_pid}, {"command", m_pub.supervisor.parent_command}}},
+      {"supervisor_parent", supervisor_parent_json(m_pub.supervisor)},
       {"cgroup", m_pub.supervisor.cgroup},
       {"state_dir", m_opt.state_dir},
   };

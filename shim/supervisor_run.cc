@@ -33,7 +33,7 @@ bool Supervisor::start_run(bool first)
   std::string run_id = fmt::format("{}{:08x}", m_run_family, m_runs + 1);
   std::vector<std::string> env = m_base_env;
   env.push_back("PG_RUN_ID=" + run_id);
-  SpawnRequest req{def.command,
+  SpawnRequest req{def.resolved,
                    def.argv,
                    std::move(env),
                    def.cwd,

@@ -388,6 +388,7 @@ CtlResult signal_job(const JobsAt& jobs, const std::string& name, int sig)
 nlohmann::json to_json(const CtlResult& r)
 {
   nlohmann::json j{
+      {"schema_version", k_schema_version},
       {"name", r.name},
       {"action", r.action},
       {"ok", r.ok},

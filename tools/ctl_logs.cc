@@ -445,7 +445,10 @@ LogsResult show_logs(const JobsAt& jobs, const std::string& name, const LogsOpti
   }
   LogsResult written = write_log(*dir, log, opt, pidfd.get(), out);
   if (!written.json.is_null()) {
-    written.json = nlohmann::json{{"name", name}, {"log", log}, {"lines", written.json["lines"]}};
+    written.json = nlohmann::json{{"schema_version", pg::k_schema_version},
+                                  {"name", name},
+                                  {"log", log},
+                                  {"lines", written.json["lines"]}};
   }
   if (written.status == k_ctl_exit_ok && written.note.empty()) {
     written.note = res.note;

@@ -82,7 +82,10 @@ int print_unit(const pg::JobsAt& jobs, const std::string& name, bool json, const
       : as == "pg-run" ? pg::definition_command_line(name, v.state->definition, jobs.path) + "\n"
                        : pg::systemd_unit(*v.state, source);
   if (json) {
-    nlohmann::json out = {{"name", name}, {"source", source}, {as == "unit" ? "unit" : as, text}};
+    nlohmann::json out = {{"schema_version", pg::k_schema_version},
+                          {"name", name},
+                          {"source", source},
+                          {as == "unit" ? "unit" : as, text}};
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", text);

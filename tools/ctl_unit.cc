@@ -122,7 +122,7 @@ std::string service_start(const JobState& st)
   } else {
     u += "# exec: started once the command is executed, as pg-run reports it\nType=exec\n";
   }
-  std::string exec = systemd_exec_word(d.command.empty() ? d.argv.front() : d.command);
+  std::string exec = systemd_exec_word(d.resolved.empty() ? d.argv.front() : d.resolved);
   for (size_t i = 1; i < d.argv.size(); ++i) {
     exec += " " + systemd_exec_word(d.argv[i]);
   }

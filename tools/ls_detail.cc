@@ -151,7 +151,7 @@ void definition_fields(std::string& out, const ListedJob& job, const LsStyle& st
           fmt::format("{} (last update {})", to_string(st.state), format_local(st.updated_at)));
   }
   field(out, "Command", terminal_safe(shell_join(d.argv)));
-  field(out, "Resolved", terminal_safe(d.command));
+  field(out, "Resolved", terminal_safe(d.resolved));
   field(out, "Cwd", terminal_safe(d.cwd));
   field(out, "Policy", restart_summary(d));
   field(out, "Stop",

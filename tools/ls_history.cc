@@ -91,6 +91,7 @@ std::vector<JobEvent> parse_events(std::string_view text, const std::string& job
     if (!at || (since && *at < *since)) {
       continue;
     }
+    upgrade_event(ev);
     out.push_back({job, *at, std::move(ev)});
   }
   return out;
@@ -128,10 +129,13 @@ ordered_json events_json(const std::vector<JobEvent>& events)
 {
   ordered_json out = ordered_json::array();
   for (const auto& e : events) {
-    ordered_json j = {{"job", e.job}, {"event", e.event["event"]}, {"at", e.event["at"]}};
+    ordered_json j = {{"schema_version", k_schema_version},
+                      {"name", e.job},
+                      {"event", e.event["event"]},
+                      {"at", e.event["at"]}};
     for (const auto& [key, value] : e.event.items()) {
-      if (key != "job") {
-        j[key] = value; // "event" and "at" keep their place in front
+      if (key != "name" && key != "schema_version") {
+        j[key] = value; // the first four keep their place in front
       }
     }
     out.push_back(std::move(j));

@@ -40,7 +40,7 @@ void merge_events(std::vector<JobEvent>& events);
 // TIME (local) NAME EVENT DETAIL, one row per event.
 std::string render_events(const std::vector<JobEvent>& events);
 
-// A JSON array: each event's recorded object, with "job" first.
+// A JSON array: each event's recorded object, with "schema_version" and the job's "name" first.
 nlohmann::ordered_json events_json(const std::vector<JobEvent>& events);
 
 // Every job of the state directory state_dir as Prometheus text-format metrics (# HELP / # TYPE

@@ -15,13 +15,14 @@ using nlohmann::ordered_json;
 
 namespace {
 
-// The supervisor's pid namespace for --json: "pid:[N]" when it is not pg-ls's own, else null.
-std::optional<std::string> json_pid_namespace(const JobView& v)
+// The supervisor's pid namespace for --json (the inode of /proc/PID/ns/pid, as state.json has
+// it) when it is not pg-ls's own, else null.
+std::optional<uint64_t> json_pid_namespace(const JobView& v)
 {
   if (!v.other_pid_namespace || !v.state) {
     return std::nullopt;
   }
-  return pid_namespace_name(v.state->supervisor.pid_namespace);
+  return v.state->supervisor.pid_namespace;
 }
 
 // Pretty-printed JSON as nlohmann's dump(2) writes it, straight into a string: containers
@@ -170,6 +171,7 @@ void write_shown(JsonWriter& w, const ListedJob& job)
 {
   const JobView& v = job.view;
   const JobState* st = v.state ? &*v.state : nullptr;
+  w.key("schema_version").integer(k_schema_version);
   w.key("name").string(v.name);
   w.key("state").string(to_string(v.shown));
   w.key("lost_reason")
@@ -201,7 +203,7 @@ void write_run(JsonWriter& w, const ListedJob& job)
   } else {
     w.null();
   }
-  w.key("resolved_command").opt_string(d ? std::optional(d->command) : std::nullopt);
+  w.key("resolved").opt_string(d ? std::optional(d->resolved) : std::nullopt);
   w.key("cwd").opt_string(d ? std::optional(d->cwd) : std::nullopt);
   w.key("started_at").time(st ? st->started_at : std::nullopt);
   w.key("run_started_at").time(st && job.uptime ? st->run_started_at : std::nullopt);
@@ -254,9 +256,16 @@ void write_record(JsonWriter& w, const ListedJob& job)
     w.begin_object();
     w.key("pid").integer(st->supervisor.pid);
     w.key("alive").boolean(v.supervisor_alive);
-    w.key("parent_pid").integer(st->supervisor.parent_pid);
-    w.key("parent_command").string(st->supervisor.parent_command);
     w.key("cgroup").string(st->supervisor.cgroup);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("supervisor_parent");
+  if (st) {
+    w.begin_object();
+    w.key("pid").integer(st->supervisor.parent_pid);
+    w.key("command").string(st->supervisor.parent_command);
     w.end_object();
   } else {
     w.null();
@@ -285,7 +294,8 @@ void write_record(JsonWriter& w, const ListedJob& job)
   } else {
     w.null();
   }
-  w.key("pid_namespace").opt_string(json_pid_namespace(v));
+  w.key("pid_namespace");
+  opt_integer(w, json_pid_namespace(v));
   write_ack(w, st);
 }
 
@@ -334,9 +344,79 @@ void write_usage(JsonWriter& w, const ListedJob& job)
   }
   const LiveUsage u = live_usage(job);
   w.key("memory_rss_bytes");
-  u.memory_rss_bytes ? w.integer(*u.memory_rss_bytes) : w.null();
+  const std::optional<uint64_t> memory = job.memory_bytes ? job.memory_bytes : u.memory_rss_bytes;
+  memory ? w.integer(*memory) : w.null();
   w.key("tasks");
   u.tasks ? w.integer(*u.tasks) : w.null();
+}
+
+void seconds(JsonWriter& w, Millis m)
+{
+  w.real(static_cast<double>(m.count()) / 1000.0);
+}
+
+// The rest of the recorded definition, in state.json's names (of --env, only the names: the
+// values may be secrets), and the failures ever recorded; null without a state.
+void write_definition(JsonWriter& w, const JobState* st)
+{
+  if (!st) {
+    for (const char* k : {"umask",
+                          "path",
+                          "env_names",
+                          "env_file",
+                          "restart_window_s",
+                          "restart_delay_s",
+                          "restart_delay_max_s",
+                          "stop_signal",
+                          "stop_timeout_s",
+                          "log_max_size",
+                          "log_keep",
+                          "log_timestamps",
+                          "notify",
+                          "watchdog_s",
+                          "stall_s",
+                          "max_memory",
+                          "restart_every_s",
+                          "on_failure",
+                          "alert_cooldown_s",
+                          "alert_timeout_s",
+                          "jobs_file",
+                          "failures"}) {
+      w.key(k).null();
+    }
+    return;
+  }
+  const JobDefinition& d = st->definition;
+  const auto text_or_null = [](const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional(s);
+  };
+  w.key("umask").integer(d.umask);
+  w.key("path").string(d.path);
+  w.key("env_names").begin_array();
+  for (const auto& [name, value] : d.env) {
+    w.string(name);
+  }
+  w.end_array();
+  w.key("env_file").opt_string(text_or_null(d.env_file));
+  seconds(w.key("restart_window_s"), d.restart_window);
+  seconds(w.key("restart_delay_s"), d.restart_delay);
+  seconds(w.key("restart_delay_max_s"), d.restart_delay_max);
+  w.key("stop_signal").string(signal_name(d.stop_signal));
+  seconds(w.key("stop_timeout_s"), d.stop_timeout);
+  w.key("log_max_size").integer(d.log_max_size);
+  w.key("log_keep").integer(d.log_keep);
+  w.key("log_timestamps").boolean(d.log_timestamps);
+  w.key("notify").boolean(d.notify);
+  seconds(w.key("watchdog_s"), d.watchdog);
+  seconds(w.key("stall_s"), d.stall);
+  w.key("max_memory").integer(d.max_memory);
+  seconds(w.key("restart_every_s"), d.restart_every);
+  w.key("on_failure").opt_string(text_or_null(d.on_failure));
+  seconds(w.key("alert_cooldown_s"), d.alert_cooldown);
+  seconds(w.key("alert_timeout_s"), d.alert_timeout);
+  w.key("jobs_file").opt_string(text_or_null(d.jobs_file));
+  w.key("failures");
+  opt_integer(w, st->failures);
 }
 
 void write_job(JsonWriter& w, const ListedJob& job)
@@ -347,6 +427,7 @@ void write_job(JsonWriter& w, const ListedJob& job)
   write_record(w, job);
   write_limits(w, job.view.state ? &*job.view.state : nullptr);
   write_usage(w, job);
+  write_definition(w, job.view.state ? &*job.view.state : nullptr);
   w.end_object();
 }
 

@@ -162,6 +162,7 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
         if (!pg::state_matches(job, opt.view.states)) {
           return;
         }
+        pg::measure_memory(job);
         pg::append_job_json(text, job, count++);
         if (text.size() >= k_flush_bytes) {
           write_out(text);
@@ -416,6 +417,8 @@ int run(const LsOptions& opt)
     jobs.push_back(std::move(f.job));
     if (!opt.json || opt.view.sort == pg::SortKey::Memory) {
       pg::measure_tree(jobs.back());
+    } else {
+      pg::measure_memory(jobs.back());
     }
   }
   print_jobs(jobs, path, style, opt);

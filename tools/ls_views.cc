@@ -10,9 +10,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <fstream>
-#include <sstream>
 
 namespace pg {
 
@@ -94,36 +91,6 @@ void sort_jobs(std::vector<ListedJob>& jobs, SortKey key)
   }
 }
 
-std::optional<uint64_t> parse_stat_cpu_ticks(std::string_view stat)
-{
-  // "PID (COMM) S PPID ...": COMM may hold spaces and parentheses, so count after the last ')'.
-  const size_t close = stat.rfind(')');
-  if (close == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string_view rest = stat.substr(close + 1);
-  uint64_t sum = 0;
-  // Field 3 (state) is the first after ')'; utime..cstime are fields 14 to 17.
-  for (int field = 3; field <= 17; ++field) {
-    const size_t start = rest.find_first_not_of(' ');
-    if (start == std::string_view::npos) {
-      return std::nullopt;
-    }
-    rest.remove_prefix(start);
-    const size_t end = std::min(rest.find(' '), rest.size());
-    if (field >= 14) {
-      uint64_t v = 0;
-      auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + end, v);
-      if (ec != std::errc() || ptr != rest.data() + end) {
-        return std::nullopt;
-      }
-      sum += v;
-    }
-    rest.remove_prefix(end);
-  }
-  return sum;
-}
-
 double cpu_percent(double cpu_seconds, double elapsed_seconds)
 {
   if (!(elapsed_seconds > 0) || !(cpu_seconds >= 0)) {
@@ -134,34 +101,50 @@ double cpu_percent(double cpu_seconds, double elapsed_seconds)
 
 namespace {
 
-std::optional<uint64_t> read_cpu_ticks(pid_t pid)
+// A live job whose supervisor lives here: its tree can be measured.
+bool measurable(const ListedJob& job)
 {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::stringstream text;
-  text << in.rdbuf();
-  return in ? parse_stat_cpu_ticks(text.str()) : std::nullopt;
+  const JobView& v = job.view;
+  return v.state && v.supervisor_alive && has_live_process(job) && !elsewhere(job) &&
+         v.state->supervisor.pid > 0;
 }
 
 } // namespace
 
+void measure_memory(ListedJob& job)
+{
+  if (!measurable(job)) {
+    return;
+  }
+  job.memory_bytes = live_usage(job).memory_rss_bytes;
+  if (!job.memory_bytes) {
+    job.memory_bytes = tree_memory(job.view.state->supervisor.pid).rss_bytes;
+  }
+}
+
 void measure_tree(ListedJob& job)
 {
   const JobView& v = job.view;
-  if (!v.state || !v.supervisor_alive || !has_live_process(job) || elsewhere(job) ||
-      v.state->supervisor.pid <= 0) {
+  if (!measurable(job)) {
     return;
   }
-  const pid_t root = v.state->supervisor.pid;
+  // One walk of the tree below the supervisor for both figures.
+  const std::vector<ProcStat> tree = descendant_stats(v.state->supervisor.pid);
   job.memory_bytes = live_usage(job).memory_rss_bytes;
   if (!job.memory_bytes) {
-    job.memory_bytes = tree_memory(root).rss_bytes;
+    const long page = ::sysconf(_SC_PAGESIZE);
+    uint64_t pages = 0;
+    for (const ProcStat& p : tree) {
+      pages += p.rss_pages;
+    }
+    job.memory_bytes = pages * static_cast<uint64_t>(page > 0 ? page : 4096);
   }
   if (!job.uptime) {
     return;
   }
   uint64_t ticks = 0;
-  for (pid_t pid : descendants(root)) {
-    ticks += read_cpu_ticks(pid).value_or(0); // one that ended meanwhile counts nothing
+  for (const ProcStat& p : tree) {
+    ticks += p.cpu_ticks; // one that ended during the walk is not in it
   }
   const long hz = ::sysconf(_SC_CLK_TCK);
   const double seconds = static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);

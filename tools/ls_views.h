@@ -47,10 +47,6 @@ bool state_matches(const ListedJob& job, const std::vector<RunState>& states);
 // jobs put in key's order (stable; Name keeps the order given, which is by name already).
 void sort_jobs(std::vector<ListedJob>& jobs, SortKey key);
 
-// The utime + stime + cutime + cstime clock ticks of a /proc/PID/stat line (fields 14 to 17,
-// counted after the command's closing parenthesis); nullopt when malformed.
-std::optional<uint64_t> parse_stat_cpu_ticks(std::string_view stat);
-
 // %CPU as ps computes it: CPU time over elapsed time, in percent of one CPU.
 double cpu_percent(double cpu_seconds, double elapsed_seconds);
 
@@ -59,5 +55,8 @@ double cpu_percent(double cpu_seconds, double elapsed_seconds);
 // else the summed RSS of the processes below its supervisor, and their CPU time (their
 // reaped children's included) over the run's age. Left unset for any other job.
 void measure_tree(ListedJob& job);
+// Only job.memory_bytes, as measure_tree() has it, through the cheaper walk of the tree's
+// children files (no CPU figure, which needs every process's stat): for --json.
+void measure_memory(ListedJob& job);
 
 } // namespace pg

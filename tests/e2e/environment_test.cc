@@ -100,9 +100,9 @@ TEST_F(JobEnvironment, InvalidUtf8ArgvIsStoredWithReplacementCharacters)
 {
   launch("bytes", {}, {"--sleep", "1h", "--", "caf\xe9", "ok"});
   Json def = state("bytes")["definition"];
-  ASSERT_EQ(def["argv"].size(), 6u);
-  EXPECT_EQ(def["argv"][4], "caf\xef\xbf\xbd");
-  EXPECT_EQ(def["argv"][5], "ok");
+  ASSERT_EQ(def["command"].size(), 6u);
+  EXPECT_EQ(def["command"][4], "caf\xef\xbf\xbd");
+  EXPECT_EQ(def["command"][5], "ok");
   auto starts = events("bytes", "start");
   ASSERT_EQ(starts.size(), 1u);
 }
@@ -111,8 +111,8 @@ TEST_F(JobEnvironment, DefinitionRecordsTheResolvedCommand)
 {
   launch("def", {}, {"--sleep", "1h"});
   Json def = state("def")["definition"];
-  EXPECT_EQ(def["argv"], (Json{k_fake, "--sleep", "1h"}));
-  EXPECT_EQ(def["command"], k_fake);
+  EXPECT_EQ(def["command"], (Json{k_fake, "--sleep", "1h"}));
+  EXPECT_EQ(def["resolved"], k_fake);
   EXPECT_FALSE(contains(def.dump(), "PG_E2E_MARK")) << "no ambient environment is recorded";
 }
 

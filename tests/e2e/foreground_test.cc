@@ -86,7 +86,7 @@ TEST_F(Pid1, BehavesAsForeground)
   Json st = state("init");
   // PID 1 only reaps and passes signals on (as tini); the supervisor is its child.
   EXPECT_EQ(st["supervisor"]["pid"], 2);
-  EXPECT_EQ(st["supervisor"]["parent_pid"], 1);
+  EXPECT_EQ(st["supervisor_parent"]["pid"], 1);
   EXPECT_EQ(st["state"], "failed");
   EXPECT_EQ(st["last_exit"]["code"], 5);
 

@@ -95,7 +95,7 @@ TEST_F(Launch, SupervisorLeavesTheCallersSessionGroupAndStdio)
     EXPECT_EQ(proc_link(sup, fd), "/dev/null") << fd;
   }
   Json st = state("detached");
-  EXPECT_EQ(st["supervisor"]["parent_pid"], info->ppid);
+  EXPECT_EQ(st["supervisor_parent"]["pid"], info->ppid);
 }
 
 TEST_F(LaunchStatus, UsageErrorsExitTwo)
@@ -315,7 +315,7 @@ TEST_F(OptionParsing, RepeatableOptionRightBeforeTheCommandTakesOneValue)
   ASSERT_EQ(r.status, 0) << r.err;
   auto rep = wait_report(report);
   EXPECT_EQ(rep["env.A"], "1");
-  EXPECT_EQ(state("envlast")["definition"]["argv"].at(0), k_fake);
+  EXPECT_EQ(state("envlast")["definition"]["command"].at(0), k_fake);
 }
 
 } // namespace

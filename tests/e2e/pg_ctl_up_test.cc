@@ -176,7 +176,7 @@ TEST_F(PgCtlUp, AProcfileIsBroughtUpWithItsEnvFile)
   EXPECT_TRUE(contains(r.out, "worker: started, pid")) << r.out;
   wait_running("worker");
   const Json web = state("web");
-  EXPECT_EQ(web["definition"]["argv"][0], "/bin/sh");
+  EXPECT_EQ(web["definition"]["command"][0], "/bin/sh");
   EXPECT_EQ(web["definition"]["env_file"], path(".env"));
   EXPECT_EQ(web["definition"]["jobs_file"], path("Procfile"));
   wait_report(path("web.report"));

@@ -23,9 +23,9 @@ TEST_F(PgLsHistory, EventsMergeEveryJobsHistoryNewestLast)
   for (size_t i = 1; i < all.size(); ++i) {
     EXPECT_LE(all[i - 1]["at"].get<std::string>(), all[i]["at"].get<std::string>());
   }
-  EXPECT_EQ(all.front()["job"], "first");
+  EXPECT_EQ(all.front()["name"], "first");
   EXPECT_EQ(all.front()["event"], "launch");
-  EXPECT_EQ(all.back()["job"], "second");
+  EXPECT_EQ(all.back()["name"], "second");
   EXPECT_EQ(all.back()["event"], "end");
 
   r = pg_ls({"--events", "first"});

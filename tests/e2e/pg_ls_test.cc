@@ -212,7 +212,7 @@ TEST_F(PgLs, JsonHasEveryContractFieldWithTheRightValuesAndTypes)
   EXPECT_EQ(w["pid"], web["pid"]);
   EXPECT_TRUE(w["pid"].is_number_integer()) << w.dump();
   ASSERT_EQ(w["command"].size(), 3u) << w.dump();
-  EXPECT_EQ(w["command"][0], web["definition"]["argv"][0]);
+  EXPECT_EQ(w["command"][0], web["definition"]["command"][0]);
   EXPECT_TRUE(contains(w["command"][0].get<std::string>(), "fake_job")) << w.dump();
   EXPECT_EQ(w["command"][1], "--sleep");
   EXPECT_EQ(w["command"][2], "1h");

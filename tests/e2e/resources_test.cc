@@ -113,14 +113,14 @@ TEST_F(MaxMemory, UnderTheLimitTheSampleIsPublished)
   wait_until(
       [&] {
         auto s = try_state("fine");
-        if (s && (*s)["memory_rss"].is_number()) {
+        if (s && (*s)["memory_rss_bytes"].is_number()) {
           st = *s;
           return true;
         }
         return false;
       },
       "memory_rss in state.json");
-  EXPECT_GE(st["memory_rss"].get<uint64_t>(), 8 * k_mib) << st.dump();
+  EXPECT_GE(st["memory_rss_bytes"].get<uint64_t>(), 8 * k_mib) << st.dump();
   EXPECT_EQ(st["state"], "running");
   EXPECT_TRUE(events("fine", "memory").empty());
 }

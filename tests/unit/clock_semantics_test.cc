@@ -34,7 +34,7 @@ JobDefinition service()
 {
   JobDefinition d;
   d.argv = {"bot"};
-  d.command = "/usr/bin/bot";
+  d.resolved = "/usr/bin/bot";
   d.max_restarts = 2;
   d.restart_window = Millis(hours(1));
   return d;

@@ -33,7 +33,7 @@ JobState job()
   st.name = "bot";
   JobDefinition& d = st.definition;
   d.argv = {"python3", "-u", "bot.py"};
-  d.command = "/usr/bin/python3";
+  d.resolved = "/usr/bin/python3";
   d.cwd = "/home/u/bot";
   d.path = "/usr/bin:/bin";
   d.log = "/home/u/.local/state/pg/bot/output.log";

@@ -126,7 +126,7 @@ TEST(JobsFileCompare, ChangesAreNamedInTheFilesWords)
   JobDefinition b = a;
   b.path = "/bin"; // the ambient PATH is no part of what the file says
   b.umask = 077;
-  b.command = "/bin/bot";
+  b.resolved = "/bin/bot";
   EXPECT_TRUE(changed_keys(a, b).empty());
   b.argv = {"bot", "-v"};
   b.duration = Millis(1000);

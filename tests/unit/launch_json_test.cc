@@ -1,6 +1,7 @@
 // pg-run --json's objects for the outcomes that are not a receipt, and the pid namespace rule.
 #include "launch_json.h"
 #include "proc.h"
+#include "state.h"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +12,11 @@ using nlohmann::json;
 
 TEST(LaunchJson, AnErrorBeforeAnythingStartedNamesItsStatus)
 {
-  EXPECT_EQ(
-      launch_error_json("bot", "--cwd /x: No such file or directory", 1),
-      (json{{"name", "bot"}, {"error", "--cwd /x: No such file or directory"}, {"status", 1}}));
+  EXPECT_EQ(launch_error_json("bot", "--cwd /x: No such file or directory", 1),
+            (json{{"schema_version", k_schema_version},
+                  {"name", "bot"},
+                  {"error", "--cwd /x: No such file or directory"},
+                  {"status", 1}}));
   EXPECT_TRUE(launch_error_json("", "--name is required", 2)["name"].is_null());
 }
 

@@ -56,7 +56,7 @@ JobState base_state(const std::string& name, RunState state)
   s.started_at = at("2026-11-21T20:00:00Z");
   s.updated_at = at("2026-11-21T21:59:00Z");
   s.definition.argv = {"python3", "-u", "bot.py"};
-  s.definition.command = "/usr/bin/python3";
+  s.definition.resolved = "/usr/bin/python3";
   s.definition.cwd = "/home/u/bot";
   s.definition.log = "/home/u/.local/state/pg/" + name + "/output.log";
   return s;
@@ -411,7 +411,7 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(j["supervisor_pid"], 4241);
   EXPECT_EQ(j["pid"], 4242);
   EXPECT_EQ(j["command"], nlohmann::ordered_json({"python3", "-u", "bot.py"}));
-  EXPECT_EQ(j["resolved_command"], "/usr/bin/python3");
+  EXPECT_EQ(j["resolved"], "/usr/bin/python3");
   EXPECT_EQ(j["cwd"], "/home/u/bot");
   EXPECT_EQ(j["started_at"], "2026-11-21T20:00:00.000Z");
   EXPECT_EQ(j["uptime_s"], 7200);
@@ -422,7 +422,8 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(j["restart_policy"], "on-failure");
   EXPECT_EQ(j["oneshot"], false);
   EXPECT_EQ(j["lost_reason"], nullptr);
-  EXPECT_EQ(j["supervisor"]["parent_command"], "/sbin/init");
+  EXPECT_EQ(j["supervisor_parent"]["command"], "/sbin/init");
+  EXPECT_FALSE(j["supervisor"].contains("parent_command"));
   EXPECT_EQ(j["supervisor"]["cgroup"], "/user.slice/session-2.scope");
   const auto& last = j["last_exit"];
   EXPECT_EQ(last["code"], nullptr);
@@ -432,7 +433,8 @@ TEST_F(LsFormat, JsonHasTheContractFieldsWithTypedValues)
   EXPECT_EQ(last["outcome"], "failed");
   EXPECT_EQ(last["cause"], "signal: SIGKILL");
   EXPECT_EQ(last["at"], "2026-11-21T19:59:00.000Z");
-  EXPECT_EQ(j.begin().key(), "name"); // reading order, not alphabetical
+  EXPECT_EQ(j.begin().key(), "schema_version"); // reading order, not alphabetical
+  EXPECT_EQ(std::next(j.begin()).key(), "name");
   EXPECT_EQ(j["failures_since_ack"], 0);
   EXPECT_EQ(j["last_ack_at"], nullptr);
   job.view.state->failures_since_ack = 2;

@@ -91,6 +91,22 @@ TEST(LsHistory, SummaryOfALaunchToleratesAnyTypeUnderItsKeys)
   EXPECT_EQ(describe(ev), "supervisor pid 4242, parent pid 1 (bash), revived");
 }
 
+// schema_version 1 wrote a launch's parent as "supervisor_parent": PID beside
+// "supervisor_parent_command"; read back, it has the one shape of every output.
+TEST(LsHistory, AnOldLaunchLineReadsInTodaysVocabulary)
+{
+  const std::string text =
+      R"({"event":"launch","at":"2026-11-21T20:00:00.000Z","supervisor_pid":7,)"
+      R"("supervisor_parent":1,"supervisor_parent_command":"bash","cgroup":"/","command":["x"],)"
+      R"("revived":false})"
+      "\n";
+  const auto ev = parse_events(text, "bot", std::nullopt);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].event["supervisor_parent"], (nlohmann::json{{"pid", 1}, {"command", "bash"}}));
+  EXPECT_FALSE(ev[0].event.contains("supervisor_parent_command"));
+  EXPECT_EQ(describe(ev[0].event), "supervisor pid 7, parent pid 1 (bash)");
+}
+
 TEST(LsHistory, EventsTableAndJson)
 {
   std::vector<JobEvent> ev{
@@ -110,8 +126,10 @@ TEST(LsHistory, EventsTableAndJson)
   EXPECT_NE(table.find("  bot   end    failed: x\\x1b\n"), std::string::npos) << table;
   auto j = events_json(ev);
   ASSERT_EQ(j.size(), 2u);
-  EXPECT_EQ(j[0].begin().key(), "job");
-  EXPECT_EQ(j[0]["job"], "bot");
+  EXPECT_EQ(j[0].begin().key(), "schema_version");
+  EXPECT_EQ(j[0]["schema_version"], k_schema_version);
+  EXPECT_EQ(j[0]["name"], "bot");
+  EXPECT_FALSE(j[0].contains("job"));
   EXPECT_EQ(j[0]["pid"], 9);
   EXPECT_EQ(j[1]["why"], "x\x1b");
 }

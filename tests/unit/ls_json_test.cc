@@ -37,7 +37,7 @@ ListedJob with_state(RunState state, RunState shown, bool alive)
   s.run_started_at = at("2026-11-21T21:00:00.250Z");
   s.updated_at = at("2026-11-21T21:59:00Z");
   s.definition.argv = {"python3", "-u", "bot.py", "a \"quoted\" \\ arg"};
-  s.definition.command = "/usr/bin/python3";
+  s.definition.resolved = "/usr/bin/python3";
   s.definition.cwd = "/home/u/bot";
   s.definition.log = "/home/u/.local/state/pg/bot/output.log";
   ListedJob job;
@@ -149,7 +149,7 @@ TEST(LsJson, AJobInAnotherPidNamespaceKeepsItsStateAndHidesItsPids)
   job.view.state->supervisor.pid_namespace = 4026532999;
   const auto j = job_json(job);
   EXPECT_EQ(j["state"], "running");
-  EXPECT_EQ(j["pid_namespace"], "pid:[4026532999]");
+  EXPECT_EQ(j["pid_namespace"], 4026532999u);
   EXPECT_TRUE(j["pid"].is_null());
   EXPECT_TRUE(j["supervisor_pid"].is_null());
   EXPECT_EQ(j["supervisor"]["pid"], 4241); // as recorded, in its own namespace

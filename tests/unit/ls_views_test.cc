@@ -87,17 +87,6 @@ TEST(LsViews, SortPutsTheLargestFirstAndTheUnmeasuredLastTiesByName)
   EXPECT_EQ(sorted(SortKey::Memory), "b c a d");
 }
 
-TEST(LsViews, StatCpuTicksSumsUserSystemAndReapedChildren)
-{
-  // Fields 14-17 (utime stime cutime cstime) after a comm holding ") (" and spaces.
-  const std::string stat = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 "
-                           "250 50 7 3 20 0 1 0 12345 1000 100\n";
-  EXPECT_EQ(parse_stat_cpu_ticks(stat), 310u);
-  EXPECT_EQ(parse_stat_cpu_ticks("4242 (a) S 1 2"), std::nullopt);
-  EXPECT_EQ(parse_stat_cpu_ticks("no parenthesis"), std::nullopt);
-  EXPECT_EQ(parse_stat_cpu_ticks("1 (a) S 1 1 1 0 -1 0 0 0 0 0 x 0 0 0 20"), std::nullopt);
-}
-
 TEST(LsViews, CpuPercentIsCpuTimeOverElapsedLikePs)
 {
   EXPECT_DOUBLE_EQ(cpu_percent(30, 60), 50.0);

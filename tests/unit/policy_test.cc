@@ -15,7 +15,7 @@ JobDefinition service(Millis duration = Millis(0))
 {
   JobDefinition d;
   d.argv = {"bot"};
-  d.command = "/usr/bin/bot";
+  d.resolved = "/usr/bin/bot";
   d.duration = duration;
   return d;
 }

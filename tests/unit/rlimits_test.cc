@@ -121,7 +121,7 @@ JobDefinition limited()
 {
   JobDefinition d;
   d.argv = {"sleep", "100"};
-  d.command = "/bin/sleep";
+  d.resolved = "/bin/sleep";
   d.cwd = "/tmp";
   d.log = "/tmp/pg/x/output.log";
   d.limits = {parsed("core=0"), parsed("nofile=64:128"), parsed("stack=8M:unlimited")};

@@ -56,7 +56,7 @@ JobState full_state()
   s.tree = {{4300, 123456999}, {4310, uint64_t{1} << 40}};
   JobDefinition& d = s.definition;
   d.argv = {"python3", "-u", "it's a/b.py", "--x=1", "caf\xC3\xA9"};
-  d.command = "/usr/bin/python3";
+  d.resolved = "/usr/bin/python3";
   d.cwd = "/srv/work";
   d.umask = 077;
   d.path = "/usr/local/bin:/usr/bin:/bin";
@@ -97,7 +97,7 @@ JobState plain_state()
   s.supervisor.pid = 1;
   s.supervisor.boot_id = "b";
   s.definition.argv = {"true"};
-  s.definition.command = "/bin/true";
+  s.definition.resolved = "/bin/true";
   s.definition.cwd = "/";
   s.definition.log = "/l";
   return s;

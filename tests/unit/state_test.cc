@@ -22,7 +22,7 @@ JobDefinition full_definition()
 {
   JobDefinition d;
   d.argv = {"python3", "-u", "bot.py", "--greeting", "hello world", ""};
-  d.command = "/usr/bin/python3";
+  d.resolved = "/usr/bin/python3";
   d.cwd = "/home/me/bot";
   d.umask = 077;
   d.path = "/home/me/bin:/usr/bin:/bin";
@@ -170,7 +170,7 @@ TEST(DefinitionJson, RoundTripsDefaults)
 {
   JobDefinition d;
   d.argv = {"sleep", "1"};
-  d.command = "/bin/sleep";
+  d.resolved = "/bin/sleep";
   d.cwd = "/";
   d.log = "/tmp/x.log";
   EXPECT_EQ(definition_from_json(reparse(to_json(d))), d);
@@ -184,7 +184,7 @@ TEST(DefinitionJson, WritesContractFieldsInSecondsAndNames)
   EXPECT_EQ(j.at("restart_window_s"), 600.0);
   EXPECT_EQ(j.at("stop_timeout_s"), 3.5);
   EXPECT_EQ(j.at("stop_signal"), "SIGINT");
-  EXPECT_EQ(j.at("restart"), "always");
+  EXPECT_EQ(j.at("restart_policy"), "always");
   EXPECT_EQ(j.at("max_restarts"), 7);
   EXPECT_EQ(j.at("env"), json({"TOKEN=a=b=c", "EMPTY=", "SPACED=x y"}));
   EXPECT_EQ(j.at("env_file"), "/home/me/bot/.env");
@@ -237,8 +237,10 @@ TEST(DefinitionJson, RoundTripsMillisecondDurations)
 
 TEST(DefinitionJson, FillsDefaultsForOptionalFields)
 {
-  json j = {{"argv", {"x"}}, {"command", "/bin/x"}, {"cwd", "/"}, {"log", "/l"}};
+  json j = {{"command", {"x"}}, {"resolved", "/bin/x"}, {"cwd", "/"}, {"log", "/l"}};
   JobDefinition d = definition_from_json(j);
+  EXPECT_EQ(d.argv, std::vector<std::string>{"x"});
+  EXPECT_EQ(d.resolved, "/bin/x");
   EXPECT_EQ(d.umask, 022U);
   EXPECT_EQ(d.restart, RestartPolicy::OnFailure);
   EXPECT_EQ(d.max_restarts, 5U);
@@ -247,9 +249,28 @@ TEST(DefinitionJson, FillsDefaultsForOptionalFields)
   EXPECT_EQ(d.restart_window, Millis(3'600'000));
 }
 
+// A definition as schema_version 1 wrote it: argv, command the resolved path, restart.
+TEST(DefinitionJson, ReadsSchemaVersion1Names)
+{
+  json j = {{"argv", {"x", "-v"}},
+            {"command", "/bin/x"},
+            {"cwd", "/"},
+            {"log", "/l"},
+            {"restart", "always"}};
+  JobDefinition d = definition_from_json(j);
+  EXPECT_EQ(d.argv, (std::vector<std::string>{"x", "-v"}));
+  EXPECT_EQ(d.resolved, "/bin/x");
+  EXPECT_EQ(d.restart, RestartPolicy::Always);
+  for (const char* field : {"argv", "command"}) {
+    json k = j;
+    k.erase(field);
+    EXPECT_EQ(definition_error(k), std::string("missing field '") + field + "'");
+  }
+}
+
 TEST(DefinitionJson, RefusesMissingRequiredFieldsNamingThem)
 {
-  for (const char* field : {"argv", "command", "cwd", "log"}) {
+  for (const char* field : {"command", "resolved", "cwd", "log"}) {
     json j = to_json(full_definition());
     j.erase(field);
     EXPECT_EQ(definition_error(j), std::string("missing field '") + field + "'");
@@ -259,15 +280,15 @@ TEST(DefinitionJson, RefusesMissingRequiredFieldsNamingThem)
 TEST(DefinitionJson, RefusesWrongTypesNamingTheField)
 {
   const std::pair<const char*, json> cases[] = {
-      {"argv", "python3 bot.py"},
-      {"argv", {1, 2}},
-      {"command", 5},
+      {"command", "python3 bot.py"},
+      {"command", {1, 2}},
+      {"resolved", 5},
       {"cwd", nullptr},
       {"umask", "022"},
       {"oneshot", "yes"},
       {"oneshot", 1},
       {"duration_s", "90s"},
-      {"restart", 1},
+      {"restart_policy", 1},
       {"stop_signal", 15},
       {"env", "A=1"},
       {"max_restarts", 2.5},
@@ -286,8 +307,8 @@ TEST(DefinitionJson, RefusesWrongTypesNamingTheField)
 TEST(DefinitionJson, RefusesBadValuesNamingTheField)
 {
   const std::pair<const char*, json> cases[] = {
-      {"argv", json::array()},
-      {"restart", "sometimes"},
+      {"command", json::array()},
+      {"restart_policy", "sometimes"},
       {"stop_signal", "SIGNOPE"},
       {"env", {"NO_EQUALS"}},
       {"max_restarts", -1},
@@ -395,6 +416,33 @@ TEST(JobStateJson, RoundTripsEveryFieldSet)
   EXPECT_EQ(j.at("deadline_at"), "2026-11-21T22:26:40.000Z");
   EXPECT_EQ(j.at("supervisor").at("boot_id"), "0f1e2d3c-boot");
   EXPECT_EQ(j.at("last_exit").at("signal"), "SIGSEGV");
+  EXPECT_EQ(job_state_from_json(reparse(j)), s);
+}
+
+// A state.json as schema_version 1 wrote it (the names before one vocabulary) reads as the
+// same state: an upgrade of pg never makes a job unreadable.
+TEST(JobStateJson, ReadsASchemaVersion1File)
+{
+  JobState s = full_state();
+  s.memory_rss = 1'048'576;
+  json j = to_json(s);
+  EXPECT_EQ(j.at("supervisor_parent"), (json{{"pid", 1}, {"command", "bash -c pg-run"}}));
+  EXPECT_EQ(j.at("memory_rss_bytes"), 1'048'576);
+  EXPECT_EQ(j.at("definition").at("command"), json(s.definition.argv));
+  EXPECT_EQ(j.at("definition").at("resolved"), s.definition.resolved);
+  EXPECT_EQ(j.at("definition").at("restart_policy"), "always");
+  j["schema_version"] = 1;
+  j["supervisor"]["parent_pid"] = j["supervisor_parent"]["pid"];
+  j["supervisor"]["parent_command"] = j["supervisor_parent"]["command"];
+  j.erase("supervisor_parent");
+  j["memory_rss"] = j["memory_rss_bytes"];
+  j.erase("memory_rss_bytes");
+  json& d = j["definition"];
+  d["argv"] = d["command"];
+  d["command"] = d["resolved"];
+  d.erase("resolved");
+  d["restart"] = d["restart_policy"];
+  d.erase("restart_policy");
   EXPECT_EQ(job_state_from_json(reparse(j)), s);
 }
 
@@ -594,10 +642,10 @@ TEST(JobStateJson, NamesTheNestedObjectOfADamagedField)
   EXPECT_NE(err.find("'outcome'"), std::string::npos) << err;
 
   j = to_json(full_state());
-  j["definition"].erase("argv");
+  j["definition"].erase("command");
   err = state_error(j);
   EXPECT_NE(err.find("definition"), std::string::npos) << err;
-  EXPECT_NE(err.find("'argv'"), std::string::npos) << err;
+  EXPECT_NE(err.find("'command'"), std::string::npos) << err;
 }
 
 TEST(JobStateJson, RefusesANonObject)

@@ -141,7 +141,7 @@ TEST(StorageErrorJson, RoundTripsInTheState)
   s.name = "j";
   s.supervisor.boot_id = "b";
   s.definition.argv = {"/bin/true"};
-  s.definition.command = "/bin/true";
+  s.definition.resolved = "/bin/true";
   s.updated_at = WallTime(std::chrono::milliseconds(1'700'000'000'000));
   StorageFault f;
   f.error = "No space left on device";
