@@ -117,9 +117,12 @@ void recent_output(const JobDir& dir, const std::string& log, JobHistory& histor
 
 } // namespace
 
+namespace {
+
 // The job's events at or after since (all when nullopt), oldest first: events.jsonl and, going
-// back, its rotations while they may hold events that recent.
-std::vector<JobEvent> read_events(const JobDir& dir, std::optional<WallTime> since)
+// back, its rotations while they may hold events that recent. With prior, the older events of
+// the oldest file read are kept too.
+std::vector<JobEvent> read_event_files(const JobDir& dir, std::optional<WallTime> since, bool prior)
 {
   std::vector<JobEvent> all;
   for (int i = 0; i <= 9; ++i) {
@@ -138,7 +141,7 @@ std::vector<JobEvent> read_events(const JobDir& dir, std::optional<WallTime> sin
     }
     std::vector<JobEvent> got = parse_events(text->text, dir.name(), std::nullopt);
     const bool older_needed = !since || (!got.empty() && got.front().at >= *since);
-    if (since) {
+    if (since && !prior) {
       std::erase_if(got, [&](const JobEvent& e) { return e.at < *since; });
     }
     all.insert(all.begin(), std::make_move_iterator(got.begin()),
@@ -148,6 +151,18 @@ std::vector<JobEvent> read_events(const JobDir& dir, std::optional<WallTime> sin
     }
   }
   return all;
+}
+
+} // namespace
+
+std::vector<JobEvent> read_events(const JobDir& dir, std::optional<WallTime> since)
+{
+  return read_event_files(dir, since, false);
+}
+
+std::vector<JobEvent> read_events_around(const JobDir& dir, WallTime since)
+{
+  return read_event_files(dir, since, true);
 }
 
 JobHistory read_history(const JobDir& dir, const JobView& view)

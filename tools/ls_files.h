@@ -20,6 +20,10 @@ UniqueFd open_in_job(const JobDir& dir, const std::string& file);
 // back, its rotations while they may hold events that recent.
 std::vector<JobEvent> read_events(const JobDir& dir, std::optional<WallTime> since);
 
+// The same, and before them the older events of the oldest file read: what the job was doing
+// when since came (--timeline's window), as far as its kept history tells.
+std::vector<JobEvent> read_events_around(const JobDir& dir, WallTime since);
+
 // The detail view's last exits and output lines.
 JobHistory read_history(const JobDir& dir, const JobView& view);
 

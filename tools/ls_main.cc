@@ -6,6 +6,7 @@
 #include "ls_format.h"
 #include "ls_history.h"
 #include "ls_options.h"
+#include "ls_timeline.h"
 #include "ls_views.h"
 #include "ls_watch.h"
 #include "parse.h"
@@ -320,6 +321,39 @@ bool print_check(const std::vector<Found>& found, bool json)
   return problem;
 }
 
+// --timeline: each job's bar over the last D, drawn from its events (and those just before).
+void print_timeline(std::vector<Found>& found, const std::optional<pg::StateDir>& sd,
+                    const std::string& path, const LsOptions& opt)
+{
+  std::vector<pg::ListedJob> jobs;
+  for (auto& f : found) {
+    jobs.push_back(std::move(f.job));
+    if (opt.view.sort == pg::SortKey::Memory) {
+      pg::measure_tree(jobs.back());
+    }
+  }
+  pg::sort_jobs(jobs, opt.view.sort);
+  const pg::TimelineStyle style{pg::wall_now(), *opt.view.timeline, pg::output_columns(),
+                                use_colour(opt.view.color), pg::locale_is_utf8()};
+  std::vector<pg::TimelineJob> rows;
+  for (const auto& job : jobs) {
+    pg::TimelineJob row{job.view.name, {}};
+    try {
+      if (auto dir = sd ? sd->job(job.view.name, false) : std::nullopt) {
+        row.events = pg::read_events_around(*dir, style.now - style.window);
+      }
+    } catch (const pg::StateDirError& e) {
+      fmt::print(stderr, "pg-ls: {}: {}\n", job.view.name, e.what());
+    }
+    rows.push_back(std::move(row));
+  }
+  if (!rows.empty()) {
+    write_out(pg::render_timeline(rows, style));
+  } else if (opt.names.empty()) {
+    write_out(no_jobs_line(path, opt) + "\n");
+  }
+}
+
 // The state directory at path, or nullopt when it does not exist (it holds no jobs).
 std::optional<pg::StateDir> open_state_dir(const std::string& path)
 {
@@ -370,7 +404,7 @@ int run(const LsOptions& opt)
     return watch(path, opt);
   }
   std::optional<pg::StateDir> sd = open_state_dir(path);
-  if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check) {
+  if (opt.names.empty() && !opt.events && !opt.prometheus && !opt.check && !opt.view.timeline) {
     return list_all(sd, path, opt);
   }
 
@@ -381,6 +415,10 @@ int run(const LsOptions& opt)
   }
   int status = missing.empty() ? k_exit_ok : k_exit_problem;
   std::erase_if(found, [&](const Found& f) { return !pg::state_matches(f.job, opt.view.states); });
+  if (opt.view.timeline) {
+    print_timeline(found, sd, path, opt);
+    return status;
+  }
 
   const pg::LsStyle style{pg::wall_now(), use_colour(opt.view.color)};
   if (opt.events) {

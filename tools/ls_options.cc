@@ -27,6 +27,11 @@ void add_view_options(CLI::App& app, ViewArgs& args)
       ->type_name("WHEN");
   app.add_flag("--follow", args.follow,
                "with --events: then print the events as they come, until Ctrl-C");
+  args.timeline_opt = app.add_option("--timeline", args.timeline,
+                                     "each job's runs over the last D as a bar, with a time axis "
+                                     "(30m, 6h, 7d) [24h]")
+                          ->expected(0, 1)
+                          ->type_name("[DURATION]");
 }
 
 namespace {
@@ -43,6 +48,30 @@ std::string check_watch(const ViewArgs& args, const OtherViews& other, ViewOptio
   if (!view.watch) {
     return fmt::format("--watch: '{}' is not an interval of at least 0.1s (2, 0.5, 250ms, 1m)",
                        escape_control(args.watch));
+  }
+  return "";
+}
+
+std::string check_timeline(const ViewArgs& args, const OtherViews& other, ViewOptions& view)
+{
+  if (args.timeline_opt->count() == 0) {
+    return "";
+  }
+  if (other.json || other.check || other.events || other.prometheus || view.watch) {
+    return "--timeline draws bars: not with --json, --check, --events, --prometheus or --watch";
+  }
+  if (args.timeline.empty()) {
+    view.timeline = std::chrono::hours(24);
+    return "";
+  }
+  view.timeline = parse_duration(args.timeline);
+  if (!view.timeline && duration_too_long(args.timeline)) {
+    return duration_too_long_error("--timeline", escape_control(args.timeline));
+  }
+  if (!view.timeline || *view.timeline < Millis(1000)) {
+    view.timeline.reset();
+    return fmt::format("--timeline: '{}' is not a duration of at least 1s (30m, 6h, 7d)",
+                       escape_control(args.timeline));
   }
   return "";
 }
@@ -76,7 +105,10 @@ std::string apply_view_options(const ViewArgs& args, const OtherViews& other, Vi
     return "--follow needs --events";
   }
   view.follow = args.follow;
-  return check_watch(args, other, view);
+  if (std::string why = check_watch(args, other, view); !why.empty()) {
+    return why;
+  }
+  return check_timeline(args, other, view);
 }
 
 } // namespace pg

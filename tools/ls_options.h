@@ -18,6 +18,8 @@ struct ViewArgs {
   CLI::Option* watch_opt = nullptr;
   std::string color = "auto";
   bool follow = false;
+  std::string timeline;
+  CLI::Option* timeline_opt = nullptr;
 };
 
 // The views other than the table, as chosen: --watch draws only the table.
@@ -28,7 +30,7 @@ struct OtherViews {
   bool prometheus = false;
 };
 
-// Declares --state, --sort, --watch, --color and --follow on app, read into args.
+// Declares --state, --sort, --watch, --color, --follow and --timeline on app, read into args.
 void add_view_options(CLI::App& app, ViewArgs& args);
 
 // args checked into view: "" when they are good, else the usage error (one line).

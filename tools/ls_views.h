@@ -31,6 +31,8 @@ struct ViewOptions {
   std::optional<std::chrono::milliseconds> watch; // --watch: the table again every this long
   ColorMode color = ColorMode::Auto;
   bool follow = false; // --events --follow
+  // --timeline: each job's bar spans the last this long
+  std::optional<std::chrono::milliseconds> timeline;
 };
 
 // --state's value ("running,failed"): the states named, or the reason it is not a list of

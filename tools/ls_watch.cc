@@ -2,13 +2,18 @@
 
 #include "syscalls.h"
 
+#include <langinfo.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <clocale>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 namespace pg {
 
@@ -109,6 +114,35 @@ std::optional<Millis> parse_watch_interval(std::string_view text)
     return std::nullopt;
   }
   return d;
+}
+
+size_t output_columns()
+{
+  winsize ws{};
+  if (::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+      ws.ws_col > 0) {
+    return ws.ws_col;
+  }
+  const char* columns = std::getenv("COLUMNS");
+  if (columns != nullptr) {
+    size_t n = 0;
+    const char* end = columns + std::strlen(columns);
+    auto [ptr, ec] = std::from_chars(columns, end, n);
+    if (ec == std::errc() && ptr == end && n > 0) {
+      return n;
+    }
+  }
+  return 80;
+}
+
+bool locale_is_utf8()
+{
+  if (std::setlocale(LC_CTYPE, "") == nullptr) {
+    return false;
+  }
+  const char* codeset = ::nl_langinfo(CODESET);
+  return codeset != nullptr &&
+         (std::strcmp(codeset, "UTF-8") == 0 || std::strcmp(codeset, "utf8") == 0);
 }
 
 } // namespace pg

@@ -34,4 +34,12 @@ std::optional<Millis> parse_watch_interval(std::string_view text);
 // screen cleared; cursor home first.
 std::string redraw_in_place(std::string_view text);
 
+// The columns a line of output may take: the terminal's width when stdout is a terminal, else
+// $COLUMNS when it is a positive number, else 80.
+size_t output_columns();
+
+// Whether the locale (LC_ALL, LC_CTYPE, LANG, set with setlocale(LC_CTYPE, "")) writes UTF-8:
+// else drawings fall back to ASCII.
+bool locale_is_utf8();
+
 } // namespace pg

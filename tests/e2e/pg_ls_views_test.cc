@@ -1,5 +1,5 @@
 // pg-ls's views on real jobs: --state, --sort, the CPU and MEM columns, --watch (piped, and on
-// a terminal through tmux), --color, --events --follow.
+// a terminal through tmux), --color, --events --follow, --timeline (piped, and through tmux).
 #include "harness.h"
 
 #include <cmath>
@@ -215,18 +215,19 @@ public:
       std::system(("tmux -S '" + m_socket + "' kill-server >/dev/null 2>&1").c_str());
     }
   }
-  bool start(const std::string& command)
+  // A session of width columns running command (tmux -u: UTF-8 whatever the locale).
+  bool start(const std::string& command, int width = 120)
   {
     m_started = true;
-    const std::string cmd =
-        "tmux -S '" + m_socket + "' new-session -d -s views -x 120 -y 30 \"" + command + "\"";
+    const std::string cmd = "tmux -u -S '" + m_socket + "' new-session -d -s views -x " +
+                            std::to_string(width) + " -y 30 \"" + command + "\"";
     return std::system(cmd.c_str()) == 0;
   }
   std::string capture() const
   {
     std::string out;
-    FILE* p =
-        ::popen(("tmux -S '" + m_socket + "' capture-pane -p -t views 2>/dev/null").c_str(), "r");
+    FILE* p = ::popen(
+        ("tmux -u -S '" + m_socket + "' capture-pane -p -t views 2>/dev/null").c_str(), "r");
     if (p == nullptr) {
       return out;
     }
@@ -361,6 +362,142 @@ TEST_F(PgLsViews, FollowNeedsEvents)
   Result r = pg_ls({"--follow"});
   EXPECT_EQ(r.status, 2) << r.out << r.err;
   EXPECT_TRUE(starts_with(r.err, "pg-ls: error: --follow needs --events")) << r.err;
+}
+
+// Characters (UTF-8 code points) of a line: the columns it takes.
+size_t columns_of(const std::string& line)
+{
+  size_t n = 0;
+  for (char c : line) {
+    n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1U : 0U;
+  }
+  return n;
+}
+
+// The line of out starting with prefix ("" when none).
+std::string line_starting(const std::string& out, const std::string& prefix)
+{
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (starts_with(line, prefix)) {
+      return line;
+    }
+  }
+  return "";
+}
+
+size_t count_of(const std::string& text, const std::string& part)
+{
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+class PgLsTimeline : public PgLsViews {
+protected:
+  // flaky: three runs of 700ms failing with exit 3, 300ms of backoff between them, then it
+  // gives up (failed).
+  void start_flaky()
+  {
+    launch("flaky",
+           {"--restart", "on-failure", "--restart-delay", "300ms", "--restart-delay-max", "300ms",
+            "--max-restarts", "2"},
+           {"--sleep", "700ms", "--exit", "3"});
+    wait_end("flaky");
+    ASSERT_EQ(events("flaky", "exit").size(), 3u);
+  }
+};
+
+TEST_F(PgLsTimeline, PipedItDrawsEachJobsBarWithItsFailuresAndTheAxisWithoutEscapes)
+{
+  start_flaky();
+  start_running("web");
+  StartOptions pipe;
+  pipe.env = {{"LC_ALL", "C.UTF-8"}, {"COLUMNS", "90"}, {"TERM", "xterm-256color"}};
+  pipe.unset_env = {"NO_COLOR"};
+  Result r = pg_ls({"--timeline", "1h"}, pipe);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(contains(r.out, "\x1b")) << r.out;
+  const std::string flaky = line_starting(r.out, "flaky ");
+  const std::string web = line_starting(r.out, "web   ");
+  EXPECT_EQ(columns_of(flaky), 90u) << r.out;
+  EXPECT_EQ(columns_of(web), 90u) << r.out;
+  EXPECT_TRUE(contains(flaky, "\u2573")) << r.out; // the failures, all in the last cells
+  EXPECT_TRUE(web.ends_with("\u2588")) << r.out;   // running: up to the right edge
+  EXPECT_TRUE(contains(r.out, "\u2575")) << r.out; // the axis's ticks
+  EXPECT_TRUE(contains(r.out, "one cell \u2248 43s (last 1h)")) << r.out;
+
+  // A minute in ASCII (the C locale), flaky alone: its three failures in three cells of 0.7s,
+  // and down after the last.
+  pipe.env = {{"LC_ALL", "C"}, {"COLUMNS", "90"}};
+  Result minute = pg_ls({"--timeline", "1m", "flaky"}, pipe);
+  ASSERT_EQ(minute.status, 0) << minute.err;
+  const std::string bar = line_starting(minute.out, "flaky ");
+  EXPECT_EQ(bar.size(), 90u) << minute.out;
+  EXPECT_EQ(count_of(bar, "X"), 3u) << minute.out;
+  EXPECT_TRUE(contains(bar, "#")) << minute.out;
+  EXPECT_EQ(bar.find_first_not_of('.', bar.rfind('X') + 1), std::string::npos) << minute.out;
+  EXPECT_TRUE(line_starting(minute.out, "web ").empty()) << minute.out;
+  EXPECT_TRUE(contains(minute.out, "|")) << minute.out;
+}
+
+TEST_F(PgLsTimeline, ColourAlwaysPaintsTheFailuresRed)
+{
+  start_flaky();
+  StartOptions pipe;
+  pipe.env = {{"LC_ALL", "C"}, {"COLUMNS", "78"}};
+  Result r = pg_ls({"--timeline", "--color", "always"}, pipe);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "\x1b[31mX")) << r.out;
+  EXPECT_TRUE(contains(r.out, "one cell = 20m (last 1d)"))
+      << r.out; // 24h in 72 cells (after "flaky ")
+}
+
+TEST_F(PgLsTimeline, OnATerminalTheBarIsAsWideAsThePane)
+{
+  if (std::system("command -v tmux >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "tmux is not installed (scripts/deps.sh installs it)";
+  }
+  start_flaky();
+  start_running("web");
+  const std::string status = path("timeline.status");
+  // pg-ls's exit status recorded, then the pane kept (read waits) until the server ends.
+  write_text(path("timeline.sh"),
+             "#!/bin/sh\nunset NO_COLOR\nLC_ALL=C.UTF-8 " + k_pg_ls + " --state-dir " +
+                 state_dir() + " --timeline 1h\necho $? > " + status + ".tmp\nmv " + status +
+                 ".tmp " + status + "\nread line\n",
+             0755);
+  Tmux tmux(*this, path("tmux.sock"));
+  ASSERT_TRUE(tmux.start(path("timeline.sh"), 100));
+  EXPECT_EQ(wait_file(status), "0\n");
+  std::string screen;
+  must(wait_until(
+      [&] {
+        screen = tmux.capture();
+        return contains(screen, "one cell");
+      },
+      "the timeline on the terminal"));
+  const std::string web = line_starting(screen, "web   ");
+  EXPECT_EQ(columns_of(web), 100u) << screen;
+  EXPECT_TRUE(web.ends_with("\u2588")) << screen;
+  EXPECT_TRUE(contains(line_starting(screen, "flaky "), "\u2573")) << screen;
+  EXPECT_TRUE(contains(screen, "\u2575")) << screen;
+}
+
+TEST_F(PgLsTimeline, RefusesAnotherViewAndABadWindow)
+{
+  for (const Args& args :
+       {Args{"--timeline", "1h", "--json"}, Args{"--timeline", "1h", "--check"},
+        Args{"--timeline", "1h", "--events"}, Args{"--timeline", "1h", "--prometheus"},
+        Args{"--timeline", "1h", "--watch"}, Args{"--timeline", "500ms"},
+        Args{"--timeline", "soon"}}) {
+    Result r = pg_ls(args);
+    EXPECT_EQ(r.status, 2) << args[1] << ": " << r.out << r.err;
+    EXPECT_TRUE(starts_with(r.err, "pg-ls: error: --timeline")) << r.err;
+    EXPECT_EQ(r.err.substr(r.err.find('\n') + 1), "Try 'pg-ls --help'.\n") << r.err;
+  }
 }
 
 } // namespace
