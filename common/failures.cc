@@ -23,14 +23,17 @@ bool is_outside_stop(std::string_view end_cause)
   return cause_keyword(end_cause) == "outside-signal";
 }
 
+bool is_heard_failure(const ExitRecord& e)
+{
+  return is_failed_exit(e) || (e.outcome == Outcome::Stopped && is_outside_stop(e.cause));
+}
+
 const ExitRecord* last_failure(const JobState& s)
 {
   if (!s.last_exit) {
     return nullptr;
   }
-  const ExitRecord& e = *s.last_exit;
-  return is_failed_exit(e) || (e.outcome == Outcome::Stopped && is_outside_stop(e.cause)) ? &e
-                                                                                          : nullptr;
+  return is_heard_failure(*s.last_exit) ? &*s.last_exit : nullptr;
 }
 
 unsigned acknowledge(JobState& s, WallTime at)

@@ -20,6 +20,9 @@ bool is_failed_exit(const ExitRecord& e);
 // A job's end (its end_cause) that counts as a failure: a stop by a signal that pg-ctl did not
 // send, during a run or between runs.
 bool is_outside_stop(std::string_view end_cause);
+// An exit that pg-ls --check hears as a failure: a failed one, or a run stopped by a signal
+// pg-ctl did not send.
+bool is_heard_failure(const ExitRecord& e);
 // The job's last exit when a failure is heard of it (it failed, or a signal from outside stopped
 // its run), else nullptr: what pg-ls --check says the last failure was.
 const ExitRecord* last_failure(const JobState& s);

@@ -75,7 +75,7 @@ bool failed_exit(const JobEvent& e)
     return false;
   }
   try {
-    return is_failed_exit(exit_record_from_json(e.event));
+    return is_heard_failure(exit_record_from_json(e.event));
   } catch (const std::exception&) {
     return false; // a damaged line says nothing reliable
   }

@@ -204,6 +204,27 @@ TEST_F(LsTimeline, BackoffBetweenRunsAndTheStateBeforeTheWindow)
   EXPECT_EQ(failure_cells(events, from, to, 10), expected);
 }
 
+// The seeds' incident: a bot stopped by a SIGTERM nobody asked pg-ctl for is a failure that
+// pg-ls --check hears, so the timeline marks it too.
+TEST_F(LsTimeline, AStopBySignalFromOutsideIsMarkedAsACheckWouldHearIt)
+{
+  const WallTime from = at("2026-12-06T10:00:00Z");
+  const WallTime to = at("2026-12-06T10:10:00Z");
+  const std::vector<JobEvent> events{
+      start("2026-12-06T09:00:00Z"),
+      ev("2026-12-06T10:04:30Z", {{"event", "exit"},
+                                  {"pid", 7},
+                                  {"code", nullptr},
+                                  {"signal", "SIGTERM"},
+                                  {"runtime_s", 3870.0},
+                                  {"outcome", "stopped"},
+                                  {"cause", "outside-signal: SIGTERM from pid 99 (kill)"}}),
+      ev("2026-12-06T10:04:30Z", {{"event", "end"}, {"state", "stopped"}})};
+  std::vector<bool> expected(10, false);
+  expected[4] = true;
+  EXPECT_EQ(failure_cells(events, from, to, 10), expected);
+}
+
 TEST_F(LsTimeline, NoEventsAtAllIsABlankBarAndANarrowWidthStillGetsTenCells)
 {
   TimelineStyle style = night_style();
