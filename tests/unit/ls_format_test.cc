@@ -1,6 +1,8 @@
 #include "events.h"
 #include "ls_format.h"
 
+#include "utc_zone.h"
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -23,29 +25,7 @@ WallTime at(const char* rfc3339)
 const WallTime k_now = at("2026-11-21T22:00:00Z");
 
 // Tables show local time: pin the zone so the goldens hold anywhere.
-class LsFormat : public ::testing::Test {
-protected:
-  void SetUp() override
-  {
-    if (const char* tz = std::getenv("TZ")) {
-      m_old_tz = tz;
-    }
-    ::setenv("TZ", "UTC", 1);
-    ::tzset();
-  }
-  void TearDown() override
-  {
-    if (m_old_tz) {
-      ::setenv("TZ", m_old_tz->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-
-private:
-  std::optional<std::string> m_old_tz;
-};
+class LsFormat : public test::UtcZone {};
 
 JobState base_state(const std::string& name, RunState state)
 {

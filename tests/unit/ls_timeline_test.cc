@@ -1,4 +1,5 @@
 #include "ls_timeline.h"
+#include "utc_zone.h"
 
 #include <gtest/gtest.h>
 
@@ -32,6 +33,18 @@ JobEvent failed_exit(const std::string& when)
                    {"cause", "exit: code 1"}});
 }
 
+// A run stopped by SIGTERM, for cause ("requested", or "outside-signal: ...").
+JobEvent sigterm_stop(const std::string& when, const std::string& cause)
+{
+  return ev(when, {{"event", "exit"},
+                   {"pid", 7},
+                   {"code", nullptr},
+                   {"signal", "SIGTERM"},
+                   {"runtime_s", 180.0},
+                   {"outcome", "stopped"},
+                   {"cause", cause}});
+}
+
 JobEvent restart(const std::string& when, double delay_s)
 {
   return ev(when, {{"event", "restart"}, {"reason", "failure"}, {"delay_s", delay_s}});
@@ -60,26 +73,8 @@ std::vector<JobEvent> seeds_night()
 }
 
 // The axis labels local times: the tests read them in UTC.
-class LsTimeline : public ::testing::Test {
+class LsTimeline : public test::UtcZone {
 protected:
-  void SetUp() override
-  {
-    if (const char* tz = std::getenv("TZ")) {
-      m_tz = tz;
-    }
-    ::setenv("TZ", "UTC", 1);
-    ::tzset();
-  }
-  void TearDown() override
-  {
-    if (m_tz) {
-      ::setenv("TZ", m_tz->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-
   // 24h to 10:00 on Dec 6, in 72 cells of 20 minutes after a name of 3 ("bot").
   static TimelineStyle night_style(bool utf8 = false)
   {
@@ -90,9 +85,6 @@ protected:
     s.utf8 = utf8;
     return s;
   }
-
-private:
-  std::optional<std::string> m_tz;
 };
 
 std::vector<std::string> lines_of(const std::string& text)
@@ -186,13 +178,7 @@ TEST_F(LsTimeline, BackoffBetweenRunsAndTheStateBeforeTheWindow)
       restart("2026-12-06T10:02:00Z", 180),
       start("2026-12-06T10:05:00Z"),
       ev("2026-12-06T10:07:50Z", {{"event", "stop"}, {"kind", "stop"}}),
-      ev("2026-12-06T10:08:00Z", {{"event", "exit"},
-                                  {"pid", 7},
-                                  {"code", nullptr},
-                                  {"signal", "SIGTERM"},
-                                  {"runtime_s", 180.0},
-                                  {"outcome", "stopped"},
-                                  {"cause", "requested"}}),
+      sigterm_stop("2026-12-06T10:08:00Z", "requested"),
       ev("2026-12-06T10:08:00Z", {{"event", "end"}, {"state", "stopped"}})};
   using P = Phase;
   EXPECT_EQ(timeline_cells(events, from, to, 10),
@@ -212,13 +198,7 @@ TEST_F(LsTimeline, AStopBySignalFromOutsideIsMarkedAsACheckWouldHearIt)
   const WallTime to = at("2026-12-06T10:10:00Z");
   const std::vector<JobEvent> events{
       start("2026-12-06T09:00:00Z"),
-      ev("2026-12-06T10:04:30Z", {{"event", "exit"},
-                                  {"pid", 7},
-                                  {"code", nullptr},
-                                  {"signal", "SIGTERM"},
-                                  {"runtime_s", 3870.0},
-                                  {"outcome", "stopped"},
-                                  {"cause", "outside-signal: SIGTERM from pid 99 (kill)"}}),
+      sigterm_stop("2026-12-06T10:04:30Z", "outside-signal: SIGTERM from pid 99 (kill)"),
       ev("2026-12-06T10:04:30Z", {{"event", "end"}, {"state", "stopped"}})};
   std::vector<bool> expected(10, false);
   expected[4] = true;
