@@ -222,27 +222,6 @@ json to_json(const JobState& s)
   };
 }
 
-// A value read as its text: one reader (state_read.cc) for both.
-JobDefinition definition_from_json(const json& j)
-{
-  return parse_definition(dump_line(j));
-}
-
-ExitRecord exit_record_from_json(const json& j)
-{
-  return parse_exit_record(dump_line(j));
-}
-
-StorageFault storage_fault_from_json(const json& j)
-{
-  return parse_storage_fault(dump_line(j));
-}
-
-JobState job_state_from_json(const json& j)
-{
-  return parse_job_state(dump_line(j));
-}
-
 std::string dump_line(const json& j)
 {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -470,4 +470,25 @@ StorageFault parse_storage_fault(std::string_view text)
   return read_text(text, "not an object", storage_fault_of);
 }
 
+// A value read as its text: one reader (state_read.cc) for both.
+JobDefinition definition_from_json(const nlohmann::json& j)
+{
+  return parse_definition(dump_line(j));
+}
+
+ExitRecord exit_record_from_json(const nlohmann::json& j)
+{
+  return parse_exit_record(dump_line(j));
+}
+
+StorageFault storage_fault_from_json(const nlohmann::json& j)
+{
+  return parse_storage_fault(dump_line(j));
+}
+
+JobState job_state_from_json(const nlohmann::json& j)
+{
+  return parse_job_state(dump_line(j));
+}
+
 } // namespace pg

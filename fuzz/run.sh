@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#limit[@]} -gt 0 ] || limit=(-max_total_time=10)
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_state fuzz_events fuzz_notify fuzz_parse)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_state fuzz_events fuzz_notify fuzz_parse fuzz_plan)
 
 cmake -S . -B "$dir" -G Ninja -DPG_WERROR=ON -DPG_FUZZ=ON -DPG_TESTS=OFF \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 scripts/deps.sh --build
-# The three programs only: no tests, benchmarks or fuzz targets (-DPG_TESTS=OFF), compiled in
+# The programs only: no tests, benchmarks or fuzz targets (-DPG_TESTS=OFF), compiled in
 # batches (PG_UNITY_BUILD, the default) at -O2 without debug information, which costs a
 # third of the compile time here (scripts/test.sh builds RelWithDebInfo, -O2 -g).
 scripts/build.sh build -DPG_TESTS=OFF -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"

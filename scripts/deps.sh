@@ -4,8 +4,8 @@
 #   scripts/deps.sh --build   only what building pg-run, pg-ls and pg-ctl needs (scripts/demo.sh)
 set -euo pipefail
 
-# Building the three programs (-DPG_TESTS=OFF).
-build_packages=(cmake ninja-build g++ libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+# Building the programs (-DPG_TESTS=OFF).
+build_packages=(cmake ninja-build g++ libcli11-dev libfmt-dev nlohmann-json3-dev
   libsimdjson-dev libtomlplusplus-dev)
 packages=("${build_packages[@]}" pkg-config libgtest-dev clang-format mandoc util-linux
   # The real sd_notify clients of the --notify tests (the Python ones for /usr/bin/python3).

@@ -4,12 +4,15 @@
 #include "environ.h"
 
 #include "control.h"
+#include "failures.h"
 #include "launch_json.h"
 #include "leftovers.h"
+#include "lost_run.h"
 #include "output.h"
 #include "proc.h"
 #include "signals.h"
 #include "state_dir.h"
+#include "supervise_plan.h"
 #include "supervisor.h"
 #include "syscalls.h"
 #include "tail.h"
@@ -305,7 +308,29 @@ struct Claim {
   UniqueFd lock;
   UniqueFd log;
   bool replaced = false; // --replace ended a running job or a lost one's leftovers
+  PriorRuns prior;
 };
+
+// What the job's history goes on from: the previous supervisor's state.json (not yet ours: we
+// hold the lock, so a state that says live belonged to a supervisor that died) and events.
+PriorRuns prior_runs(const JobDir& job, bool keep_ack)
+{
+  PriorRuns p;
+  const std::optional<JobState> prev = read_state(job); // damaged: nothing to go on from
+  const HistoryTail tail = read_history_tail(job, prev ? prev->definition.log : "");
+  p.run_base = last_run_number(prev, tail);
+  // 0 after a state that did not keep them: the history before it is not counted.
+  p.failures = prev && prev->failures ? *prev->failures : 0;
+  if (keep_ack && prev) {
+    p.failures_since_ack = prev->failures_since_ack;
+    p.last_ack_at = prev->last_ack_at;
+  }
+  if (prev) {
+    p.lost = lost_run_exit(*prev, tail);
+    p.lost_heard = !state_acknowledged(*prev);
+  }
+  return p;
+}
 
 // A launch that failed after --replace ended what ran: say so, nothing of the job runs now.
 std::string after_replace(const Claim& c, const std::string& why)
@@ -379,6 +404,7 @@ std::optional<int> claim(const Options& opt, Claim& c)
   if (!c.log) {
     return fail(opt, k_exit_env, fmt::format("--log {}: {}", opt.def.log, std::strerror(errno)));
   }
+  c.prior = prior_runs(*c.job, opt.keep_ack);
   return std::nullopt;
 }
 
@@ -410,7 +436,7 @@ std::optional<int> become_init(const Options& opt, Claim& c)
 
 int run_foreground(const Options& opt, Claim& c)
 {
-  Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), true);
+  Supervisor sup(opt, c.prior, std::move(*c.job), std::move(c.lock), std::move(c.log), true);
   if (auto err = sup.start()) {
     const std::string msg = fmt::format("{}: {}", opt.name, after_replace(c, err->second));
     return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
@@ -427,9 +453,11 @@ int run_foreground(const Options& opt, Claim& c)
   return sup.loop();
 }
 
-// The detached supervisor, in the grandchild: reports on the pipe, supervises, and never
-// returns into its caller's code (pg-ctl revive launches in process).
-[[noreturn]] void supervise_detached(const Options& opt, Claim& c, pid_t middle, int report[2])
+// The detached supervisor, in the grandchild: execs pg-supervise with the plan (the launch as
+// parsed, the claim's descriptors, the job's history) in a memfd, and never returns into its
+// caller's code (pg-ctl revive launches in process).
+[[noreturn]] void exec_supervisor(const Options& opt, Claim& c, pid_t middle, int report[2],
+                                  const std::string& supervise)
 {
   // Until the middle process has exited, getppid() names it, not the parent we end up with
   // (init or a subreaper), which the state must record: wait for its exit on a pidfd.
@@ -438,41 +466,27 @@ int run_foreground(const Options& opt, Claim& c)
   }
   ::close(report[0]);
   point_stdio_at_devnull();
-  close_inherited_fds({c.sd->fd(), c.job->fd(), c.lock.get(), c.log.get(), report[1]});
-  if (::chdir("/") < 0) {
-    ::_exit(1);
+  const SupervisePlan plan{opt,          c.prior,     c.job->fd(), c.job->path(), c.job->mount_id(),
+                           c.lock.get(), c.log.get(), report[1],   c.replaced};
+  std::string why;
+  UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "pg-supervise-plan", 0U)));
+  if (!memfd || !write_all(memfd.get(), write_plan(plan)) ||
+      ::lseek(memfd.get(), 0, SEEK_SET) != 0) {
+    why = fmt::format("the supervise plan: {}", std::strerror(errno));
   }
-  std::string msg;
-  bool started = false;
-  Supervisor sup(opt, std::move(*c.job), std::move(c.lock), std::move(c.log), false);
-  try {
-    if (auto err = sup.start()) {
-      msg = fmt::format("fail\t{}\t{}\n", err->first, after_replace(c, err->second));
-    } else {
-      started = true;
-      if (opt.wait.count() == 0) {
-        msg = "ok\t" + dump_line(sup.receipt()) + "\n";
-      }
-    }
-  } catch (const std::exception& e) {
-    msg = fmt::format("fail\t1\t{}\n", e.what());
+  const std::vector<int> keep{plan.job_fd, plan.lock_fd, plan.log_fd, plan.report_fd, memfd.get()};
+  close_inherited_fds(keep);
+  for (int fd : keep) {
+    ::fcntl(fd, F_SETFD, 0); // across the exec; pg-supervise makes them close-on-exec again
   }
-  if (msg.empty()) {
-    sup.report_after_wait(UniqueFd(report[1]), opt.wait); // the loop answers the launcher
-  } else {
-    write_all(report[1], msg);
-    ::close(report[1]);
+  if (why.empty() && ::chdir("/") == 0) {
+    const std::string fd_arg = std::to_string(memfd.get());
+    const char* argv[] = {"pg-supervise", fd_arg.c_str(), opt.name.c_str(), nullptr};
+    ::execve(supervise.c_str(), const_cast<char* const*>(argv), environ);
+    why = fmt::format("cannot run {}: {}", supervise, std::strerror(errno));
   }
-  if (started) {
-    try {
-      sup.loop();
-    } catch (const std::exception& e) {
-      // Nobody above catches it here: on record, then out.
-      sup.fatal(e.what());
-      ::_exit(k_exit_env);
-    }
-  }
-  std::exit(0);
+  write_all(report[1], fmt::format("fail\t1\t{}\n", why));
+  ::_exit(k_exit_env);
 }
 
 // The launcher's side: what the supervisor answered on the pipe, printed as the user asked.
@@ -519,7 +533,7 @@ int read_report(const Options& opt, const JobDir& job, int fd)
 
 // Detaches: fork, setsid, fork; the supervisor (a grandchild) answers on a pipe once the job
 // has exec'd (or when --wait is over). Returns the launcher's exit status.
-int run_detached(const Options& opt, Claim& c)
+int run_detached(const Options& opt, Claim& c, const std::string& supervise)
 {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) < 0) {
@@ -540,7 +554,7 @@ int run_detached(const Options& opt, Claim& c)
     if (sup_pid != 0) {
       ::_exit(sup_pid < 0 ? 1 : 0);
     }
-    supervise_detached(opt, c, middle, report);
+    exec_supervisor(opt, c, middle, report, supervise);
   }
   ::close(report[1]);
   int ws = 0;
@@ -551,10 +565,46 @@ int run_detached(const Options& opt, Claim& c)
   return status;
 }
 
+// pg-supervise, the detached supervisor: next to this program (the build tree's shim/, a
+// tarball), else in the libexec directory of its installation prefix; from the build tree,
+// pg-ctl's (tools/) finds the one built beside it in shim/. Never looked up on PATH.
+std::optional<std::string> find_supervise()
+{
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) {
+    return std::nullopt;
+  }
+  std::string dir(buf, static_cast<size_t>(n));
+  dir.erase(dir.rfind('/'));
+  std::vector<std::string> places{dir + "/pg-supervise",
+                                  dir + "/" PG_LIBEXEC_FROM_BIN "/pg-supervise"};
+  if (const std::string build = PG_BUILD_DIR; dir.starts_with(build + "/")) {
+    places.push_back(build + "/shim/pg-supervise");
+  }
+  for (const std::string& p : places) {
+    if (::access(p.c_str(), X_OK) == 0) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 int launch(const Options& opt)
 {
+  const bool foreground = opt.foreground || ::getpid() == 1;
+  std::string supervise;
+  if (!foreground) {
+    auto found = find_supervise();
+    if (!found) {
+      return fail(opt, k_exit_env,
+                  "cannot find pg-supervise, the supervisor (next to this program, or "
+                  "in " PG_LIBEXEC_FROM_BIN " from it): is process-guardian installed whole?");
+    }
+    supervise = std::move(*found);
+  }
   // Before anything is created or stopped: a cap that cannot be enforced refuses the launch.
   // The supervisor makes the job's cgroup (and refuses what this check let through).
   if (caps_of(opt.def).any()) {
@@ -566,13 +616,12 @@ int launch(const Options& opt)
   if (auto failed = claim(opt, c)) {
     return *failed;
   }
-  const bool foreground = opt.foreground || ::getpid() == 1;
   if (foreground && ::getpid() == 1) {
     if (auto status = become_init(opt, c)) {
       return *status;
     }
   }
-  return foreground ? run_foreground(opt, c) : run_detached(opt, c);
+  return foreground ? run_foreground(opt, c) : run_detached(opt, c, supervise);
 }
 
 } // namespace pg

@@ -3,14 +3,8 @@
 #include "launch.h"
 #include "run_args.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 int main(int argc, char** argv)
 {
-  // Our own lines go to stderr: in the foreground, stdout carries the job's output.
-  spdlog::set_default_logger(spdlog::stderr_logger_st("pg-run"));
-  spdlog::set_pattern("pg-run: %v");
   pg::Options opt;
   try {
     if (!pg::parse_run_args(argc, argv, opt)) {

@@ -33,6 +33,8 @@ struct Options {
   // go on from the job's state.json, read under the lock, and its lost run counts as one more.
   // Otherwise a launch (pg-run, pg-ctl start) acknowledges every failure up to it.
   bool keep_ack = false;
+
+  bool operator==(const Options&) const = default;
 };
 
 } // namespace pg

@@ -8,8 +8,8 @@
 #include "signals.h"
 #include "syscalls.h"
 
+#include "say.h"
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -78,8 +78,10 @@ void arm(int fd, Nanos at)
 
 } // namespace
 
-Supervisor::Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground)
-    : m_opt(std::move(opt)), m_job(std::move(job)), m_lock(std::move(lock)),
+Supervisor::Supervisor(Options opt, PriorRuns prior, JobDir job, UniqueFd lock, UniqueFd log,
+                       bool foreground)
+    : m_opt(std::move(opt)), m_prior(std::move(prior)), m_job(std::move(job)),
+      m_lock(std::move(lock)),
       m_log(m_opt.def.log, std::move(log),
             log_open_flags(m_opt.def.log == m_job.path() + "/output.log"), m_opt.def.log_max_size,
             m_opt.def.log_keep, m_opt.def.log_timestamps),
@@ -376,9 +378,8 @@ bool Supervisor::duplicate_delivery(int sig)
   m_last_stop_signal = sig;
   m_last_stop_signal_mono = now;
   if (duplicate) {
-    spdlog::info("{}: {} again within {}: one request, delivered twice", m_opt.name,
-                 signal_name(sig),
-                 format_duration(std::chrono::duration_cast<Millis>(k_duplicate_signal)));
+    say("{}: {} again within {}: one request, delivered twice", m_opt.name, signal_name(sig),
+        format_duration(std::chrono::duration_cast<Millis>(k_duplicate_signal)));
   }
   return duplicate;
 }

@@ -18,6 +18,7 @@
 #include "resources.h"
 #include "spawn.h"
 #include "state_dir.h"
+#include "supervise_plan.h"
 
 #include <sys/signalfd.h>
 
@@ -31,7 +32,9 @@ namespace pg {
 
 class Supervisor {
 public:
-  Supervisor(Options opt, JobDir job, UniqueFd lock, UniqueFd log, bool foreground);
+  // prior: what the job's history goes on from, read by the launcher under the lock.
+  Supervisor(Options opt, PriorRuns prior, JobDir job, UniqueFd lock, UniqueFd log,
+             bool foreground);
   Supervisor(const Supervisor&) = delete; // m_life refers to m_opt
   Supervisor& operator=(const Supervisor&) = delete;
 
@@ -122,6 +125,7 @@ private:
   Millis job_time() const;
 
   Options m_opt;
+  PriorRuns m_prior;
   JobDir m_job;
   UniqueFd m_lock;
   OutputLog m_log;

@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "syscalls.h"
 
-#include <spdlog/spdlog.h>
+#include "say.h"
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -284,7 +284,7 @@ void Supervisor::cgroup_run_ended()
   }
   // What escaped the subreaper's tree is still in the cgroup: it ends with the run.
   if (std::string why = kill_job_cgroup(m_cg_host, m_cg, m_cg_name); !why.empty()) {
-    spdlog::warn("{}: {}", m_opt.name, why);
+    say("{}: {}", m_opt.name, why);
   }
 }
 
@@ -296,7 +296,7 @@ void Supervisor::cgroup_exit()
   cgroup_run_ended();
   m_oom = OomWatch{};
   if (std::string why = remove_job_cgroup(m_cg_host, m_cg, m_cg_name); !why.empty()) {
-    spdlog::warn("{}: {}", m_opt.name, why);
+    say("{}: {}", m_opt.name, why);
     return; // state.json keeps naming what is left, for pg-ctl forget
   }
   m_pub.job_cgroup.clear();

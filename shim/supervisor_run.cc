@@ -5,7 +5,7 @@
 #include "signals.h"
 #include "supervisor.h"
 
-#include <spdlog/spdlog.h>
+#include "say.h"
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -279,7 +279,7 @@ void Supervisor::end_run(const std::string& exec_error)
   m_last_status = end.status.shell_status();
   record_exit(rec);
   if (m_foreground) {
-    spdlog::info("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
+    say("{}: run ended: {} ({})", m_opt.name, to_string(c.outcome), c.cause);
   }
   const Actions after = m_life.ended(next, c.cause, now_boot);
   m_pub.pid.reset();
@@ -357,7 +357,7 @@ void Supervisor::finish(const Ending& e)
   publish();
   m_alerts.finish(); // held-back alerts go now; the helper finishes its hooks without us
   if (m_foreground) {
-    spdlog::info("{}: {} ({})", m_opt.name, to_string(e.state), e.why);
+    say("{}: {} ({})", m_opt.name, to_string(e.state), e.why);
   }
 }
 

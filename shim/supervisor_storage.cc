@@ -13,7 +13,7 @@
 #include "storage_fault.h"
 #include "supervisor.h"
 
-#include <spdlog/spdlog.h>
+#include "say.h"
 
 #include <system_error>
 #include <thread>
@@ -86,9 +86,9 @@ void Supervisor::storage_failed(const std::exception& e, bool state_write, std::
   m_pub.storage_error = f;
   set_storage_flag(m_lock.get(), true);
   if (m_foreground) {
-    spdlog::error("{}: cannot write to {}: {}: recording suspended, events held in memory until "
-                  "writing works again",
-                  m_opt.name, m_job.path(), e.what());
+    say("{}: cannot write to {}: {}: recording suspended, events held in memory until "
+        "writing works again",
+        m_opt.name, m_job.path(), e.what());
   }
   nlohmann::json ev = ev::StorageFault{f.error, e.what()};
   ev["at"] = format_rfc3339(f.since);
@@ -130,8 +130,8 @@ void Supervisor::storage_retry()
   set_storage_flag(m_lock.get(), false);
   const auto lasted = std::chrono::duration_cast<Millis>(*f.until - f.since);
   if (m_foreground) {
-    spdlog::info("{}: writing to {} works again after {}: recording resumed", m_opt.name,
-                 m_job.path(), format_duration(lasted));
+    say("{}: writing to {} works again after {}: recording resumed", m_opt.name, m_job.path(),
+        format_duration(lasted));
   }
   event(ev::StorageRecovered{f, static_cast<double>(lasted.count()) / 1000.0});
   publish();
@@ -157,8 +157,8 @@ void Supervisor::storage_final_flush()
     storage_retry();
   }
   if (m_fault.active && m_foreground) {
-    spdlog::error("{}: {} still cannot be written: {} events and the job's end are unrecorded",
-                  m_opt.name, m_job.path(), m_fault.queue.size());
+    say("{}: {} still cannot be written: {} events and the job's end are unrecorded", m_opt.name,
+        m_job.path(), m_fault.queue.size());
   }
 }
 

@@ -14,7 +14,6 @@
 // - the failures heard since the last acknowledgement (failures.h): a revival carries them on
 //   (its lost run one more), a launch acknowledges them.
 #include "failures.h"
-#include "lost_run.h"
 #include "supervisor.h"
 
 #include <unistd.h>
@@ -23,31 +22,20 @@ namespace pg {
 
 void Supervisor::adopt_history()
 {
-  // state.json is still the previous supervisor's: we have not written it yet, and we hold the
-  // lock, so a state that says live belonged to a supervisor that died.
-  std::optional<JobState> prev;
-  try {
-    std::string text;
-    if (m_job.read("state.json", text)) {
-      prev = parse_job_state(text);
-    }
-  } catch (const std::exception&) {
-    prev.reset(); // damaged or unreadable: nothing to continue from
-  }
-  const HistoryTail tail = read_history_tail(m_job, prev ? prev->definition.log : "");
-  m_run_base = last_run_number(prev, tail);
-  // The failures ever recorded go on like the run numbers (0 after a state that did not keep
-  // them: the history before it is not counted).
-  m_pub.failures = prev && prev->failures ? *prev->failures : 0;
-  if (m_opt.keep_ack && prev) {
+  // What the launcher read from the previous supervisor's state.json and events, under the
+  // lock we hold now (launch.cc, prior_runs).
+  m_run_base = m_prior.run_base;
+  // The failures ever recorded go on like the run numbers.
+  m_pub.failures = m_prior.failures;
+  if (m_opt.keep_ack) {
     // A revival: the failures heard since the last acknowledgement go on.
-    m_pub.failures_since_ack = prev->failures_since_ack;
-    m_pub.last_ack_at = prev->last_ack_at;
+    m_pub.failures_since_ack = m_prior.failures_since_ack;
+    m_pub.last_ack_at = m_prior.last_ack_at;
   }
-  if (auto lost = prev ? lost_run_exit(*prev, tail) : std::nullopt) {
+  if (m_prior.lost) {
     // events.jsonl, and a marked line in the log. A failure heard, unless the lost state was
     // acknowledged (pg-ctl ack) after the dead supervisor's last write.
-    record_exit(*lost, !state_acknowledged(*prev));
+    record_exit(*m_prior.lost, m_prior.lost_heard);
   }
   if (!m_opt.keep_ack) {
     pg::acknowledge(m_pub, wall_now()); // a launch acknowledges everything up to it

@@ -98,6 +98,55 @@ TEST_F(Launch, SupervisorLeavesTheCallersSessionGroupAndStdio)
   EXPECT_EQ(st["supervisor_parent"]["pid"], info->ppid);
 }
 
+TEST_F(Launch, TheSupervisorIsPgSuperviseNamedForItsJob)
+{
+  launch("named", {}, {"--sleep", "1h"});
+  const pid_t sup = supervisor_pid("named");
+  // Exec'd beside pg-run, with its plan's descriptor and the job's name (for ps).
+  EXPECT_EQ(proc_link(sup, "exe"),
+            fs::canonical(fs::path(k_pg_run).parent_path() / "pg-supervise").string());
+  const Args argv = cmdline(sup);
+  ASSERT_EQ(argv.size(), 3U);
+  EXPECT_EQ(argv[0], "pg-supervise");
+  EXPECT_EQ(argv[2], "named");
+  // The plan's memfd was read and closed: none of the supervisor's descriptors is a memfd.
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(sup) + "/fd")) {
+    EXPECT_FALSE(contains(proc_link(sup, "fd/" + e.path().filename().string()), "memfd:"))
+        << e.path();
+  }
+}
+
+TEST_F(LaunchStatus, WithoutPgSuperviseADetachedLaunchIsRefused)
+{
+  // pg-run alone, as a half-done install leaves it: refused before the job is claimed.
+  fs::create_directories(path("bin"));
+  fs::copy_file(k_pg_run, path("bin/pg-run"));
+  Result r = run({path("bin/pg-run"), "--state-dir", state_dir(), "-n", "orphan", k_fake});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "pg-run: error: cannot find pg-supervise")) << r.err;
+  EXPECT_FALSE(fs::exists(state_dir() + "/orphan"));
+  // In the foreground pg-run supervises in its own process: no pg-supervise needed.
+  r = run({path("bin/pg-run"), "--state-dir", state_dir(), "-n", "fg", "-f", "--oneshot", k_fake});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(state("fg")["state"], "completed");
+}
+
+TEST_F(LaunchStatus, PgSuperviseRunByHandSaysWhatItIsAndExitsTwo)
+{
+  const std::string sup = (fs::path(k_pg_run).parent_path() / "pg-supervise").string();
+  for (const Args& args : {Args{sup}, Args{sup, "x", "y"}, Args{sup, "1", "y"}}) {
+    Result r = run(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "pg-supervise: ")) << r.err;
+  }
+  // A descriptor with no plan in it (/dev/null): nothing is started.
+  StartOptions devnull;
+  devnull.extra_fds = {3};
+  Result r = run({sup, "3", "x"}, devnull);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "pg-supervise: not a plan pg-run wrote")) << r.err;
+}
+
 TEST_F(LaunchStatus, UsageErrorsExitTwo)
 {
   const std::vector<Args> cases{

@@ -32,7 +32,8 @@ fi
 root=$tmp/root
 dpkg -x "$deb" "$root"
 bin=$root/usr/bin
-for f in usr/bin/pg-run usr/bin/pg-ls usr/bin/pg-ctl usr/share/man/man1/pg-run.1.gz \
+for f in usr/bin/pg-run usr/bin/pg-ls usr/bin/pg-ctl usr/libexec/process-guardian/pg-supervise \
+  usr/share/man/man1/pg-run.1.gz \
   usr/share/man/man1/pg-ls.1.gz usr/share/man/man1/pg-ctl.1.gz \
   usr/share/bash-completion/completions/pg-ctl usr/share/doc/process-guardian/copyright \
   usr/lib/systemd/user/pg-revive.service; do

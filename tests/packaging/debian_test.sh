@@ -73,6 +73,8 @@ touch "$root/var/lib/dpkg/status"
 dpkg --root="$root" --log=/dev/null --force-depends -i "$deb" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; exit 1; }
 output_has -q '^/usr/bin/pg-run$' dpkg --root="$root" -L process-guardian
+# The detached jobs' supervisor, found by pg-run and pg-ctl from their own directory.
+output_has -q '^/usr/libexec/process-guardian/pg-supervise$' dpkg --root="$root" -L process-guardian
 bin=$root/usr/bin
 "$bin/pg-run" --version
 output_has -q '^pg-ls ' "$bin/pg-ls" --version

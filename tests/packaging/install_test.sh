@@ -10,7 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 DESTDIR=$tmp/root cmake --install "$build" --prefix /usr/local >"$tmp/install.log"
 root=$tmp/root/usr/local
-for f in bin/pg-run bin/pg-ls bin/pg-ctl share/man/man1/pg-run.1.gz \
+for f in bin/pg-run bin/pg-ls bin/pg-ctl libexec/process-guardian/pg-supervise \
+  share/man/man1/pg-run.1.gz \
   share/bash-completion/completions/pg-run \
   share/doc/process-guardian/examples/pg-revive.service \
   share/doc/process-guardian/examples/pg-revive.cron; do
