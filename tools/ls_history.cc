@@ -92,7 +92,15 @@ std::vector<JobEvent> parse_events(std::string_view text, const std::string& job
       continue;
     }
     upgrade_event(ev);
-    out.push_back({job, *at, std::move(ev)});
+    std::optional<ExitRecord> exit;
+    if (ev["event"] == "exit") {
+      try {
+        exit = exit_record_from_json(ev);
+      } catch (const std::exception&) {
+        // a damaged exit line says nothing reliable: an event without its record
+      }
+    }
+    out.push_back({job, *at, std::move(ev), std::move(exit)});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "events.h"
 #include "ls_format.h"
+#include "state.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,9 @@ struct JobEvent {
   std::string job;
   WallTime at{};
   nlohmann::json event; // the whole recorded object ("event", "at", ...)
+  // An exit event's record, read once with the event (exit_record_from_json); nullopt for
+  // other events and for an exit line that holds no valid record.
+  std::optional<ExitRecord> exit;
 };
 
 // The longest line taken for an event: the supervisor writes lines of a few KiB at most, so a

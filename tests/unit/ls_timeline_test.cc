@@ -19,7 +19,8 @@ WallTime at(const std::string& text)
 JobEvent ev(const std::string& when, nlohmann::json event)
 {
   event["at"] = when;
-  return {"", at(when), std::move(event)};
+  // Read back as pg-ls reads events.jsonl: an exit with its record.
+  return parse_events(event.dump() + "\n", "", std::nullopt).at(0);
 }
 
 JobEvent failed_exit(const std::string& when)
