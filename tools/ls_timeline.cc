@@ -337,7 +337,7 @@ std::string legend(const TimelineStyle& style, size_t cells)
   };
   return fmt::format("{}  {}  {}  {}   one cell {} (last {})", key(Mark::Up, "up"),
                      key(Mark::Between, "starting or backoff"), key(Mark::Down, "down"),
-                     key(Mark::Failed, "failed exit"), cell_span(style, cells),
+                     key(Mark::Failed, "failure"), cell_span(style, cells),
                      format_duration(style.window));
 }
 
