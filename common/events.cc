@@ -226,11 +226,14 @@ void upgrade_event(nlohmann::json& event)
     return;
   }
   nlohmann::json command = nullptr;
-  if (auto c = event.find("supervisor_parent_command"); c != event.end()) {
-    command = *c;
+  const auto c = event.find("supervisor_parent_command");
+  if (c != event.end()) {
+    command = std::move(*c);
+  }
+  *it = {{"pid", *it}, {"command", std::move(command)}};
+  if (c != event.end()) {
     event.erase(c);
   }
-  event["supervisor_parent"] = {{"pid", *event.find("supervisor_parent")}, {"command", command}};
 }
 
 namespace {
@@ -261,12 +264,18 @@ bool flag(const nlohmann::json& ev, const char* key)
 
 std::string launch_text(const nlohmann::json& ev)
 {
-  nlohmann::json upgraded = ev;
-  upgrade_event(upgraded);
-  const auto it = upgraded.find("supervisor_parent");
-  const nlohmann::json none = nlohmann::json::object();
-  const nlohmann::json& of = it != upgraded.end() && it->is_object() ? *it : none;
-  std::string parent = str(of, "command");
+  // Either shape, read where it is (not through a copy upgrade_event()s): schema_version 2's
+  // "supervisor_parent": {"pid", "command"}, or 1's "supervisor_parent": PID beside
+  // "supervisor_parent_command".
+  std::string pid;
+  std::string parent;
+  if (const auto it = ev.find("supervisor_parent"); it != ev.end() && it->is_object()) {
+    pid = str(*it, "pid");
+    parent = str(*it, "command");
+  } else if (it != ev.end() && it->is_number_integer()) {
+    pid = it->dump();
+    parent = str(ev, "supervisor_parent_command");
+  }
   if (parent.size() > 60) {
     size_t keep = 57;
     while (keep > 0 && (static_cast<unsigned char>(parent[keep]) & 0xC0) == 0x80) {
@@ -274,8 +283,8 @@ std::string launch_text(const nlohmann::json& ev)
     }
     parent = parent.substr(0, keep) + "...";
   }
-  return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"),
-                     str(of, "pid"), parent, flag(ev, "revived") ? ", revived" : "");
+  return fmt::format("supervisor pid {}, parent pid {} ({}){}", str(ev, "supervisor_pid"), pid,
+                     parent, flag(ev, "revived") ? ", revived" : "");
 }
 
 std::string exit_event_text(const nlohmann::json& ev)

@@ -18,8 +18,8 @@ struct ProcStat {
   char state = '?';
   uint64_t start_time = 0; // clock ticks after boot (field 22), on the host's CLOCK_BOOTTIME
   uint64_t rss_pages = 0;
-  uint64_t cpu_ticks =
-      0; // utime + stime + cutime + cstime (fields 14-17): its reaped children's too
+  // utime + stime + cutime + cstime (fields 14-17): its reaped children's too
+  uint64_t cpu_ticks = 0;
   std::string comm;
 };
 

@@ -19,8 +19,8 @@
 namespace pg {
 
 // The version of pg's JSON vocabulary (docs/pg-json.schema.json), in state.json and every JSON
-// output. 2 (2026-12-06): one name per thing (definition.resolved the argv, resolved the path,
-// restart_policy, supervisor_parent {pid, command}, memory_rss_bytes; "name" in events). The
+// output. 2 (2026-12-06): one name per thing (definition.command the argv, definition.resolved the
+// path, restart_policy, supervisor_parent {pid, command}, memory_rss_bytes; "name" in events). The
 // reader still takes version 1 files.
 inline constexpr int k_schema_version = 2;
 

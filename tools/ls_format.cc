@@ -1,6 +1,7 @@
 #include "ls_format.h"
 
 #include "events.h"
+#include "ls_history.h"
 #include "ls_text.h"
 #include "parse.h"
 #include "signals.h"
@@ -13,8 +14,6 @@
 #include <limits>
 
 namespace pg {
-
-using nlohmann::json;
 
 namespace {
 
@@ -230,30 +229,11 @@ std::optional<std::string> check_problem(const ListedJob& job)
 std::vector<ExitRecord> exits_from_events(std::string_view tail, bool starts_mid_line, size_t max)
 {
   std::vector<ExitRecord> out;
-  size_t pos = 0;
-  if (starts_mid_line) {
-    pos = tail.find('\n');
-    pos = pos == std::string_view::npos ? tail.size() : pos + 1;
-  }
-  while (pos < tail.size()) {
-    size_t end = tail.find('\n', pos);
-    if (end == std::string_view::npos) {
-      end = tail.size(); // a line being written: it parses only once complete
-    }
-    std::string_view line = tail.substr(pos, end - pos);
-    pos = end + 1;
-    // Cheap filter first: most lines of a busy history are not exits.
-    if (line.find("\"exit\"") == std::string_view::npos) {
-      continue;
-    }
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_object() || j.value("event", json()) != "exit") {
-      continue;
-    }
-    try {
-      out.push_back(exit_record_from_json(j));
-    } catch (const std::exception&) {
-      continue; // a damaged line says nothing reliable
+  const EventText how{
+      .starts_mid_line = starts_mid_line, .unended_last_line = true, .kind = "exit"};
+  for (JobEvent& e : parse_events(tail, {}, std::nullopt, how)) {
+    if (e.exit) {
+      out.push_back(std::move(*e.exit)); // a damaged line says nothing reliable
     }
   }
   if (out.size() > max) {

@@ -47,8 +47,9 @@ std::string resource_summary(const ExitRecord& e);
 // directory.
 std::optional<std::string> check_problem(const ListedJob& job);
 
-// The exit records among the lines of an events.jsonl tail (oldest first, at most max, the
-// newest kept). A first line cut by the tail and lines that do not parse are skipped.
+// The exit records among the lines of an events.jsonl tail, as parse_events reads them (oldest
+// first, at most max, the newest kept). A first line cut by the tail and lines that do not
+// parse are skipped; a last line without its newline counts once it parses.
 std::vector<ExitRecord> exits_from_events(std::string_view tail, bool starts_mid_line, size_t max);
 
 // The last max lines of a log tail (a first line cut by the tail is dropped), each made safe

@@ -65,22 +65,33 @@ double epoch_seconds(WallTime t)
 } // namespace
 
 std::vector<JobEvent> parse_events(std::string_view text, const std::string& job,
-                                   std::optional<WallTime> since)
+                                   std::optional<WallTime> since, const EventText& how)
 {
   std::vector<JobEvent> out;
   size_t pos = 0;
+  if (how.starts_mid_line) {
+    pos = text.find('\n');
+    pos = pos == std::string_view::npos ? text.size() : pos + 1;
+  }
+  const std::string quoted_kind =
+      how.kind.empty() ? std::string() : fmt::format("\"{}\"", how.kind);
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) {
-      break; // a line still being written
+      if (!how.unended_last_line) {
+        break; // a line still being written
+      }
+      end = text.size();
     }
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    if (line.size() > k_max_event_line) {
+    if (line.size() > k_max_event_line ||
+        (!quoted_kind.empty() && line.find(quoted_kind) == std::string_view::npos)) {
       continue;
     }
     json ev = json::parse(line, nullptr, false);
-    if (!ev.is_object() || !ev.contains("event") || !ev["event"].is_string()) {
+    if (!ev.is_object() || !ev.contains("event") || !ev["event"].is_string() ||
+        (!how.kind.empty() && ev["event"].get_ref<const std::string&>() != how.kind)) {
       continue;
     }
     auto at_it = ev.find("at");
@@ -92,7 +103,15 @@ std::vector<JobEvent> parse_events(std::string_view text, const std::string& job
       continue;
     }
     upgrade_event(ev);
-    out.push_back({job, *at, std::move(ev)});
+    std::optional<ExitRecord> exit;
+    if (ev["event"] == "exit") {
+      try {
+        exit = exit_record_from_json(ev);
+      } catch (const std::exception&) {
+        // a damaged exit line says nothing reliable: an event without its record
+      }
+    }
+    out.push_back({job, *at, std::move(ev), std::move(exit)});
   }
   return out;
 }

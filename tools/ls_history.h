@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "events.h"
 #include "ls_format.h"
+#include "state.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,17 +22,32 @@ struct JobEvent {
   std::string job;
   WallTime at{};
   nlohmann::json event; // the whole recorded object ("event", "at", ...)
+  // An exit event's record, read once with the event (exit_record_from_json); nullopt for
+  // other events and for an exit line that holds no valid record.
+  std::optional<ExitRecord> exit;
 };
 
 // The longest line taken for an event: the supervisor writes lines of a few KiB at most, so a
 // longer one is damage (or planted), skipped unparsed so that it costs no memory.
 inline constexpr size_t k_max_event_line = 1024 * 1024;
 
+// What parse_events takes of a text beyond its whole lines, and which events.
+struct EventText {
+  // A tail cut by its reader: the first line, its start missing, is skipped.
+  bool starts_mid_line = false;
+  // A last line without its newline is read too (one being written parses only once complete).
+  bool unended_last_line = false;
+  // Only events of this kind when not empty; a line that does not hold it quoted is skipped
+  // unparsed (most lines of a busy history are not exits).
+  std::string_view kind;
+};
+
 // The events of complete lines of text (one events.jsonl file, or a part of one starting at a
-// line), at or after since when given. Lines that do not parse, lack "event" or a valid "at",
-// or are longer than k_max_event_line are skipped: a reader never fails on one damaged line.
+// line, or as told by how), at or after since when given. Lines that do not parse, lack
+// "event" or a valid "at", or are longer than k_max_event_line are skipped: a reader never
+// fails on one damaged line.
 std::vector<JobEvent> parse_events(std::string_view text, const std::string& job,
-                                   std::optional<WallTime> since);
+                                   std::optional<WallTime> since, const EventText& how = {});
 
 // Sorts by time, oldest first; events of the same instant keep their order (per job, the
 // order they were written in).

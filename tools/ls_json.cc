@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iterator>
 #include <optional>
 
@@ -355,68 +356,73 @@ void seconds(JsonWriter& w, Millis m)
   w.real(static_cast<double>(m.count()) / 1000.0);
 }
 
+std::optional<std::string> text_or_null(const std::string& s)
+{
+  return s.empty() ? std::nullopt : std::optional(s);
+}
+
+// A member of the rest of the definition: its key, and how its value is written from a state.
+struct DefinitionMember {
+  std::string_view key;
+  void (*write)(JsonWriter& w, const JobState& st);
+};
+
 // The rest of the recorded definition, in state.json's names (of --env, only the names: the
-// values may be secrets), and the failures ever recorded; null without a state.
+// values may be secrets), and the failures ever recorded.
+constexpr std::array<DefinitionMember, 22> k_definition{{
+    {"umask", [](JsonWriter& w, const JobState& st) { w.integer(st.definition.umask); }},
+    {"path", [](JsonWriter& w, const JobState& st) { w.string(st.definition.path); }},
+    {"env_names",
+     [](JsonWriter& w, const JobState& st) {
+       w.begin_array();
+       for (const auto& [name, value] : st.definition.env) {
+         w.string(name);
+       }
+       w.end_array();
+     }},
+    {"env_file",
+     [](JsonWriter& w, const JobState& st) { w.opt_string(text_or_null(st.definition.env_file)); }},
+    {"restart_window_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.restart_window); }},
+    {"restart_delay_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.restart_delay); }},
+    {"restart_delay_max_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.restart_delay_max); }},
+    {"stop_signal",
+     [](JsonWriter& w, const JobState& st) { w.string(signal_name(st.definition.stop_signal)); }},
+    {"stop_timeout_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.stop_timeout); }},
+    {"log_max_size",
+     [](JsonWriter& w, const JobState& st) { w.integer(st.definition.log_max_size); }},
+    {"log_keep", [](JsonWriter& w, const JobState& st) { w.integer(st.definition.log_keep); }},
+    {"log_timestamps",
+     [](JsonWriter& w, const JobState& st) { w.boolean(st.definition.log_timestamps); }},
+    {"notify", [](JsonWriter& w, const JobState& st) { w.boolean(st.definition.notify); }},
+    {"watchdog_s", [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.watchdog); }},
+    {"stall_s", [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.stall); }},
+    {"max_memory", [](JsonWriter& w, const JobState& st) { w.integer(st.definition.max_memory); }},
+    {"restart_every_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.restart_every); }},
+    {"on_failure",
+     [](JsonWriter& w, const JobState& st) {
+       w.opt_string(text_or_null(st.definition.on_failure));
+     }},
+    {"alert_cooldown_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.alert_cooldown); }},
+    {"alert_timeout_s",
+     [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.alert_timeout); }},
+    {"jobs_file", [](JsonWriter& w,
+                     const JobState& st) { w.opt_string(text_or_null(st.definition.jobs_file)); }},
+    {"failures", [](JsonWriter& w, const JobState& st) { opt_integer(w, st.failures); }},
+}};
+
+// The members of k_definition, each null without a state.
 void write_definition(JsonWriter& w, const JobState* st)
 {
-  if (!st) {
-    for (const char* k : {"umask",
-                          "path",
-                          "env_names",
-                          "env_file",
-                          "restart_window_s",
-                          "restart_delay_s",
-                          "restart_delay_max_s",
-                          "stop_signal",
-                          "stop_timeout_s",
-                          "log_max_size",
-                          "log_keep",
-                          "log_timestamps",
-                          "notify",
-                          "watchdog_s",
-                          "stall_s",
-                          "max_memory",
-                          "restart_every_s",
-                          "on_failure",
-                          "alert_cooldown_s",
-                          "alert_timeout_s",
-                          "jobs_file",
-                          "failures"}) {
-      w.key(k).null();
-    }
-    return;
+  for (const DefinitionMember& m : k_definition) {
+    w.key(m.key);
+    st ? m.write(w, *st) : w.null();
   }
-  const JobDefinition& d = st->definition;
-  const auto text_or_null = [](const std::string& s) {
-    return s.empty() ? std::nullopt : std::optional(s);
-  };
-  w.key("umask").integer(d.umask);
-  w.key("path").string(d.path);
-  w.key("env_names").begin_array();
-  for (const auto& [name, value] : d.env) {
-    w.string(name);
-  }
-  w.end_array();
-  w.key("env_file").opt_string(text_or_null(d.env_file));
-  seconds(w.key("restart_window_s"), d.restart_window);
-  seconds(w.key("restart_delay_s"), d.restart_delay);
-  seconds(w.key("restart_delay_max_s"), d.restart_delay_max);
-  w.key("stop_signal").string(signal_name(d.stop_signal));
-  seconds(w.key("stop_timeout_s"), d.stop_timeout);
-  w.key("log_max_size").integer(d.log_max_size);
-  w.key("log_keep").integer(d.log_keep);
-  w.key("log_timestamps").boolean(d.log_timestamps);
-  w.key("notify").boolean(d.notify);
-  seconds(w.key("watchdog_s"), d.watchdog);
-  seconds(w.key("stall_s"), d.stall);
-  w.key("max_memory").integer(d.max_memory);
-  seconds(w.key("restart_every_s"), d.restart_every);
-  w.key("on_failure").opt_string(text_or_null(d.on_failure));
-  seconds(w.key("alert_cooldown_s"), d.alert_cooldown);
-  seconds(w.key("alert_timeout_s"), d.alert_timeout);
-  w.key("jobs_file").opt_string(text_or_null(d.jobs_file));
-  w.key("failures");
-  opt_integer(w, st->failures);
 }
 
 void write_job(JsonWriter& w, const ListedJob& job)

@@ -69,16 +69,11 @@ std::vector<Change> changes_of(const std::vector<JobEvent>& events)
   return out;
 }
 
+// An exit (its record read by parse_events) that pg-ls --check hears as a failure; a damaged
+// exit line, with no record, says nothing reliable.
 bool failed_exit(const JobEvent& e)
 {
-  if (kind_of(e) != "exit") {
-    return false;
-  }
-  try {
-    return is_heard_failure(exit_record_from_json(e.event));
-  } catch (const std::exception&) {
-    return false; // a damaged line says nothing reliable
-  }
+  return e.exit && is_heard_failure(*e.exit);
 }
 
 // The start of cell k of cells equal slices of [from, to).
@@ -342,7 +337,7 @@ std::string legend(const TimelineStyle& style, size_t cells)
   };
   return fmt::format("{}  {}  {}  {}   one cell {} (last {})", key(Mark::Up, "up"),
                      key(Mark::Between, "starting or backoff"), key(Mark::Down, "down"),
-                     key(Mark::Failed, "failed exit"), cell_span(style, cells),
+                     key(Mark::Failed, "failure"), cell_span(style, cells),
                      format_duration(style.window));
 }
 

@@ -44,8 +44,8 @@ inline constexpr size_t k_min_timeline_cells = 10;
 std::vector<Phase> timeline_cells(const std::vector<JobEvent>& events, WallTime from, WallTime to,
                                   size_t cells);
 
-// Whether each of cells equal slices of [from, to] holds a failed exit, as pg-ls --check hears
-// one (is_heard_failure: failed, or stopped by a signal from outside).
+// Whether each of cells equal slices of [from, to] holds a failure, as pg-ls --check hears one
+// (is_heard_failure: failed, or stopped by a signal from outside).
 std::vector<bool> failure_cells(const std::vector<JobEvent>& events, WallTime from, WallTime to,
                                 size_t cells);
 

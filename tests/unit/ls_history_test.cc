@@ -37,10 +37,10 @@ TEST(LsHistory, ParseEventsSkipsDamagedAndUnfinishedLinesAndFiltersBySince)
 TEST(LsHistory, MergeOrdersByTimeAndKeepsTheOrderOfOneInstant)
 {
   std::vector<JobEvent> ev{
-      {"b", at("2026-11-21T10:00:02Z"), {{"event", "exit"}}},
-      {"a", at("2026-11-21T10:00:01Z"), {{"event", "start"}}},
-      {"b", at("2026-11-21T10:00:01Z"), {{"event", "restart"}}},
-      {"a", at("2026-11-21T10:00:01Z"), {{"event", "exit"}}},
+      {"b", at("2026-11-21T10:00:02Z"), {{"event", "exit"}}, std::nullopt},
+      {"a", at("2026-11-21T10:00:01Z"), {{"event", "start"}}, std::nullopt},
+      {"b", at("2026-11-21T10:00:01Z"), {{"event", "restart"}}, std::nullopt},
+      {"a", at("2026-11-21T10:00:01Z"), {{"event", "exit"}}, std::nullopt},
   };
   merge_events(ev);
   EXPECT_EQ(ev[0].job, "a");
@@ -112,13 +112,15 @@ TEST(LsHistory, EventsTableAndJson)
   std::vector<JobEvent> ev{
       {"bot",
        at("2026-11-21T10:00:01Z"),
-       {{"event", "start"}, {"at", "2026-11-21T10:00:01.000Z"}, {"pid", 9}, {"run", 1}}},
+       {{"event", "start"}, {"at", "2026-11-21T10:00:01.000Z"}, {"pid", 9}, {"run", 1}},
+       std::nullopt},
       {"bot",
        at("2026-11-21T10:00:02Z"),
        {{"event", "end"},
         {"at", "2026-11-21T10:00:02.000Z"},
         {"state", "failed"},
-        {"why", "x\x1b"}}},
+        {"why", "x\x1b"}},
+       std::nullopt},
   };
   std::string table = render_events(ev);
   EXPECT_EQ(table.substr(0, table.find('\n')), "TIME                 NAME  EVENT  DETAIL");

@@ -19,7 +19,8 @@ WallTime at(const std::string& text)
 JobEvent ev(const std::string& when, nlohmann::json event)
 {
   event["at"] = when;
-  return {"", at(when), std::move(event)};
+  // Read back as pg-ls reads events.jsonl: an exit with its record.
+  return parse_events(event.dump() + "\n", "", std::nullopt).at(0);
 }
 
 JobEvent failed_exit(const std::string& when)
@@ -115,7 +116,7 @@ TEST_F(LsTimeline, TheSeedsNightShowsEachFailureInItsColumnUnderItsTime)
       << text;
   EXPECT_EQ(lines[0].substr(4 + 42, 1), "X");
   EXPECT_EQ(lines[1].substr(4 + 42, 7), "|Dec 06");
-  EXPECT_EQ(lines[2], "# up  ~ starting or backoff  . down  X failed exit   one cell = 20m "
+  EXPECT_EQ(lines[2], "# up  ~ starting or backoff  . down  X failure   one cell = 20m "
                       "(last 1d)")
       << text;
 }
