@@ -97,6 +97,7 @@ std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text)
   st.state = fields[0][0];
   st.ppid = static_cast<pid_t>(num(4));
   st.pgid = static_cast<pid_t>(num(5));
+  st.flags = num(9);
   st.cpu_ticks = num(14) + num(15) + num(16) + num(17);
   st.start_time = static_cast<uint64_t>(static_cast<int64_t>(num(22)) - boottime_offset_ticks());
   st.rss_pages = num(24);

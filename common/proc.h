@@ -16,6 +16,7 @@ struct ProcStat {
   pid_t ppid = 0;
   pid_t pgid = 0;
   char state = '?';
+  uint64_t flags = 0;      // field 9: the kernel's PF_* flags (PF_EXITING: on its way out)
   uint64_t start_time = 0; // clock ticks after boot (field 22), on the host's CLOCK_BOOTTIME
   uint64_t rss_pages = 0;
   // utime + stime + cutime + cstime (fields 14-17): its reaped children's too

@@ -4,7 +4,10 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <system_error>
+#include <type_traits>
 
 namespace pg {
 
@@ -53,10 +56,20 @@ public:
   template <typename T> T num() const
   {
     T v{};
-    const char* end = m_value.data() + m_value.size();
-    auto [p, ec] = std::from_chars(m_value.data(), end, v);
-    if (ec != std::errc() || p != end || m_value.empty()) {
-      bad();
+    if constexpr (std::is_floating_point_v<T>) {
+      // strtod: the floating from_chars would link a parser of its own into pg-supervise.
+      const std::string text(m_value);
+      char* end = nullptr;
+      v = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+        bad();
+      }
+    } else {
+      const char* end = m_value.data() + m_value.size();
+      auto [p, ec] = std::from_chars(m_value.data(), end, v);
+      if (ec != std::errc() || p != end || m_value.empty()) {
+        bad();
+      }
     }
     return v;
   }

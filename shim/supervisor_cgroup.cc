@@ -22,7 +22,6 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
-#include <sstream>
 
 namespace pg {
 
@@ -80,20 +79,9 @@ bool killed_by_now(pid_t pid)
       return true;
     }
   }
-  std::string stat;
-  read_file("/proc/" + std::to_string(pid) + "/stat", stat);
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) {
-    return true;
-  }
-  // After ") ": state, ppid, pgrp, session, tty_nr, tpgid, then flags (field 9).
-  std::istringstream in(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 8 && in >> field; ++i) {
-  }
-  unsigned long long flags = 0;
-  constexpr unsigned long long pf_exiting = 0x4;
-  return static_cast<bool>(in >> flags) && (flags & pf_exiting) != 0;
+  constexpr uint64_t pf_exiting = 0x4;
+  const auto st = read_proc_stat(pid);
+  return !st || (st->flags & pf_exiting) != 0;
 }
 
 // Polls done() every millisecond, at most k_oom_settle_polls times; whether it came true.

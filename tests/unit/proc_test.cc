@@ -16,6 +16,7 @@ TEST(ProcStat, ParsesAfterACommHoldingSpacesAndParentheses)
   EXPECT_EQ(st->state, 'S');
   EXPECT_EQ(st->ppid, 1);
   EXPECT_EQ(st->pgid, 4242);
+  EXPECT_EQ(st->flags, 4194560u); // field 9
   EXPECT_EQ(st->cpu_ticks, 310u); // user, system and reaped children's
   EXPECT_EQ(st->rss_pages, 100u);
 }

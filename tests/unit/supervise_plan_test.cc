@@ -137,6 +137,8 @@ TEST(SupervisePlan, DamageIsRefused)
   EXPECT_THROW(read_plan(std::string("limit=rss=1\0", 12)), PlanError);
   EXPECT_THROW(read_plan(std::string("env=NOEQUALS\0", 13)), PlanError);
   EXPECT_THROW(read_plan(std::string("lost.outcome=maybe\0", 19)), PlanError);
+  EXPECT_THROW(read_plan(std::string("lost.runtime_s=nan\0", 19)), PlanError);
+  EXPECT_THROW(read_plan(std::string("lost.runtime_s=1x\0", 18)), PlanError);
   try {
     read_plan(std::string("wait=soon\0", 10));
     FAIL();
