@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
   --quick) quick=1 ;;
   --with-peers) with_peers=1 ;; # quick counts, but with the installed peers too
   --only) only=",$2," && shift ;;
-  --bin-dir) bin=$2 && shift ;;
+  --bin-dir) bin=$(cd "$2" && pwd) && shift ;; # absolute: daemon(1) runs the job from /
   --out) out=$2 && shift ;;
   *) echo "usage: bench/run.sh [--quick [--with-peers]] [--only SECTION,...] [--bin-dir BUILD] [--out DIR]" >&2 && exit 2 ;;
   esac

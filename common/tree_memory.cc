@@ -89,6 +89,40 @@ std::vector<pid_t> parse_children(std::string_view text)
   return out;
 }
 
+std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const DescendantsFn& fallback)
+{
+  auto first = children_of(proc, root);
+  if (!first) {
+    return fallback ? fallback(root) : descendants(root);
+  }
+  std::vector<pid_t> tree;
+  std::set<pid_t> seen{root};
+  std::vector<pid_t> frontier = *first;
+  while (!frontier.empty()) {
+    pid_t p = frontier.back();
+    frontier.pop_back();
+    if (!seen.insert(p).second) {
+      continue; // a pid recycled during the walk must not loop
+    }
+    tree.push_back(p);
+    if (auto kids = children_of(proc, p)) {
+      frontier.insert(frontier.end(), kids->begin(), kids->end());
+    }
+  }
+  return tree;
+}
+
+std::vector<ProcStat> tree_stats(pid_t root)
+{
+  std::vector<ProcStat> out;
+  for (pid_t pid : tree_pids(root)) {
+    if (auto st = read_proc_stat(pid)) {
+      out.push_back(std::move(*st));
+    }
+  }
+  return out;
+}
+
 TreeMemory tree_memory(pid_t root, const std::string& proc, uint64_t page_size,
                        const DescendantsFn& fallback)
 {
@@ -96,26 +130,8 @@ TreeMemory tree_memory(pid_t root, const std::string& proc, uint64_t page_size,
     long ps = ::sysconf(_SC_PAGESIZE);
     page_size = ps > 0 ? static_cast<uint64_t>(ps) : 4096;
   }
-  std::vector<pid_t> tree;
-  if (auto first = children_of(proc, root)) {
-    std::set<pid_t> seen{root};
-    std::vector<pid_t> frontier = *first;
-    while (!frontier.empty()) {
-      pid_t p = frontier.back();
-      frontier.pop_back();
-      if (!seen.insert(p).second) {
-        continue; // a pid recycled during the walk must not loop
-      }
-      tree.push_back(p);
-      if (auto kids = children_of(proc, p)) {
-        frontier.insert(frontier.end(), kids->begin(), kids->end());
-      }
-    }
-  } else {
-    tree = fallback ? fallback(root) : descendants(root);
-  }
   TreeMemory m;
-  for (pid_t p : tree) {
+  for (pid_t p : tree_pids(root, proc, fallback)) {
     std::string text;
     if (!read_file(proc + "/" + std::to_string(p) + "/statm", text)) {
       continue; // ended meanwhile

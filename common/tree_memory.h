@@ -2,6 +2,8 @@
 // walking /proc/PID/task/TID/children, and their resident set sizes (/proc/PID/statm) summed.
 #pragma once
 
+#include "proc.h"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -27,6 +29,14 @@ struct TreeMemory {
 
 // Every process below root, for when the kernel has no children files (CONFIG_PROC_CHILDREN off).
 using DescendantsFn = std::function<std::vector<pid_t>(pid_t root)>;
+
+// Every process below root (root excluded), walked through PROC/PID/task/TID/children: only the
+// tree is read, whatever else runs on the machine. When root's children files are missing, the
+// tree comes from fallback (common/proc's descendants(), a scan of every process, by default).
+std::vector<pid_t> tree_pids(pid_t root, const std::string& proc = "/proc",
+                             const DescendantsFn& fallback = {});
+// /proc/PID/stat of each process of tree_pids(root) still there when read.
+std::vector<ProcStat> tree_stats(pid_t root);
 
 // Walks the tree below root (root itself excluded) through PROC/PID/task/TID/children and sums
 // PROC/PID/statm's resident pages times page_size. When root's children files are missing, the

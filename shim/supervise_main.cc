@@ -22,7 +22,7 @@ namespace {
 std::string read_all(int fd)
 {
   std::string text;
-  char buf[16384];
+  char buf[4096]; // a plan is a few kB: the supervisor's stack stays small for its whole life
   for (;;) {
     const ssize_t n = pg::retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
     if (n <= 0) {

@@ -15,6 +15,7 @@
 //   (its lost run one more), a launch acknowledges them.
 #include "failures.h"
 #include "supervisor.h"
+#include "tree_memory.h"
 
 #include <unistd.h>
 
@@ -78,7 +79,7 @@ void Supervisor::tree_refresh()
   }
   m_tree_stale = false;
   std::vector<TreeProcess> now;
-  for (const ProcStat& st : descendant_stats(::getpid())) {
+  for (const ProcStat& st : tree_stats(::getpid())) { // the tree only, not all of /proc
     if (st.state != 'Z' && st.state != 'X') {
       now.push_back({st.pid, st.start_time});
     }

@@ -1,7 +1,10 @@
 #include "tree_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdlib>
@@ -145,6 +148,46 @@ TEST_F(FakeProc, ARecycledPidNeverLoops)
   statm(300, "1 1 0 0 0 0 0\n");
   TreeMemory m = tree_memory(100, m_dir, 1);
   EXPECT_EQ(m.processes, 2u);
+}
+
+TEST_F(FakeProc, TreePidsReadOnlyTheTreeNotEveryProcess)
+{
+  // pg-ls's CPU and memory figures, and the supervisor's record of its tree: a machine of 2 000
+  // processes made a listing of 200 jobs take 21 s when each job's tree came from a scan of all
+  // of /proc. The walk asks for no scan (the fallback) while the children files are there.
+  task(100, 100, "200 ");
+  task(200, 200, "300 ");
+  task(300, 300, "");
+  task(900, 900, "901 "); // another job's tree
+  task(901, 901, "");
+  std::vector<pid_t> asked;
+  auto scan = [&](pid_t root) {
+    asked.push_back(root);
+    return std::vector<pid_t>{};
+  };
+  std::vector<pid_t> tree = tree_pids(100, m_dir, scan);
+  std::sort(tree.begin(), tree.end());
+  EXPECT_EQ(tree, (std::vector<pid_t>{200, 300}));
+  EXPECT_TRUE(asked.empty());
+}
+
+TEST(TreeMemory, TreeStatsOfARealChild)
+{
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const std::vector<ProcStat> tree = tree_stats(::getpid());
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_EQ(
+      std::count_if(tree.begin(), tree.end(), [&](const ProcStat& p) { return p.pid == child; }),
+      1);
+  for (const ProcStat& p : tree) {
+    EXPECT_NE(p.pid, ::getpid()); // the root is not its own tree
+  }
 }
 
 TEST(TreeMemory, CountsARealChild)
