@@ -47,15 +47,18 @@ int main(int argc, char** argv)
       switch (i % 3) {
       case 0:
         s.state = pg::RunState::Completed;
-        e.code = 0, e.outcome = pg::Outcome::Completed, e.cause = "exit: code 0";
+        e.status = pg::ExitStatus::exited(0);
+        e.outcome = pg::Outcome::Completed, e.cause = "exit: code 0";
         break;
       case 1:
         s.state = pg::RunState::Failed;
-        e.code = 1, e.outcome = pg::Outcome::Failed, e.cause = "exit: code 1";
+        e.status = pg::ExitStatus::exited(1);
+        e.outcome = pg::Outcome::Failed, e.cause = "exit: code 1";
         break;
       default:
         s.state = pg::RunState::Stopped;
-        e.signal = 15, e.outcome = pg::Outcome::Stopped, e.cause = "requested: pg-ctl stop";
+        e.status = pg::ExitStatus::killed(15);
+        e.outcome = pg::Outcome::Stopped, e.cause = "requested: pg-ctl stop";
       }
       s.end_cause = e.cause;
       s.last_exit = e;

@@ -326,8 +326,7 @@ std::string fields_text(const nlohmann::json& ev)
 
 std::string exit_text(const ExitRecord& e)
 {
-  const auto s = e.status();
-  return s ? s->describe() : "no exit status known"; // a lost run
+  return e.status ? e.status->describe() : "no exit status known"; // a lost run
 }
 
 std::string exit_text(const nlohmann::json& ev)
@@ -339,10 +338,9 @@ std::string exit_text(const nlohmann::json& ev)
     if (!n) {
       return "signal " + sig->get<std::string>(); // a name this pg does not know
     }
-    e.signal = *n;
-    e.core_dumped = flag(ev, "core_dumped");
+    e.status = ExitStatus::killed(*n, flag(ev, "core_dumped"));
   } else if (auto code = ev.find("code"); code != ev.end() && code->is_number_integer()) {
-    e.code = code->get<int>();
+    e.status = ExitStatus::exited(code->get<int>());
   }
   return exit_text(e);
 }

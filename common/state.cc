@@ -7,17 +7,6 @@
 
 namespace pg {
 
-std::optional<ExitStatus> ExitRecord::status() const
-{
-  if (signal) {
-    return ExitStatus::killed(*signal, core_dumped);
-  }
-  if (code) {
-    return ExitStatus::exited(*code);
-  }
-  return std::nullopt;
-}
-
 using nlohmann::json;
 
 namespace {
@@ -140,11 +129,13 @@ json to_json(const JobDefinition& d)
 
 json to_json(const ExitRecord& e)
 {
+  const std::optional<int> code = e.exit_code();
+  const std::optional<int> sig = e.exit_signal();
   return json{
       {"pid", e.pid > 0 ? json(e.pid) : json(nullptr)},
-      {"code", e.code ? json(*e.code) : json(nullptr)},
-      {"signal", e.signal ? json(signal_name(*e.signal)) : json(nullptr)},
-      {"core_dumped", e.core_dumped},
+      {"code", code ? json(*code) : json(nullptr)},
+      {"signal", sig ? json(signal_name(*sig)) : json(nullptr)},
+      {"core_dumped", e.status && e.status->core_dumped},
       {"runtime_s", e.runtime_s},
       {"outcome", to_string(e.outcome)},
       {"cause", e.cause},

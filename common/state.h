@@ -81,9 +81,7 @@ struct JobDefinition {
 // One run's end, exactly.
 struct ExitRecord {
   pid_t pid = 0;
-  std::optional<int> code;   // exit code, or nullopt when a signal ended it
-  std::optional<int> signal; // signal number, or nullopt
-  bool core_dumped = false;
+  std::optional<ExitStatus> status; // how the process ended; nullopt when unknown (a lost run)
   double runtime_s = 0;
   Outcome outcome = Outcome::Failed;
   std::string cause; // starts with a stable keyword: "exit", "signal", "premature", ...
@@ -94,8 +92,16 @@ struct ExitRecord {
   std::optional<double> user_cpu_s;
   std::optional<double> sys_cpu_s;
 
-  // The process's end as an ExitStatus; nullopt when neither is known (a lost run).
-  std::optional<ExitStatus> status() const;
+  // The JSON's "code" and "signal": the exit code, nullopt when a signal ended the process; the
+  // signal, nullopt when it exited. Both nullopt when the status is unknown.
+  std::optional<int> exit_code() const
+  {
+    return status && status->signal == 0 ? std::optional(status->code) : std::nullopt;
+  }
+  std::optional<int> exit_signal() const
+  {
+    return status && status->signal != 0 ? std::optional(status->signal) : std::nullopt;
+  }
 
   bool operator==(const ExitRecord&) const = default;
 };

@@ -81,6 +81,9 @@ ExitRecord exit_of(JsonValue& v)
     field_fail("exit record is not an object");
   }
   ExitRecord e;
+  std::optional<int> code;
+  std::optional<int> sig;
+  bool core = false;
   JsonFields f(k_exit_keys, order);
   f.read(v, [&](size_t i, std::string_view k, JsonValue& x) {
     switch (i) {
@@ -88,19 +91,19 @@ ExitRecord exit_of(JsonValue& v)
       e.pid = x.null() ? 0 : integer_field<pid_t>(x, k);
       break;
     case 1:
-      e.code = x.null() ? std::nullopt : std::optional(integer_field<int>(x, k));
+      code = x.null() ? std::nullopt : std::optional(integer_field<int>(x, k));
       break;
     case 2:
-      e.signal = std::nullopt;
+      sig = std::nullopt;
       if (!x.null()) {
-        e.signal = parse_signal(string_field(x, k));
-        if (!e.signal) {
+        sig = parse_signal(string_field(x, k));
+        if (!sig) {
           field_fail(field_message(k, "is not a signal name"));
         }
       }
       break;
     case 3:
-      e.core_dumped = !x.null() && bool_field(x, k);
+      core = !x.null() && bool_field(x, k);
       break;
     case 4:
       e.runtime_s = x.null() ? 0.0 : real_field(x, k);
@@ -131,6 +134,11 @@ ExitRecord exit_of(JsonValue& v)
     }
   });
   f.check(field_bit(5) | field_bit(7));
+  if (sig) {
+    e.status = ExitStatus::killed(*sig, core);
+  } else if (code) {
+    e.status = ExitStatus::exited(*code);
+  }
   return e;
 }
 

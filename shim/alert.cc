@@ -118,8 +118,8 @@ Alert make_alert(const AlertFacts& f)
   a.last_output = f.last_output;
   a.at = f.at;
   if (f.exit) {
-    a.exit_code = f.exit->code;
-    a.signal = f.exit->signal.value_or(0);
+    a.exit_code = f.exit->exit_code();
+    a.signal = f.exit->exit_signal().value_or(0);
     a.runtime_s = f.exit->runtime_s;
   }
   std::string s = f.name;

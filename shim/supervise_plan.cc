@@ -116,6 +116,27 @@ ExitRecord& lost(SupervisePlan& p)
   return *p.prior.lost;
 }
 
+void lost_code(ExitRecord& r, std::optional<int> code)
+{
+  if (code && (!r.status || r.status->signal == 0)) {
+    r.status = ExitStatus::exited(*code);
+  }
+}
+
+void lost_signal(ExitRecord& r, std::optional<int> sig)
+{
+  if (sig) {
+    r.status = ExitStatus::killed(*sig);
+  }
+}
+
+void lost_core(ExitRecord& r, bool core)
+{
+  if (r.status && r.status->signal != 0) {
+    r.status->core_dumped = core;
+  }
+}
+
 struct Field {
   std::string_view key;
   void (*write)(Out&, const SupervisePlan&);
@@ -272,13 +293,17 @@ const std::array k_fields{
           [](const In& i, SupervisePlan& p) { p.prior.lost_heard = i.flag(); }},
     Field{"lost.pid", [](Out& o, const SupervisePlan& p) { o.num(p.prior.lost->pid); },
           [](const In& i, SupervisePlan& p) { lost(p).pid = i.num<pid_t>(); }, true},
-    Field{"lost.code", [](Out& o, const SupervisePlan& p) { o.opt(p.prior.lost->code); },
-          [](const In& i, SupervisePlan& p) { lost(p).code = i.opt<int>(); }, true},
-    Field{"lost.signal", [](Out& o, const SupervisePlan& p) { o.opt(p.prior.lost->signal); },
-          [](const In& i, SupervisePlan& p) { lost(p).signal = i.opt<int>(); }, true},
+    // The lost run's status as three records, written in this order: a code, a signal (it wins
+    // over a code), and whether the signal dumped core.
+    Field{"lost.code", [](Out& o, const SupervisePlan& p) { o.opt(p.prior.lost->exit_code()); },
+          [](const In& i, SupervisePlan& p) { lost_code(lost(p), i.opt<int>()); }, true},
+    Field{"lost.signal", [](Out& o, const SupervisePlan& p) { o.opt(p.prior.lost->exit_signal()); },
+          [](const In& i, SupervisePlan& p) { lost_signal(lost(p), i.opt<int>()); }, true},
     Field{"lost.core_dumped",
-          [](Out& o, const SupervisePlan& p) { o.num(int(p.prior.lost->core_dumped)); },
-          [](const In& i, SupervisePlan& p) { lost(p).core_dumped = i.flag(); }, true},
+          [](Out& o, const SupervisePlan& p) {
+            o.num(int(p.prior.lost->status && p.prior.lost->status->core_dumped));
+          },
+          [](const In& i, SupervisePlan& p) { lost_core(lost(p), i.flag()); }, true},
     Field{"lost.runtime_s", [](Out& o, const SupervisePlan& p) { o.num(p.prior.lost->runtime_s); },
           [](const In& i, SupervisePlan& p) { lost(p).runtime_s = i.num<double>(); }, true},
     Field{"lost.outcome",

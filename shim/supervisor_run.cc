@@ -68,7 +68,7 @@ bool Supervisor::start_run(bool first)
     if (first) {
       // Nothing ran: the launcher reports 126/127 and the job ends failed.
       ExitRecord rec;
-      rec.code = r.shell_status();
+      rec.status = ExitStatus::exited(r.shell_status());
       rec.outcome = Outcome::Failed;
       rec.cause = "exec: " + r.message();
       rec.at = now_wall;
@@ -264,12 +264,7 @@ void Supervisor::end_run(const std::string& exec_error)
   }
   ExitRecord rec;
   rec.pid = m_life.run().status_pid;
-  if (end.status.signal != 0) {
-    rec.signal = end.status.signal;
-  } else {
-    rec.code = end.status.code;
-  }
-  rec.core_dumped = end.status.core_dumped;
+  rec.status = end.status;
   rec.runtime_s = seconds(now_boot - m_run_start_boot);
   rec.outcome = c.outcome;
   rec.cause = c.cause;

@@ -164,9 +164,8 @@ std::optional<uint32_t> stop_request_arg(std::optional<Millis> timeout)
 
 std::string describe_end(const ExitRecord& e)
 {
-  const ExitStatus st = e.signal ? ExitStatus::killed(*e.signal, e.core_dumped)
-                                 : ExitStatus::exited(e.code.value_or(-1));
-  return st.describe() + " after " + format_runtime(e.runtime_s);
+  return e.status.value_or(ExitStatus::exited(-1)).describe() + " after " +
+         format_runtime(e.runtime_s);
 }
 
 StopOutcome stopped_message(const JobState& final_state, std::optional<Millis> outlived)
@@ -186,7 +185,7 @@ StopOutcome stopped_message(const JobState& final_state, std::optional<Millis> o
     return {true, "stopped during backoff (its last run: " + describe_end(*last) + ")"};
   }
   std::string note;
-  if (outlived && last->signal == SIGKILL && final_state.definition.stop_signal != SIGKILL) {
+  if (outlived && last->exit_signal() == SIGKILL && final_state.definition.stop_signal != SIGKILL) {
     note = fmt::format("; it outlived the {} stop timeout", format_duration(*outlived));
   }
   return {true, "stopped (" + describe_end(*last) + note + ")"};

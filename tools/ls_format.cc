@@ -22,13 +22,13 @@ constexpr size_t k_max_line = 512; // bytes of one output line shown before it i
 // "exit 3", "SIGTERM", "SIGSEGV+core": the status alone, compactly.
 std::string short_status(const ExitRecord& e)
 {
-  if (e.signal) {
-    return signal_name(*e.signal) + (e.core_dumped ? "+core" : "");
+  if (!e.status) {
+    return "?";
   }
-  if (e.code) {
-    return fmt::format("exit {}", *e.code);
+  if (e.status->signal != 0) {
+    return signal_name(e.status->signal) + (e.status->core_dumped ? "+core" : "");
   }
-  return "?";
+  return fmt::format("exit {}", e.status->code);
 }
 
 } // namespace
@@ -186,7 +186,7 @@ std::string failure_summary(const ExitRecord& e)
   const std::string kw = cause_keyword(e.cause);
   const std::string status = exit_text(e);
   std::string what = status;
-  if (!e.code && !e.signal) {
+  if (!e.status) {
     what = kw.empty() ? status : kw + " (" + status + ")";
   } else if (!kw.empty() && kw != "exit" && kw != "signal") {
     what = kw + " " + status;

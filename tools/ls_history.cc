@@ -237,12 +237,12 @@ constexpr std::array<Family, 14> k_families{{
     {"pg_job_last_exit_code", "gauge", "Exit code of the last run; -1 when a signal ended it.",
      [](const ListedJob& j) -> Sample {
        const ExitRecord* e = last_exit_of(j);
-       return e == nullptr ? std::nullopt : Sample(e->code ? *e->code : -1);
+       return e == nullptr ? std::nullopt : Sample(e->exit_code().value_or(-1));
      }},
     {"pg_job_last_exit_signal", "gauge", "Number of the signal that ended the last run; 0 if none.",
      [](const ListedJob& j) -> Sample {
        const ExitRecord* e = last_exit_of(j);
-       return e == nullptr ? std::nullopt : Sample(e->signal ? *e->signal : 0);
+       return e == nullptr ? std::nullopt : Sample(e->exit_signal().value_or(0));
      }},
     {"pg_job_last_exit_failed", "gauge", "1 when the last run's outcome was failed.",
      [](const ListedJob& j) -> Sample {

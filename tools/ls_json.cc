@@ -149,9 +149,10 @@ void write_exit(JsonWriter& w, const ExitRecord& e)
 {
   w.begin_object();
   w.key("code");
-  opt_integer(w, e.code);
-  w.key("signal").opt_string(e.signal ? std::optional(signal_name(*e.signal)) : std::nullopt);
-  w.key("core_dumped").boolean(e.core_dumped);
+  opt_integer(w, e.exit_code());
+  const std::optional<int> sig = e.exit_signal();
+  w.key("signal").opt_string(sig ? std::optional(signal_name(*sig)) : std::nullopt);
+  w.key("core_dumped").boolean(e.status && e.status->core_dumped);
   w.key("runtime_s").real(e.runtime_s);
   w.key("outcome").string(to_string(e.outcome));
   w.key("cause").string(e.cause);

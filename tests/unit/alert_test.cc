@@ -159,7 +159,7 @@ TEST(AlertGate, ZeroCooldownSendsEverything)
 ExitRecord exit_code(int code, double runtime, const std::string& cause)
 {
   ExitRecord e;
-  e.code = code;
+  e.status = ExitStatus::exited(code);
   e.runtime_s = runtime;
   e.cause = cause;
   return e;
@@ -187,7 +187,7 @@ TEST(AlertMessage, ASignalAndACauseBeyondTheStatus)
   AlertFacts f;
   f.name = "bot";
   ExitRecord e;
-  e.signal = SIGKILL;
+  e.status = ExitStatus::killed(SIGKILL);
   e.runtime_s = 30;
   e.cause = "memory: tree RSS 600M above 512M; signal SIGKILL";
   f.exit = e;
@@ -215,7 +215,7 @@ TEST(AlertMessage, StoppedFromOutside)
   f.kind = AlertKind::StoppedOutside;
   f.stop_by = "SIGTERM from pid 77 (bash, uid 1000)";
   ExitRecord e;
-  e.signal = SIGTERM;
+  e.status = ExitStatus::killed(SIGTERM);
   e.runtime_s = 5;
   f.exit = e;
   EXPECT_EQ(make_alert(f).summary,

@@ -26,7 +26,7 @@ ExitRecord stopped_by_signal(int sig, double runtime)
 {
   ExitRecord e;
   e.pid = 42;
-  e.signal = sig;
+  e.status = ExitStatus::killed(sig);
   e.runtime_s = runtime;
   e.outcome = Outcome::Stopped;
   e.cause = "requested: stop by pg-ctl (pid 7); signal " + std::to_string(sig);
@@ -63,8 +63,7 @@ TEST(CtlDescribeEnd, SaysTheSignalOrCodeAndTheRuntime)
 {
   EXPECT_EQ(describe_end(stopped_by_signal(SIGTERM, 12.34)), "signal SIGTERM after 12.3s");
   ExitRecord e = stopped_by_signal(SIGTERM, 125);
-  e.signal.reset();
-  e.code = 0;
+  e.status = ExitStatus::exited(0);
   EXPECT_EQ(describe_end(e), "exit code 0 after 2m05s");
 }
 
@@ -88,7 +87,7 @@ TEST(CtlStoppedMessage, AKillAfterTheTimeoutSaysSo)
 TEST(CtlStoppedMessage, AStopDuringBackoffNamesTheLastRun)
 {
   ExitRecord failed;
-  failed.code = 1;
+  failed.status = ExitStatus::exited(1);
   failed.outcome = Outcome::Failed;
   failed.cause = "exit: code 1";
   auto o = stopped_message(final_state(RunState::Stopped, failed), std::nullopt);

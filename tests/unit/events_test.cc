@@ -9,13 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-ExitRecord record(std::optional<int> code, std::optional<int> signal, bool core = false)
+ExitRecord record(std::optional<ExitStatus> status)
 {
   ExitRecord r;
   r.pid = 42;
-  r.code = code;
-  r.signal = signal;
-  r.core_dumped = core;
+  r.status = status;
   r.runtime_s = 1.5;
   r.outcome = Outcome::Failed;
   r.cause = "exit: code 3";
@@ -30,7 +28,7 @@ TEST(Events, EachKindWritesItsNameAndFields)
   EXPECT_EQ(j["run_id"], "abc");
   EXPECT_EQ(j["run"], 3);
   EXPECT_EQ(j["command"], (json{"bot", "--live"}));
-  j = ev::Exit{record(3, std::nullopt)};
+  j = ev::Exit{record(ExitStatus::exited(3))};
   EXPECT_EQ(j["event"], "exit");
   EXPECT_EQ(j["code"], 3);
   EXPECT_TRUE(j["signal"].is_null());
@@ -43,9 +41,9 @@ TEST(Events, EachKindWritesItsNameAndFields)
 
 TEST(Events, OneFormatterOfAnExitForRecordsAndEvents)
 {
-  const ExitRecord code = record(3, std::nullopt);
-  const ExitRecord core = record(std::nullopt, SIGSEGV, true);
-  const ExitRecord lost = record(std::nullopt, std::nullopt);
+  const ExitRecord code = record(ExitStatus::exited(3));
+  const ExitRecord core = record(ExitStatus::killed(SIGSEGV, true));
+  const ExitRecord lost = record(std::nullopt);
   EXPECT_EQ(exit_text(code), "exit code 3");
   EXPECT_EQ(exit_text(core), "signal SIGSEGV (core dumped)");
   EXPECT_EQ(exit_text(lost), "no exit status known");
@@ -59,7 +57,7 @@ TEST(Events, TheLogAndTheHistoryTellAnEventAlike)
   const json start = ev::Start{9, "abc", 3, {"bot"}};
   EXPECT_EQ(describe(start), "run 3, pid 9");
   EXPECT_EQ(log_line(start), "start: run 3, pid 9");
-  ExitRecord r = record(3, std::nullopt);
+  ExitRecord r = record(ExitStatus::exited(3));
   r.max_rss_kb = 2048;
   r.user_cpu_s = 0.5;
   r.sys_cpu_s = 0.25;

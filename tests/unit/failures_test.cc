@@ -21,7 +21,7 @@ WallTime at(const char* rfc3339)
 ExitRecord exit_with(Outcome outcome, const std::string& cause)
 {
   ExitRecord e;
-  e.code = 0;
+  e.status = ExitStatus::exited(0);
   e.outcome = outcome;
   e.cause = cause;
   return e;

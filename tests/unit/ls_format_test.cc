@@ -70,7 +70,7 @@ ExitRecord exit_code(int code, const char* when, Outcome outcome, std::string ca
 {
   ExitRecord e;
   e.pid = 777;
-  e.code = code;
+  e.status = ExitStatus::exited(code);
   e.runtime_s = 12.5;
   e.outcome = outcome;
   e.cause = std::move(cause);
@@ -81,8 +81,7 @@ ExitRecord exit_code(int code, const char* when, Outcome outcome, std::string ca
 ExitRecord exit_signal(int sig, const char* when, Outcome outcome, std::string cause)
 {
   ExitRecord e = exit_code(0, when, outcome, std::move(cause));
-  e.code.reset();
-  e.signal = sig;
+  e.status = ExitStatus::killed(sig);
   return e;
 }
 
@@ -148,11 +147,10 @@ TEST_F(LsFormat, AnExitIsToldByTheOneFormatter)
   EXPECT_EQ(exit_text(exit_code(3, "2026-11-21T21:00:00Z", Outcome::Failed, "exit: code 3")),
             "exit code 3");
   ExitRecord segv = exit_signal(SIGSEGV, "2026-11-21T21:00:00Z", Outcome::Failed, "signal: SEGV");
-  segv.core_dumped = true;
+  segv.status->core_dumped = true;
   EXPECT_EQ(exit_text(segv), "signal SIGSEGV (core dumped)");
-  EXPECT_EQ(segv.status(), ExitStatus::killed(SIGSEGV, true));
-  EXPECT_EQ(exit_text(segv), segv.status()->describe());
-  EXPECT_FALSE(ExitRecord{}.status()) << "a lost run's record knows neither";
+  EXPECT_EQ(exit_text(segv), segv.status->describe());
+  EXPECT_EQ(exit_text(ExitRecord{}), "no exit status known") << "a lost run's record knows neither";
 }
 
 TEST_F(LsFormat, LastExitSummaryIsCompactWithAgeAndUnusualCause)
@@ -169,7 +167,7 @@ TEST_F(LsFormat, LastExitSummaryIsCompactWithAgeAndUnusualCause)
                               k_now),
             "failed: exit 0 (premature), 3h00m ago");
   ExitRecord segv = exit_signal(SIGSEGV, "2026-11-21T21:59:59Z", Outcome::Failed, "signal: x");
-  segv.core_dumped = true;
+  segv.status->core_dumped = true;
   EXPECT_EQ(last_exit_summary(segv, k_now), "failed: SIGSEGV+core, 1s ago");
 }
 
@@ -637,9 +635,8 @@ TEST_F(LsFormat, ExitsFromEventsKeepsTheNewestAndSkipsCutAndDamagedLines)
   auto all = exits_from_events(tail, true, 5);
   ASSERT_EQ(all.size(), 3U);
   EXPECT_EQ(all[0].pid, 1);
-  EXPECT_EQ(all[0].code, 1);
-  EXPECT_EQ(all[1].signal, SIGSEGV);
-  EXPECT_TRUE(all[1].core_dumped);
+  EXPECT_EQ(all[0].status, ExitStatus::exited(1));
+  EXPECT_EQ(all[1].status, ExitStatus::killed(SIGSEGV, true));
   EXPECT_EQ(all[2].outcome, Outcome::Completed);
 
   auto newest = exits_from_events(tail, true, 2);

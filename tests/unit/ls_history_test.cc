@@ -160,7 +160,7 @@ TEST(LsHistory, PrometheusHasEveryFamilyOnceAndOneStateSet)
   bot.view.state->deadline_at = at("2026-11-21T12:00:00Z");
   ListedJob cron = job("cron", RunState::Failed);
   ExitRecord e;
-  e.signal = 9;
+  e.status = ExitStatus::killed(9);
   e.runtime_s = 1.5;
   e.outcome = Outcome::Failed;
   e.at = at("2026-11-21T11:00:00Z");

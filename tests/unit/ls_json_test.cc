@@ -74,8 +74,7 @@ TEST(LsJson, SameTextAsJobJsonForEveryKindOfJob)
   backoff.view.state->definition.restart = RestartPolicy::Always;
   ExitRecord sig;
   sig.pid = 4240;
-  sig.signal = 11;
-  sig.core_dumped = true;
+  sig.status = ExitStatus::killed(11, true);
   sig.runtime_s = 0.000123;
   sig.outcome = Outcome::Restarted;
   sig.cause = "signal: SIGSEGV";
@@ -88,7 +87,7 @@ TEST(LsJson, SameTextAsJobJsonForEveryKindOfJob)
 
   ListedJob failed = with_state(RunState::Failed, RunState::Failed, false);
   ExitRecord code;
-  code.code = 3;
+  code.status = ExitStatus::exited(3);
   code.runtime_s = 1800.5;
   code.outcome = Outcome::Failed;
   code.cause = "exit: code 3";

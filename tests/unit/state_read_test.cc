@@ -37,8 +37,7 @@ JobState full_state()
   s.memory_rss = 123456789;
   ExitRecord e;
   e.pid = 4299;
-  e.signal = 9;
-  e.core_dumped = true;
+  e.status = ExitStatus::killed(9, true);
   e.runtime_s = 12.345;
   e.outcome = Outcome::Restarted;
   e.cause = "signal: SIGKILL";

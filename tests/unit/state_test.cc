@@ -45,8 +45,7 @@ ExitRecord signal_exit()
 {
   ExitRecord e;
   e.pid = 4242;
-  e.signal = SIGSEGV;
-  e.core_dumped = true;
+  e.status = ExitStatus::killed(SIGSEGV, true);
   e.runtime_s = 12.345;
   e.outcome = Outcome::Failed;
   e.cause = "signal: SIGSEGV (core dumped)";
@@ -352,7 +351,7 @@ TEST(ExitRecordJson, RoundTripsAnExitCode)
 {
   ExitRecord e;
   e.pid = 77;
-  e.code = 3;
+  e.status = ExitStatus::exited(3);
   e.runtime_s = 0.001;
   e.outcome = Outcome::Failed;
   e.cause = "exit: code 3";
@@ -360,6 +359,17 @@ TEST(ExitRecordJson, RoundTripsAnExitCode)
   const json j = to_json(e);
   EXPECT_EQ(j.at("code"), 3);
   EXPECT_TRUE(j.at("signal").is_null());
+  EXPECT_EQ(exit_record_from_json(reparse(j)), e);
+}
+
+TEST(ExitRecordJson, RoundTripsALostRunsUnknownStatus)
+{
+  ExitRecord e = signal_exit();
+  e.status.reset();
+  const json j = to_json(e);
+  EXPECT_TRUE(j.at("code").is_null());
+  EXPECT_TRUE(j.at("signal").is_null());
+  EXPECT_EQ(j.at("core_dumped"), false);
   EXPECT_EQ(exit_record_from_json(reparse(j)), e);
 }
 
@@ -375,7 +385,7 @@ TEST(ExitRecordJson, RoundTripsEveryOutcome)
 TEST(ExitRecordJson, RoundTripsRealTimeSignals)
 {
   ExitRecord e = signal_exit();
-  e.signal = SIGRTMIN + 5;
+  e.status->signal = SIGRTMIN + 5;
   EXPECT_EQ(exit_record_from_json(reparse(to_json(e))), e);
 }
 

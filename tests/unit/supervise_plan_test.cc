@@ -68,8 +68,7 @@ SupervisePlan full_plan()
   p.prior.last_ack_at = WallTime(std::chrono::nanoseconds(1'764'000'000'000'000'001));
   ExitRecord lost;
   lost.pid = 4242;
-  lost.signal = 9;
-  lost.core_dumped = true;
+  lost.status = ExitStatus::killed(9, true);
   lost.runtime_s = 0.1 + 0.2; // not exactly representable in decimal: the text must round trip
   lost.outcome = Outcome::Failed;
   lost.cause = "lost: the supervisor died";
@@ -92,6 +91,15 @@ SupervisePlan full_plan()
 TEST(SupervisePlan, EveryFieldRoundTrips)
 {
   const SupervisePlan p = full_plan();
+  EXPECT_EQ(read_plan(write_plan(p)), p);
+}
+
+TEST(SupervisePlan, ALostRunsExitCodeOrUnknownStatusRoundTrips)
+{
+  SupervisePlan p = full_plan();
+  p.prior.lost->status = ExitStatus::exited(3);
+  EXPECT_EQ(read_plan(write_plan(p)), p);
+  p.prior.lost->status.reset();
   EXPECT_EQ(read_plan(write_plan(p)), p);
 }
 
