@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "signals.h"
 #include "state_dir.h"
+#include "supervise_path.h"
 #include "supervise_plan.h"
 #include "supervisor.h"
 #include "syscalls.h"
@@ -332,12 +333,6 @@ PriorRuns prior_runs(const JobDir& job, bool keep_ack)
   return p;
 }
 
-// A launch that failed after --replace ended what ran: say so, nothing of the job runs now.
-std::string after_replace(const Claim& c, const std::string& why)
-{
-  return c.replaced ? why + " (the job it replaced was stopped: nothing of it runs now)" : why;
-}
-
 // Takes the job's lock (with --replace, from a running supervisor), makes sure no process of
 // a lost run lives, and opens the log. Returns the exit status of a failure, or nullopt.
 std::optional<int> claim(const Options& opt, Claim& c)
@@ -438,7 +433,7 @@ int run_foreground(const Options& opt, Claim& c)
 {
   Supervisor sup(opt, c.prior, std::move(*c.job), std::move(c.lock), std::move(c.log), true);
   if (auto err = sup.start()) {
-    const std::string msg = fmt::format("{}: {}", opt.name, after_replace(c, err->second));
+    const std::string msg = fmt::format("{}: {}", opt.name, after_replace(c.replaced, err->second));
     return is_exec_status(err->first) ? fail_exec(opt, err->first, msg, sup.state().last_exit)
                                       : fail(opt, err->first, msg);
   }
@@ -479,7 +474,10 @@ int run_foreground(const Options& opt, Claim& c)
   for (int fd : keep) {
     ::fcntl(fd, F_SETFD, 0); // across the exec; pg-supervise makes them close-on-exec again
   }
-  if (why.empty() && ::chdir("/") == 0) {
+  if (why.empty() && ::chdir("/") < 0) {
+    why = fmt::format("chdir /: {}", std::strerror(errno));
+  }
+  if (why.empty()) {
     const std::string fd_arg = std::to_string(memfd.get());
     const char* argv[] = {"pg-supervise", fd_arg.c_str(), opt.name.c_str(), nullptr};
     ::execve(supervise.c_str(), const_cast<char* const*>(argv), environ);
@@ -563,31 +561,6 @@ int run_detached(const Options& opt, Claim& c, const std::string& supervise)
   const int status = read_report(opt, *c.job, report[0]);
   ::close(report[0]);
   return status;
-}
-
-// pg-supervise, the detached supervisor: next to this program (the build tree's shim/, a
-// tarball), else in the libexec directory of its installation prefix; from the build tree,
-// pg-ctl's (tools/) finds the one built beside it in shim/. Never looked up on PATH.
-std::optional<std::string> find_supervise()
-{
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) {
-    return std::nullopt;
-  }
-  std::string dir(buf, static_cast<size_t>(n));
-  dir.erase(dir.rfind('/'));
-  std::vector<std::string> places{dir + "/pg-supervise",
-                                  dir + "/" PG_LIBEXEC_FROM_BIN "/pg-supervise"};
-  if (const std::string build = PG_BUILD_DIR; dir.starts_with(build + "/")) {
-    places.push_back(build + "/shim/pg-supervise");
-  }
-  for (const std::string& p : places) {
-    if (::access(p.c_str(), X_OK) == 0) {
-      return p;
-    }
-  }
-  return std::nullopt;
 }
 
 } // namespace

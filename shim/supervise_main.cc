@@ -48,9 +48,7 @@ std::string read_all(int fd)
                  UniqueFd(plan.lock_fd), UniqueFd(plan.log_fd), false);
   try {
     if (auto err = sup.start()) {
-      const std::string why =
-          plan.replaced ? err->second + " (the job it replaced was stopped: nothing of it runs now)"
-                        : err->second;
+      const std::string why = after_replace(plan.replaced, err->second);
       msg = fmt::format("fail\t{}\t{}\n", err->first, why);
     } else {
       started = true;

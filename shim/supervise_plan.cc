@@ -347,6 +347,11 @@ const std::array k_fields{
 
 } // namespace
 
+std::string after_replace(bool replaced, const std::string& why)
+{
+  return replaced ? why + " (the job it replaced was stopped: nothing of it runs now)" : why;
+}
+
 std::string write_plan(const SupervisePlan& plan)
 {
   std::string text;

@@ -54,6 +54,8 @@ public:
 };
 
 std::string write_plan(const SupervisePlan& plan);
+// A launch that failed after --replace ended what ran: why, saying nothing of the job runs now.
+std::string after_replace(bool replaced, const std::string& why);
 // Throws PlanError naming the record that is not one of the plan's, or not of its kind.
 SupervisePlan read_plan(std::string_view text);
 
