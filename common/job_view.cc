@@ -5,6 +5,8 @@
 #include "storage_fault.h"
 
 #include <algorithm>
+#include <deque>
+#include <future>
 
 namespace pg {
 
@@ -36,35 +38,16 @@ bool read_state(const JobDir& dir, JobView& v)
   }
 }
 
-// lock_ended: test the lock also when the state says the job has ended (for pg-ctl, which
-// must know whether a supervisor still holds the name). A listing skips it there: an ended
-// state is the supervisor's last word, written just before it exits.
-// fs: the filesystem's state, asked once per mount over a listing.
-JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
+// The rest of a view once its state is read and its lock tested (or not): what is shown, and
+// why a job is lost.
+void settle(JobView& v)
 {
-  JobView v;
-  v.name = dir.name();
-  read_state(dir, v);
-  LockProbe lock;
-  if (lock_ended || !v.state || is_live(v.state->state)) {
-    lock = probe_lock(dir);
-    v.supervisor_alive = lock.held;
-  }
-  v.storage_fault = to_string(fs.get(dir));
-  if (v.storage_fault.empty() && v.supervisor_alive && lock.storage_flag) {
-    v.storage_fault = "write-error";
-  }
-  if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
-    // The supervisor may have written its final state and exited between our two looks:
-    // the final state is on disk before the lock is released, so one more read settles it.
-    read_state(dir, v);
-  }
   if (!v.state) {
     v.shown = v.supervisor_alive ? RunState::Starting : RunState::Lost;
     if (!v.supervisor_alive) {
       v.lost_reason = v.error;
     }
-    return v;
+    return;
   }
   v.shown = v.state->state;
   const SupervisorRecord& sup = v.state->supervisor;
@@ -89,6 +72,62 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
     }
     v.leftovers = leftovers(*v.state);
   }
+}
+
+// lock_ended: test the lock also when the state says the job has ended (for pg-ctl, which
+// must know whether a supervisor still holds the name). A listing skips it there: an ended
+// state is the supervisor's last word, written just before it exits.
+// fs: the filesystem's state, asked once per mount over a listing.
+JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
+{
+  JobView v;
+  v.name = dir.name();
+  read_state(dir, v);
+  LockProbe lock;
+  if (lock_ended || !v.state || is_live(v.state->state)) {
+    lock = probe_lock(dir);
+    v.supervisor_alive = lock.held;
+  }
+  v.storage_fault = to_string(fs.get(dir));
+  if (v.storage_fault.empty() && v.supervisor_alive && lock.storage_flag) {
+    v.storage_fault = "write-error";
+  }
+  if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
+    // The supervisor may have written its final state and exited between our two looks:
+    // the final state is on disk before the lock is released, so one more read settles it.
+    read_state(dir, v);
+  }
+  settle(v);
+  return v;
+}
+
+// A listing's quick look at a job that has ended: its state.json read without opening its
+// directory (StateDir::peek), its filesystem's state known already. Nullopt sends the job to
+// the full look (view): any trouble, a live or unreadable state, a mount not asked yet.
+std::optional<JobView> glance(const StateDir& sd, const std::string& name, FsTroubleCache& fs)
+{
+  thread_local std::string text;
+  uint64_t mount_id = 0;
+  if (!sd.peek(name, "state.json", text, mount_id)) {
+    return std::nullopt;
+  }
+  const std::optional<FsTrouble> trouble = fs.known(mount_id);
+  if (!trouble) {
+    return std::nullopt;
+  }
+  JobView v;
+  v.name = name;
+  try {
+    v.state = parse_job_state(text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (is_live(v.state->state)) {
+    return std::nullopt;
+  }
+  // As view() has it for an ended state: the lock untested, the filesystem's state.
+  v.storage_fault = to_string(*trouble);
+  settle(v);
   return v;
 }
 
@@ -100,22 +139,78 @@ JobView view_job(const JobDir& dir)
   return view(dir, true, fs);
 }
 
+namespace {
+
+// One name's view, or nullopt when its directory is gone; a refused directory is a view with
+// the reason in error.
+std::optional<JobView> view_named(const StateDir& sd, const std::string& name, FsTroubleCache& fs)
+{
+  std::optional<JobView> v = glance(sd, name, fs);
+  if (v) {
+    return v;
+  }
+  try {
+    if (auto dir = sd.job(name, false)) {
+      v = view(*dir, false, fs);
+    }
+  } catch (const StateDirError& e) {
+    v.emplace();
+    v->name = name;
+    v->error = e.what();
+  }
+  return v;
+}
+
+// A listing reads its jobs in chunks of this many names, a few chunks at a time on threads of
+// their own, while the caller renders the chunk before: an ended job costs five system calls
+// and a parse (glance), and two cores read twice as many. A directory of at most one chunk is read
+// on the caller's thread alone.
+constexpr size_t k_chunk = 256;
+constexpr size_t k_chunks_ahead = 3;
+
+} // namespace
+
 void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit)
 {
-  FsTroubleCache fs;
-  for (const auto& name : sd.job_names()) {
-    std::optional<JobView> v;
-    try {
-      if (auto dir = sd.job(name, false)) {
-        v = view(*dir, false, fs);
+  const std::vector<std::string> names = sd.job_names();
+  if (names.size() <= k_chunk) {
+    FsTroubleCache fs;
+    for (const auto& name : names) {
+      if (auto v = view_named(sd, name, fs)) {
+        visit(std::move(*v));
       }
-    } catch (const StateDirError& e) {
-      v.emplace();
-      v->name = name;
-      v->error = e.what();
     }
-    if (v) {
-      visit(std::move(*v));
+    return;
+  }
+  using Chunk = std::vector<std::optional<JobView>>;
+  std::deque<std::future<Chunk>> ahead;
+  size_t next = 0;
+  auto read_next = [&] {
+    const size_t begin = next;
+    const size_t end = std::min(names.size(), begin + k_chunk);
+    next = end;
+    ahead.push_back(std::async(std::launch::async, [&sd, &names, begin, end] {
+      FsTroubleCache fs;
+      Chunk out;
+      out.reserve(end - begin);
+      for (size_t i = begin; i < end; ++i) {
+        out.push_back(view_named(sd, names[i], fs));
+      }
+      return out;
+    }));
+  };
+  // A future of std::async waits for its thread when destroyed: when visit throws, no thread
+  // outlives the names it reads.
+  while (next < names.size() || !ahead.empty()) {
+    while (next < names.size() && ahead.size() < k_chunks_ahead) {
+      read_next();
+    }
+    Chunk chunk = ahead.front().get();
+    ahead.pop_front();
+    for (auto& v : chunk) {
+      if (v) {
+        visit(std::move(*v));
+      }
     }
   }
 }

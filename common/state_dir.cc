@@ -6,11 +6,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -230,6 +233,50 @@ int JobDir::remove_stale_temps() const
   return removed;
 }
 
+namespace {
+
+// Reads the open file fd, DIR/FILE, whole into out, as JobDir::read says.
+bool read_whole(int fd, std::string_view dir, std::string_view file, std::string& out)
+{
+  auto path = [&] { return std::string(dir) + "/" + std::string(file); };
+  struct stat st {};
+  if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    throw StateDirError(path() + " is not a regular file; refusing it");
+  }
+  auto too_large = [&] {
+    return StateDirError(path() + " is larger than " + std::to_string(JobDir::k_max_read >> 20) +
+                         " MiB; refusing it");
+  };
+  if (static_cast<uint64_t>(st.st_size) > JobDir::k_max_read) {
+    throw too_large();
+  }
+  // Straight into out, sized for the file and one byte more: one read(2) for the usual file,
+  // whose short count there is its end. A file grown since the fstat is read on to its end.
+  const auto size = static_cast<size_t>(st.st_size);
+  out.resize(size + 1);
+  size_t got = 0;
+  for (;;) {
+    if (got == out.size()) {
+      out.resize(got + 16384);
+    }
+    ssize_t n = retry_eintr([&] { return ::read(fd, out.data() + got, out.size() - got); });
+    if (n <= 0) {
+      out.resize(got);
+      return n == 0;
+    }
+    got += static_cast<size_t>(n);
+    if (got > JobDir::k_max_read) {
+      throw too_large();
+    }
+    if (got >= size && got < out.size()) {
+      out.resize(got);
+      return true;
+    }
+  }
+}
+
+} // namespace
+
 bool JobDir::read(const std::string& file, std::string& out) const
 {
   out.clear();
@@ -246,38 +293,49 @@ bool JobDir::read(const std::string& file, std::string& out) const
     }
     throw StateDirError("open " + m_path + "/" + file + ": " + std::strerror(errno));
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
-    throw StateDirError(m_path + "/" + file + " is not a regular file; refusing it");
+  return read_whole(fd.get(), m_path, file, out);
+}
+
+bool StateDir::peek(const std::string& name, const char* file, std::string& out,
+                    uint64_t& mount_id) const
+{
+  // Where openat2 is refused (before Linux 5.6, or by a seccomp filter), every peek would fail
+  // after its statx: asked once.
+  static std::atomic<bool> no_openat2{false};
+  if (no_openat2.load(std::memory_order_relaxed) || !name_problem(name).empty()) {
+    return false;
   }
-  if (static_cast<uint64_t>(st.st_size) > k_max_read) {
-    throw StateDirError(m_path + "/" + file + " is larger than " +
-                        std::to_string(k_max_read >> 20) + " MiB; refusing it");
+  // The directory as job() checks it: a directory (never through a link), ours, not writable
+  // by group or others.
+  constexpr unsigned k_want = STATX_TYPE | STATX_MODE | STATX_UID | STATX_MNT_ID;
+  struct statx stx {};
+  if (::statx(m_fd.get(), name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, k_want, &stx) < 0 ||
+      (stx.stx_mask & k_want) != k_want || !S_ISDIR(stx.stx_mode) ||
+      stx.stx_uid != effective_uid() || (stx.stx_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return false;
   }
-  // Straight into out, sized for the file and one byte more: one read(2) for the usual file,
-  // whose short count there is its end. A file grown since the fstat is read on to its end.
-  const auto size = static_cast<size_t>(st.st_size);
-  out.resize(size + 1);
-  size_t got = 0;
-  for (;;) {
-    if (got == out.size()) {
-      out.resize(got + 16384);
+  // The file, no link followed on the way (the directory cannot have become one unnoticed).
+  struct open_how how {};
+  how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const std::string rel = name + "/" + file;
+  UniqueFd fd(static_cast<int>(retry_eintr(
+      [&] { return ::syscall(SYS_openat2, m_fd.get(), rel.c_str(), &how, sizeof how); })));
+  if (!fd) {
+    if (errno == ENOSYS || errno == EPERM) {
+      no_openat2.store(true, std::memory_order_relaxed);
     }
-    ssize_t n = retry_eintr([&] { return ::read(fd.get(), out.data() + got, out.size() - got); });
-    if (n <= 0) {
-      out.resize(got);
-      return n == 0;
-    }
-    got += static_cast<size_t>(n);
-    if (got > k_max_read) {
-      throw StateDirError(m_path + "/" + file + " is larger than " +
-                          std::to_string(k_max_read >> 20) + " MiB; refusing it");
-    }
-    if (got >= size && got < out.size()) {
-      out.resize(got);
-      return true;
-    }
+    return false;
   }
+  try {
+    if (!read_whole(fd.get(), name, file, out)) {
+      return false;
+    }
+  } catch (const StateDirError&) {
+    return false;
+  }
+  mount_id = stx.stx_mnt_id;
+  return true;
 }
 
 UniqueFd JobDir::open_lock() const

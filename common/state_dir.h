@@ -76,6 +76,11 @@ public:
   // Throws StateDirError when it is a symlink, not ours, or writable by others, or when name
   // is not a valid job name.
   std::optional<JobDir> job(const std::string& name, bool create) const;
+  // A listing's quick read of STATE/NAME/FILE into out, with the mount its directory is on,
+  // without opening the directory: five system calls where job() and JobDir::read take seven.
+  // False on anything unusual (no such job or file, a link, a directory that job() would
+  // refuse, a file that JobDir::read would, a kernel without openat2): job() then tells why.
+  bool peek(const std::string& name, const char* file, std::string& out, uint64_t& mount_id) const;
 
 private:
   StateDir(std::string path, UniqueFd fd) : m_path(std::move(path)), m_fd(std::move(fd)) {}

@@ -106,4 +106,14 @@ FsTrouble FsTroubleCache::get(const JobDir& dir)
   return trouble;
 }
 
+std::optional<FsTrouble> FsTroubleCache::known(uint64_t mount_id) const
+{
+  for (const auto& [id, trouble] : m_mounts) {
+    if (mount_id != 0 && id == mount_id) {
+      return trouble;
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace pg

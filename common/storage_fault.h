@@ -8,6 +8,7 @@
 #include "state_dir.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,8 @@ LockProbe probe_lock(const JobDir& dir);
 class FsTroubleCache {
 public:
   FsTrouble get(const JobDir& dir);
+  // What get() found for the mount already, else nullopt (nothing is asked).
+  std::optional<FsTrouble> known(uint64_t mount_id) const;
 
 private:
   std::vector<std::pair<uint64_t, FsTrouble>> m_mounts; // mount id -> trouble; a few at most

@@ -2,6 +2,8 @@
 // a terminal through tmux), --color, --events --follow, --timeline (piped, and through tmux).
 #include "harness.h"
 
+#include "clock.h"
+
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -414,6 +416,15 @@ TEST_F(PgLsTimeline, PipedItDrawsEachJobsBarWithItsFailuresAndTheAxisWithoutEsca
 {
   start_flaky();
   start_running("web");
+  // A cell shows the phase held longest in it: web's last cell is up only once it has been up
+  // for longer than its launch took (launch to start). Waited for, on the recorded times.
+  const auto at = [&](const char* kind) {
+    return parse_rfc3339(events("web", kind).at(0).value("at", "")).value();
+  };
+  const WallTime launched = at("launch");
+  const WallTime started = at("start");
+  ASSERT_TRUE(wait_until([&] { return wall_now() - started > 2 * (started - launched); },
+                         "web has been up twice as long as its launch took"));
   StartOptions pipe;
   pipe.env = {{"LC_ALL", "C.UTF-8"}, {"COLUMNS", "90"}, {"TERM", "xterm-256color"}};
   pipe.unset_env = {"NO_COLOR"};

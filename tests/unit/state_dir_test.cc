@@ -401,6 +401,67 @@ TEST_F(StateDirTest, ReadReadsAFileLargerThanOneBuffer)
   EXPECT_EQ(text, big);
 }
 
+// ---- StateDir::peek: the listing's quick read ----
+
+TEST_F(StateDirTest, PeekReadsWhatReadReadsWithTheMountOfTheDirectory)
+{
+  StateDir sd = state();
+  JobDir j = job(sd);
+  const std::string big(100'000, 'z');
+  spit(j.path() + "/state.json", big);
+  std::string text;
+  uint64_t mount_id = 0;
+  ASSERT_TRUE(sd.peek("bot", "state.json", text, mount_id));
+  EXPECT_EQ(text, big);
+  EXPECT_EQ(mount_id, j.mount_id());
+  EXPECT_NE(mount_id, 0U);
+}
+
+// Everything job() or JobDir::read refuses, and what is absent, is left to them: peek says
+// false, reads nothing through a link, and never blocks on a FIFO.
+TEST_F(StateDirTest, PeekLeavesEveryUnusualCaseToTheFullRead)
+{
+  StateDir sd = state();
+  std::string text;
+  uint64_t mount_id = 0;
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id)); // no such job
+  JobDir j = job(sd);
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id)); // no such file
+  EXPECT_FALSE(sd.peek("..", "state.json", text, mount_id));  // not a job name
+  spit(m_root + "/secret", "secret");
+  ASSERT_EQ(::symlink((m_root + "/secret").c_str(), (j.path() + "/state.json").c_str()), 0);
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id)); // the file is a link
+  ASSERT_EQ(::unlink((j.path() + "/state.json").c_str()), 0);
+  ASSERT_EQ(::mkfifo((j.path() + "/state.json").c_str(), 0600), 0);
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id)); // a FIFO
+  ASSERT_EQ(::unlink((j.path() + "/state.json").c_str()), 0);
+  spit(j.path() + "/state.json", "{}");
+  ASSERT_EQ(::chmod(j.path().c_str(), 0757), 0);
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id)); // writable by others
+  ASSERT_EQ(::chmod(j.path().c_str(), 0700), 0);
+  ASSERT_TRUE(sd.peek("bot", "state.json", text, mount_id));
+  EXPECT_EQ(text, "{}");
+  // The job directory a link to a directory holding a state.json: never read through.
+  const std::string elsewhere = m_root + "/elsewhere";
+  ASSERT_EQ(::mkdir(elsewhere.c_str(), 0700), 0);
+  spit(elsewhere + "/state.json", "secret");
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (m_state + "/linked").c_str()), 0);
+  EXPECT_FALSE(sd.peek("linked", "state.json", text, mount_id));
+  EXPECT_EQ(text.find("secret"), std::string::npos);
+}
+
+TEST_F(StateDirTest, PeekLeavesADirectoryOfAnotherUserToTheFullRead)
+{
+  REQUIRE_ROOT();
+  StateDir sd = state();
+  JobDir j = job(sd);
+  spit(j.path() + "/state.json", "{}");
+  ASSERT_EQ(::chown(j.path().c_str(), k_nobody, k_nobody), 0);
+  std::string text;
+  uint64_t mount_id = 0;
+  EXPECT_FALSE(sd.peek("bot", "state.json", text, mount_id));
+}
+
 // ---- JobDir: the lock ----
 
 TEST_F(StateDirTest, OpenLockCreatesAPrivateRegularFile)
