@@ -5,7 +5,9 @@
 #include "syscalls.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -401,6 +403,12 @@ CgroupJoin CgroupJoin::open(const JobCgroup& cg, std::string& error)
       error = errno_text("open", path, errno);
       return {};
     }
+    struct statfs fs {};
+    if (!j.m_into && ::statfs(d.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+      // Without it the child joins by cgroup.procs, as on a kernel without clone3.
+      j.m_into = UniqueFd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      j.m_into_index = j.m_raw.size();
+    }
     j.m_raw.push_back(fd.get());
     j.m_fds.push_back(std::move(fd));
   }
@@ -408,9 +416,13 @@ CgroupJoin CgroupJoin::open(const JobCgroup& cg, std::string& error)
 }
 
 // Runs in spawn's CLONE_VM child on a stack ASan does not know: not instrumented, as there.
-__attribute__((no_sanitize("address"))) int cgroup_join_fds(const int* fds, size_t count) noexcept
+__attribute__((no_sanitize("address"))) int cgroup_join_fds(const int* fds, size_t count,
+                                                            size_t skip) noexcept
 {
   for (size_t i = 0; i < count; ++i) {
+    if (i == skip) {
+      continue;
+    }
     ssize_t n;
     do {
       n = ::write(fds[i], "0", 1);

@@ -170,21 +170,29 @@ std::string check_job_cgroup(const CgroupHost& host, const JobCgroup& cg, const 
 // O_WRONLY|O_CLOEXEC by the parent before fork (the opener's credentials are the ones checked).
 class CgroupJoin {
 public:
-  // Opens DIR/cgroup.procs of every directory of cg; error names the file that failed.
+  // Opens DIR/cgroup.procs of every directory of cg, and the first directory that is on a
+  // cgroup2 filesystem itself (for clone3's CLONE_INTO_CGROUP); error names what failed.
   static CgroupJoin open(const JobCgroup& cg, std::string& error);
   // The raw descriptors and their count, for the child.
   const int* fds() const { return m_raw.data(); }
   size_t size() const { return m_raw.size(); }
+  // The cgroup2 directory, or -1; and the index in fds() of its cgroup.procs.
+  int into_fd() const { return m_into.get(); }
+  size_t into_index() const { return m_into_index; }
 
 private:
   std::vector<UniqueFd> m_fds;
   std::vector<int> m_raw;
+  UniqueFd m_into;
+  size_t m_into_index = 0;
 };
 
 // In the forked child before exec (before closing descriptors): writes "0" (this process) to
-// each of fds. Async-signal-safe: write(2) only, no allocation. 0, or the errno of the first
-// failure (the child should then fail its start, as for a failed chdir).
-int cgroup_join_fds(const int* fds, size_t count) noexcept;
+// each of fds but the one at index skip (a cgroup the child was born in: writing there would
+// move it again, which costs the kernel a wait for an RCU grace period, ~10 ms). Async-signal-
+// safe: write(2) only, no allocation. 0, or the errno of the first failure (the child should
+// then fail its start, as for a failed chdir).
+int cgroup_join_fds(const int* fds, size_t count, size_t skip = ~size_t{0}) noexcept;
 
 // Observing a job's cgroup. Each reads the first directory of cg that has the file, so it works
 // from recorded paths; nullopt when no directory has it or it cannot be read.

@@ -30,6 +30,11 @@ struct SpawnRequest {
   // before anything else it does (never the hooks'). A join that fails fails the start.
   const int* cgroup_fds = nullptr;
   size_t cgroup_fd_count = 0;
+  // The cgroup2 directory among them (or -1), and the index of its cgroup.procs: the child is
+  // created in it (clone3's CLONE_INTO_CGROUP) where the kernel allows, and then does not
+  // write that cgroup.procs.
+  int cgroup_into_fd = -1;
+  size_t cgroup_into_index = 0;
 };
 
 struct SpawnResult {

@@ -156,6 +156,8 @@ std::string Supervisor::cgroup_join(SpawnRequest& req)
   }
   req.cgroup_fds = m_cg_join.fds();
   req.cgroup_fd_count = m_cg_join.size();
+  req.cgroup_into_fd = m_cg_join.into_fd();
+  req.cgroup_into_index = m_cg_join.into_index();
   // The baseline before the fork: an OOM kill at once is still this run's.
   m_oom_base = m_oom.valid() ? cgroup_oom_kills(m_cg) : std::nullopt;
   m_oom_said = false;

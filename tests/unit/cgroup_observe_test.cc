@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -36,6 +38,18 @@ TEST_F(FakeCgroupFs, JoinWritesZeroToEveryCgroupProcs)
   EXPECT_EQ(cgroup_join_fds(j.fds(), j.size()), 0);
   for (const auto& d : s.cgroup.dirs) {
     EXPECT_EQ(slurp(d + "/cgroup.procs"), "0") << d;
+  }
+  // A fake tree is no cgroup2 filesystem: nothing to be created in, every file is written.
+  EXPECT_EQ(j.into_fd(), -1);
+  // A child created in one of the cgroups (clone3's CLONE_INTO_CGROUP) skips that file.
+  for (const auto& d : s.cgroup.dirs) {
+    std::ofstream(d + "/cgroup.procs", std::ios::trunc).flush();
+  }
+  CgroupJoin again = CgroupJoin::open(s.cgroup, err);
+  ASSERT_EQ(err, "");
+  EXPECT_EQ(cgroup_join_fds(again.fds(), again.size(), 1), 0);
+  for (size_t i = 0; i < s.cgroup.dirs.size(); ++i) {
+    EXPECT_EQ(slurp(s.cgroup.dirs[i] + "/cgroup.procs"), i == 1 ? "" : "0") << s.cgroup.dirs[i];
   }
   JobCgroup missing{"x", {m_root + "/nowhere"}, "", {}};
   CgroupJoin none = CgroupJoin::open(missing, err);

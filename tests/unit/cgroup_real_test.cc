@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 
@@ -250,6 +252,50 @@ TEST(CgroupRealHost, TrackingOnlyUsesV2AndItsCgroupKill)
   EXPECT_TRUE(cgroup_members(s.cgroup).empty());
   EXPECT_EQ(remove_job_cgroup(host, s.cgroup, name), "");
   EXPECT_NE(::access(s.cgroup.dirs[0].c_str(), F_OK), 0);
+}
+
+// The job's cgroup2 directory is opened for clone3's CLONE_INTO_CGROUP (spawn creates the job
+// in it: no move, which would cost an RCU grace period at every start); the created child is a
+// member from its first instruction.
+TEST(CgroupRealHost, TheV2DirectoryIsOpenedToCreateTheChildInIt)
+{
+  const CgroupHost host = discover_cgroup_host();
+  if (std::string why = unavailable(host, false); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  const std::string name = test_name("into");
+  Cleanup cleanup(host, name);
+  CgroupSetup s = setup_job_cgroup(host, name, {});
+  cleanup.track(s.cgroup);
+  ASSERT_EQ(s.error, "");
+  std::string err;
+  CgroupJoin join = CgroupJoin::open(s.cgroup, err);
+  ASSERT_EQ(err, "");
+  ASSERT_GE(join.into_fd(), 0);
+  EXPECT_EQ(join.into_index(), 0U);
+  struct clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+  } args{};
+  args.flags = 0x200000000ULL; // CLONE_INTO_CGROUP
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(join.into_fd());
+  const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  if (pid < 0 && (errno == ENOSYS || errno == EINVAL)) {
+    GTEST_SKIP() << "no clone3 with CLONE_INTO_CGROUP here (Linux < 5.7)";
+  }
+  ASSERT_GT(pid, 0) << std::strerror(errno);
+  cleanup.started(static_cast<pid_t>(pid));
+  const std::vector<pid_t> members = cgroup_members(s.cgroup);
+  EXPECT_EQ(members, std::vector<pid_t>{static_cast<pid_t>(pid)});
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+  ASSERT_EQ(::waitpid(static_cast<pid_t>(pid), nullptr, 0), pid);
+  cleanup.reaped();
+  EXPECT_EQ(remove_job_cgroup(host, s.cgroup, name), "");
 }
 
 TEST(CgroupRealHost, V1AloneEndsTheWholeTreeWithoutCgroupKill)
