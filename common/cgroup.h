@@ -39,7 +39,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -194,12 +196,28 @@ private:
 // then fail its start, as for a failed chdir).
 int cgroup_join_fds(const int* fds, size_t count, size_t skip = ~size_t{0}) noexcept;
 
+// Which files the cgroups of a parent directory lack, learnt over one listing of many jobs: the
+// cgroups made in one parent have the same controllers' files (those the parent enables, or the
+// v1 hierarchy's), so a file missing from one is not tried in the next. Thread-safe. Kept for
+// one command's run only: a controller enabled later would be missed by a longer life.
+class CgroupAbsentFiles {
+public:
+  bool absent(const std::string& dir, std::string_view file) const;
+  void mark(const std::string& dir, std::string_view file);
+
+private:
+  mutable std::mutex m_mutex;
+  std::set<std::string> m_absent; // "PARENT/FILE"
+};
+
 // Observing a job's cgroup. Each reads the first directory of cg that has the file, so it works
-// from recorded paths; nullopt when no directory has it or it cannot be read.
+// from recorded paths; nullopt when no directory has it or it cannot be read. With absent, a
+// file a sibling cgroup lacked is not tried, and one found missing is remembered there.
 // Current memory: v2 memory.current, else v1 memory.usage_in_bytes (page cache included).
-std::optional<uint64_t> cgroup_memory_current(const JobCgroup& cg);
+std::optional<uint64_t> cgroup_memory_current(const JobCgroup& cg,
+                                              CgroupAbsentFiles* absent = nullptr);
 // Processes and threads: pids.current (v2 or v1), else the lines of cgroup.threads / tasks.
-std::optional<uint64_t> cgroup_task_count(const JobCgroup& cg);
+std::optional<uint64_t> cgroup_task_count(const JobCgroup& cg, CgroupAbsentFiles* absent = nullptr);
 // OOM kills so far: v2 memory.events "oom_kill", else v1 memory.oom_control "oom_kill" (kernel
 // >= 4.13). Compare before and after: an increase means the kernel killed a process of the job.
 std::optional<uint64_t> cgroup_oom_kills(const JobCgroup& cg);

@@ -33,7 +33,7 @@ int fs_rmdir(const std::string& path)
 std::optional<std::string> read_text(const std::string& dir, std::string_view file)
 {
   std::string out;
-  if (!read_file(dir + "/" + std::string(file), out)) {
+  if (!read_kernel_file(dir + "/" + std::string(file), out)) {
     return std::nullopt;
   }
   return out;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
@@ -37,19 +38,35 @@ std::optional<uint64_t> parse_u64(std::string_view text)
   return v;
 }
 
-// The first directory of cg that has file, read; nullopt when none has it.
+// The first directory of cg that has file, read; nullopt when none has it. With absent, the
+// directories whose siblings lacked it are skipped, and those found without it remembered.
 std::optional<std::string> first_with(const JobCgroup& cg, std::string_view file,
-                                      std::string* dir = nullptr)
+                                      std::string* dir = nullptr,
+                                      CgroupAbsentFiles* absent = nullptr)
 {
   for (const auto& d : cg.dirs) {
+    if (absent != nullptr && absent->absent(d, file)) {
+      continue;
+    }
     if (auto text = read_text(d, file)) {
       if (dir != nullptr) {
         *dir = d;
       }
       return text;
     }
+    if (absent != nullptr && errno == ENOENT) {
+      absent->mark(d, file);
+    }
   }
   return std::nullopt;
+}
+
+// The key of dir's file in CgroupAbsentFiles: its parent directory's, shared by its siblings.
+std::string absent_key(const std::string& dir, std::string_view file)
+{
+  const size_t slash = dir.rfind('/');
+  return (slash == std::string::npos ? std::string() : dir.substr(0, slash)) + "/" +
+         std::string(file);
 }
 
 // The cgroup directories below dir (a job that made cgroups of its own), deepest first.
@@ -89,6 +106,18 @@ void kill_member(const std::string& dir, pid_t pid)
 
 } // namespace
 
+bool CgroupAbsentFiles::absent(const std::string& dir, std::string_view file) const
+{
+  const std::lock_guard lock(m_mutex);
+  return m_absent.count(absent_key(dir, file)) != 0;
+}
+
+void CgroupAbsentFiles::mark(const std::string& dir, std::string_view file)
+{
+  const std::lock_guard lock(m_mutex);
+  m_absent.insert(absent_key(dir, file));
+}
+
 std::optional<uint64_t> parse_keyed_value(std::string_view text, std::string_view key)
 {
   size_t pos = 0;
@@ -106,24 +135,24 @@ std::optional<uint64_t> parse_keyed_value(std::string_view text, std::string_vie
   return std::nullopt;
 }
 
-std::optional<uint64_t> cgroup_memory_current(const JobCgroup& cg)
+std::optional<uint64_t> cgroup_memory_current(const JobCgroup& cg, CgroupAbsentFiles* absent)
 {
-  if (auto t = first_with(cg, "memory.current")) {
+  if (auto t = first_with(cg, "memory.current", nullptr, absent)) {
     return parse_u64(*t);
   }
-  if (auto t = first_with(cg, "memory.usage_in_bytes")) {
+  if (auto t = first_with(cg, "memory.usage_in_bytes", nullptr, absent)) {
     return parse_u64(*t);
   }
   return std::nullopt;
 }
 
-std::optional<uint64_t> cgroup_task_count(const JobCgroup& cg)
+std::optional<uint64_t> cgroup_task_count(const JobCgroup& cg, CgroupAbsentFiles* absent)
 {
-  if (auto t = first_with(cg, "pids.current")) {
+  if (auto t = first_with(cg, "pids.current", nullptr, absent)) {
     return parse_u64(*t);
   }
   for (auto file : {"cgroup.threads", "tasks"}) {
-    if (auto t = first_with(cg, file)) {
+    if (auto t = first_with(cg, file, nullptr, absent)) {
       return parse_pid_lines(*t).size();
     }
   }

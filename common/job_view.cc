@@ -38,6 +38,17 @@ bool read_state(const JobDir& dir, JobView& v)
   }
 }
 
+// What a view shows of its storage: the filesystem's trouble, else the flag a live supervisor
+// raised because its writes fail.
+std::string storage_fault_of(FsTrouble trouble, bool alive, const LockProbe& lock)
+{
+  std::string fault = to_string(trouble);
+  if (fault.empty() && alive && lock.storage_flag) {
+    fault = "write-error";
+  }
+  return fault;
+}
+
 // The rest of a view once its state is read and its lock tested (or not): what is shown, and
 // why a job is lost.
 void settle(JobView& v)
@@ -88,10 +99,7 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
     lock = probe_lock(dir);
     v.supervisor_alive = lock.held;
   }
-  v.storage_fault = to_string(fs.get(dir));
-  if (v.storage_fault.empty() && v.supervisor_alive && lock.storage_flag) {
-    v.storage_fault = "write-error";
-  }
+  v.storage_fault = storage_fault_of(fs.get(dir), v.supervisor_alive, lock);
   if (v.state && is_live(v.state->state) && !v.supervisor_alive) {
     // The supervisor may have written its final state and exited between our two looks:
     // the final state is on disk before the lock is released, so one more read settles it.
@@ -101,9 +109,10 @@ JobView view(const JobDir& dir, bool lock_ended, FsTroubleCache& fs)
   return v;
 }
 
-// A listing's quick look at a job that has ended: its state.json read without opening its
-// directory (StateDir::peek), its filesystem's state known already. Nullopt sends the job to
-// the full look (view): any trouble, a live or unreadable state, a mount not asked yet.
+// A listing's quick look at a job: its state.json read and its lock tested without opening its
+// directory (StateDir::peek, open_beneath), its filesystem's state known already. Nullopt sends
+// the job to the full look (view): any trouble, an unreadable state, a mount not asked yet, or
+// a live state whose lock is free (the full look reads the final state again).
 std::optional<JobView> glance(const StateDir& sd, const std::string& name, FsTroubleCache& fs)
 {
   thread_local std::string text;
@@ -122,11 +131,16 @@ std::optional<JobView> glance(const StateDir& sd, const std::string& name, FsTro
   } catch (const std::exception&) {
     return std::nullopt;
   }
+  LockProbe lock;
   if (is_live(v.state->state)) {
-    return std::nullopt;
+    // As view() has it: the lock tested after the state is read.
+    lock = probe_lock(sd.open_beneath(name, "lock"));
+    if (!lock.held) {
+      return std::nullopt;
+    }
+    v.supervisor_alive = true;
   }
-  // As view() has it for an ended state: the lock untested, the filesystem's state.
-  v.storage_fault = to_string(*trouble);
+  v.storage_fault = storage_fault_of(*trouble, v.supervisor_alive, lock);
   settle(v);
   return v;
 }
@@ -161,58 +175,64 @@ std::optional<JobView> view_named(const StateDir& sd, const std::string& name, F
   return v;
 }
 
-// A listing reads its jobs in chunks of this many names, a few chunks at a time on threads of
-// their own, while the caller renders the chunk before: an ended job costs five system calls
-// and a parse (glance), and two cores read twice as many. A directory of at most one chunk is read
-// on the caller's thread alone.
-constexpr size_t k_chunk = 256;
+// A listing reads its jobs in chunks, a few chunks at a time on threads of their own, while the
+// caller renders the chunk before: an ended job costs five system calls and a parse (glance),
+// a live one a dozen more and its tree's measure (the caller's prepare), and two cores read
+// twice as many. A chunk is a quarter of the names, between k_chunk_min and k_chunk_max; a
+// directory of at most k_chunk_min jobs is read on the caller's thread alone.
+constexpr size_t k_chunk_min = 16;
+constexpr size_t k_chunk_max = 256;
 constexpr size_t k_chunks_ahead = 3;
+static_assert(k_chunks_ahead * k_chunk_max <= k_views_in_flight);
 
 } // namespace
 
-void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit)
+void read_views_in_order(const StateDir& sd, const std::vector<std::string>& names,
+                         const std::function<void(size_t, std::optional<JobView>&&)>& read,
+                         const std::function<void(size_t)>& emit)
 {
-  const std::vector<std::string> names = sd.job_names();
-  if (names.size() <= k_chunk) {
+  auto read_range = [&sd, &names, &read](size_t begin, size_t end) {
     FsTroubleCache fs;
-    for (const auto& name : names) {
-      if (auto v = view_named(sd, name, fs)) {
-        visit(std::move(*v));
-      }
+    for (size_t i = begin; i < end; ++i) {
+      read(i, view_named(sd, names[i], fs));
+    }
+  };
+  if (names.size() <= k_chunk_min) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      read_range(i, i + 1);
+      emit(i);
     }
     return;
   }
-  using Chunk = std::vector<std::optional<JobView>>;
-  std::deque<std::future<Chunk>> ahead;
-  size_t next = 0;
-  auto read_next = [&] {
-    const size_t begin = next;
-    const size_t end = std::min(names.size(), begin + k_chunk);
-    next = end;
-    ahead.push_back(std::async(std::launch::async, [&sd, &names, begin, end] {
-      FsTroubleCache fs;
-      Chunk out;
-      out.reserve(end - begin);
-      for (size_t i = begin; i < end; ++i) {
-        out.push_back(view_named(sd, names[i], fs));
-      }
-      return out;
-    }));
+  const size_t chunk = std::clamp(names.size() / 4, k_chunk_min, k_chunk_max);
+  struct Ahead {
+    size_t begin;
+    size_t end;
+    std::future<void> done;
   };
-  // A future of std::async waits for its thread when destroyed: when visit throws, no thread
-  // outlives the names it reads.
+  std::deque<Ahead> ahead;
+  size_t next = 0;
+  // A future of std::async waits for its thread when destroyed: when emit throws, no thread
+  // outlives what it reads into.
   while (next < names.size() || !ahead.empty()) {
     while (next < names.size() && ahead.size() < k_chunks_ahead) {
-      read_next();
+      const size_t end = std::min(names.size(), next + chunk);
+      ahead.push_back({next, end, std::async(std::launch::async, read_range, next, end)});
+      next = end;
     }
-    Chunk chunk = ahead.front().get();
+    Ahead& front = ahead.front();
+    front.done.get();
+    for (size_t i = front.begin; i < front.end; ++i) {
+      emit(i);
+    }
     ahead.pop_front();
-    for (auto& v : chunk) {
-      if (v) {
-        visit(std::move(*v));
-      }
-    }
   }
+}
+
+void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit)
+{
+  for_each_prepared<JobView>(
+      sd, [](JobView&& v) { return std::optional<JobView>(std::move(v)); }, visit);
 }
 
 std::vector<JobView> view_all(const StateDir& sd)

@@ -45,4 +45,41 @@ std::vector<JobView> view_all(const StateDir& sd);
 // thousands renders them one by one instead of holding them all.
 void for_each_view(const StateDir& sd, const std::function<void(JobView&&)>& visit);
 
+// The machinery of for_each_view and for_each_prepared: read(i, view) of every name of names,
+// on threads of their own, chunk by chunk; then emit(i), on the caller's thread, in order. At
+// most k_views_in_flight indices are read and not yet emitted at any time. read runs on several
+// threads at once; view is nullopt when the job's directory is gone.
+inline constexpr size_t k_views_in_flight = 768;
+void read_views_in_order(const StateDir& sd, const std::vector<std::string>& names,
+                         const std::function<void(size_t, std::optional<JobView>&&)>& read,
+                         const std::function<void(size_t)>& emit);
+
+// for_each_view with a step of the caller's on the reading threads: prepare turns a view into
+// what visit takes (nullopt: skipped). pg-ls measures a live job's tree there, the most costly
+// of its work. prepare runs on several threads at once.
+template <typename T>
+void for_each_prepared(const StateDir& sd,
+                       const std::function<std::optional<T>(JobView&&)>& prepare,
+                       const std::function<void(T&&)>& visit)
+{
+  const std::vector<std::string> names = sd.job_names();
+  std::vector<std::optional<T>> slots(std::min(names.size(), k_views_in_flight));
+  read_views_in_order(
+      sd, names,
+      [&](size_t i, std::optional<JobView>&& v) {
+        auto& slot = slots[i % slots.size()];
+        slot.reset();
+        if (v) {
+          slot = prepare(std::move(*v));
+        }
+      },
+      [&](size_t i) {
+        auto& slot = slots[i % slots.size()];
+        if (slot) {
+          visit(std::move(*slot));
+          slot.reset();
+        }
+      });
+}
+
 } // namespace pg

@@ -101,13 +101,14 @@ std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text)
   st.cpu_ticks = num(14) + num(15) + num(16) + num(17);
   st.start_time = static_cast<uint64_t>(static_cast<int64_t>(num(22)) - boottime_offset_ticks());
   st.rss_pages = num(24);
+  st.threads = num(20);
   return good ? std::optional<ProcStat>(std::move(st)) : std::nullopt;
 }
 
 std::optional<ProcStat> read_proc_stat(pid_t pid)
 {
   std::string text;
-  if (!read_file("/proc/" + std::to_string(pid) + "/stat", text)) {
+  if (!read_kernel_file("/proc/" + std::to_string(pid) + "/stat", text)) {
     return std::nullopt;
   }
   return parse_proc_stat(pid, text);

@@ -21,6 +21,7 @@ struct ProcStat {
   uint64_t rss_pages = 0;
   // utime + stime + cutime + cstime (fields 14-17): its reaped children's too
   uint64_t cpu_ticks = 0;
+  uint64_t threads = 0; // field 20: how many threads it has now
   std::string comm;
 };
 

@@ -32,18 +32,26 @@ std::string home_dir()
   throw StateDirError("cannot find a home directory: set HOME or use --state-dir");
 }
 
-// Refuses what another user could have planted or may change under us.
+// What another user could not have planted nor change under us: ours, not writable by group
+// or others.
+bool owned(uid_t uid, mode_t mode)
+{
+  return uid == effective_uid() && (mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+// Refuses what owned() does not accept, saying why.
 void check_owned(uid_t uid, mode_t mode, const std::string& path, const char* what)
 {
+  if (owned(uid, mode)) {
+    return;
+  }
   if (uid != effective_uid()) {
     throw StateDirError(std::string(what) + " " + path + " belongs to uid " + std::to_string(uid) +
                         ", not to uid " + std::to_string(effective_uid()) +
                         " (sudo keeping HOME?); use --state-dir");
   }
-  if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
-    throw StateDirError(std::string(what) + " " + path +
-                        " is writable by group or others; chmod go-w it");
-  }
+  throw StateDirError(std::string(what) + " " + path +
+                      " is writable by group or others; chmod go-w it");
 }
 
 void mkdir_parents(const std::string& path)
@@ -296,23 +304,30 @@ bool JobDir::read(const std::string& file, std::string& out) const
   return read_whole(fd.get(), m_path, file, out);
 }
 
-bool StateDir::peek(const std::string& name, const char* file, std::string& out,
-                    uint64_t& mount_id) const
+namespace {
+
+// Where openat2 is refused (before Linux 5.6, or by a seccomp filter), every quick look would
+// fail after its statx: asked once.
+std::atomic<bool> no_openat2{false};
+
+} // namespace
+
+UniqueFd StateDir::open_beneath(const std::string& name, const char* file, uint64_t* mount_id) const
 {
-  // Where openat2 is refused (before Linux 5.6, or by a seccomp filter), every peek would fail
-  // after its statx: asked once.
-  static std::atomic<bool> no_openat2{false};
   if (no_openat2.load(std::memory_order_relaxed) || !name_problem(name).empty()) {
-    return false;
+    return UniqueFd();
   }
-  // The directory as job() checks it: a directory (never through a link), ours, not writable
-  // by group or others.
-  constexpr unsigned k_want = STATX_TYPE | STATX_MODE | STATX_UID | STATX_MNT_ID;
-  struct statx stx {};
-  if (::statx(m_fd.get(), name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, k_want, &stx) < 0 ||
-      (stx.stx_mask & k_want) != k_want || !S_ISDIR(stx.stx_mode) ||
-      stx.stx_uid != effective_uid() || (stx.stx_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return false;
+  if (mount_id != nullptr) {
+    // The directory as job() checks it: a directory (never through a link), owned().
+    constexpr unsigned k_want = STATX_TYPE | STATX_MODE | STATX_UID | STATX_MNT_ID;
+    struct statx stx {};
+    if (::statx(m_fd.get(), name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, k_want, &stx) <
+            0 ||
+        (stx.stx_mask & k_want) != k_want || !S_ISDIR(stx.stx_mode) ||
+        !owned(stx.stx_uid, stx.stx_mode)) {
+      return UniqueFd();
+    }
+    *mount_id = stx.stx_mnt_id;
   }
   // The file, no link followed on the way (the directory cannot have become one unnoticed).
   struct open_how how {};
@@ -321,10 +336,18 @@ bool StateDir::peek(const std::string& name, const char* file, std::string& out,
   const std::string rel = name + "/" + file;
   UniqueFd fd(static_cast<int>(retry_eintr(
       [&] { return ::syscall(SYS_openat2, m_fd.get(), rel.c_str(), &how, sizeof how); })));
+  if (!fd && (errno == ENOSYS || errno == EPERM)) {
+    no_openat2.store(true, std::memory_order_relaxed);
+  }
+  return fd;
+}
+
+bool StateDir::peek(const std::string& name, const char* file, std::string& out,
+                    uint64_t& mount_id) const
+{
+  uint64_t mount = 0;
+  UniqueFd fd = open_beneath(name, file, &mount);
   if (!fd) {
-    if (errno == ENOSYS || errno == EPERM) {
-      no_openat2.store(true, std::memory_order_relaxed);
-    }
     return false;
   }
   try {
@@ -334,7 +357,7 @@ bool StateDir::peek(const std::string& name, const char* file, std::string& out,
   } catch (const StateDirError&) {
     return false;
   }
-  mount_id = stx.stx_mnt_id;
+  mount_id = mount;
   return true;
 }
 

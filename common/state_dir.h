@@ -81,6 +81,11 @@ public:
   // False on anything unusual (no such job or file, a link, a directory that job() would
   // refuse, a file that JobDir::read would, a kernel without openat2): job() then tells why.
   bool peek(const std::string& name, const char* file, std::string& out, uint64_t& mount_id) const;
+  // STATE/NAME/FILE opened read-only as peek() opens it (openat2, beneath STATE, no link
+  // followed); with mount_id, NAME is first checked as peek() checks it and its mount given.
+  // Invalid on anything unusual (errno set, unless NAME is refused).
+  UniqueFd open_beneath(const std::string& name, const char* file,
+                        uint64_t* mount_id = nullptr) const;
 
 private:
   StateDir(std::string path, UniqueFd fd) : m_path(std::move(path)), m_fd(std::move(fd)) {}

@@ -63,8 +63,12 @@ bool storage_flagged(const JobDir& dir)
 
 LockProbe probe_lock(const JobDir& dir)
 {
-  UniqueFd fd(
-      retry_eintr([&] { return ::openat(dir.fd(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
+  return probe_lock(UniqueFd(
+      retry_eintr([&] { return ::openat(dir.fd(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC); })));
+}
+
+LockProbe probe_lock(const UniqueFd& fd)
+{
   if (!fd) {
     return {};
   }
@@ -96,10 +100,8 @@ FsTrouble FsTroubleCache::get(const JobDir& dir)
   if (dir.mount_id() == 0) {
     return filesystem_trouble(dir.fd());
   }
-  for (const auto& [id, trouble] : m_mounts) {
-    if (id == dir.mount_id()) {
-      return trouble;
-    }
+  if (auto trouble = known(dir.mount_id())) {
+    return *trouble;
   }
   const FsTrouble trouble = filesystem_trouble(dir.fd());
   m_mounts.emplace_back(dir.mount_id(), trouble);

@@ -36,6 +36,8 @@ struct LockProbe {
 // Both answers with one open of the lock file and, usually, one F_OFD_GETLK: the lock it
 // reports covers the flag byte unless the flag is raised (then two more calls settle it).
 LockProbe probe_lock(const JobDir& dir);
+// The same of a lock file opened already (read-only is enough); an invalid fd: nothing held.
+LockProbe probe_lock(const UniqueFd& fd);
 
 // filesystem_trouble() asked once per mount over a listing of many jobs (the answer is a
 // snapshot: a listing takes milliseconds). Directories of unknown mount are asked each time.

@@ -44,7 +44,11 @@ bool write_all(int fd, std::string_view data)
   return true;
 }
 
-bool read_file(const std::string& path, std::string& out)
+namespace {
+
+// The loop of read_file and read_kernel_file: reads fd to its end; with done_below, a read
+// shorter than that many bytes ends it.
+bool read_all(const std::string& path, std::string& out, size_t done_below)
 {
   out.clear();
   UniqueFd fd(retry_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
@@ -61,7 +65,22 @@ bool read_file(const std::string& path, std::string& out)
       return true;
     }
     out.append(buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < done_below) {
+      return true;
+    }
   }
+}
+
+} // namespace
+
+bool read_file(const std::string& path, std::string& out)
+{
+  return read_all(path, out, 0);
+}
+
+bool read_kernel_file(const std::string& path, std::string& out)
+{
+  return read_all(path, out, 2048);
 }
 
 void set_cloexec(int fd, bool on)

@@ -38,6 +38,14 @@ bool write_all(int fd, std::string_view data);
 // Reads a whole small file (such as one in /proc); nullopt-like empty result with ok=false.
 bool read_file(const std::string& path, std::string& out);
 
+// read_file for a small file the kernel generates as it is read (/proc/PID/stat, statm,
+// children; a cgroup's files): a read that returns less than half a page is the whole file, so
+// the read that would return 0 is saved. The kernel fills a read of such a file with whole
+// records up to its buffer of at least a page, and their records are short (a number, a line of
+// stat), so only a read that nearly filled that buffer can have left some behind; then it reads
+// on. Not for regular files (a network filesystem may return less) nor for long records.
+bool read_kernel_file(const std::string& path, std::string& out);
+
 // geteuid(), asked once: no pg program changes its user, and readers ask per job.
 uid_t effective_uid();
 

@@ -30,7 +30,7 @@ std::optional<std::vector<pid_t>> children_of(const std::string& proc, pid_t pid
       continue;
     }
     std::string text;
-    if (read_file(task_dir + "/" + e->d_name + "/children", text)) {
+    if (read_kernel_file(task_dir + "/" + e->d_name + "/children", text)) {
       any = true;
       for (pid_t c : parse_children(text)) {
         out.push_back(c);
@@ -89,35 +89,85 @@ std::vector<pid_t> parse_children(std::string_view text)
   return out;
 }
 
-std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const DescendantsFn& fallback)
+namespace {
+
+// The children of pid, whose stat is st when read: a process of one thread that is not a zombie
+// leader has them in one file (its own thread's), which saves listing its task directory.
+std::optional<std::vector<pid_t>> kids(const std::string& proc, pid_t pid, const ProcStat* st)
 {
-  auto first = children_of(proc, root);
-  if (!first) {
-    return fallback ? fallback(root) : descendants(root);
+  if (st != nullptr && st->threads == 1 && st->state != 'Z') {
+    std::string text;
+    const std::string p = std::to_string(pid);
+    if (read_kernel_file(proc + "/" + p + "/task/" + p + "/children", text)) {
+      return parse_children(text);
+    }
   }
-  std::vector<pid_t> tree;
+  return children_of(proc, pid);
+}
+
+// Walks the tree below root (root itself excluded) through the children files, calling
+// visit(pid) once per process found; visit returns that process's stat when it read one, or
+// null. False when root has no children files (gone, or a kernel without them).
+template <typename Visit>
+bool walk(pid_t root, const ProcStat* root_stat, const std::string& proc, Visit visit)
+{
+  auto first = kids(proc, root, root_stat);
+  if (!first) {
+    return false;
+  }
   std::set<pid_t> seen{root};
-  std::vector<pid_t> frontier = *first;
+  std::vector<pid_t> frontier = std::move(*first);
   while (!frontier.empty()) {
-    pid_t p = frontier.back();
+    const pid_t p = frontier.back();
     frontier.pop_back();
     if (!seen.insert(p).second) {
       continue; // a pid recycled during the walk must not loop
     }
-    tree.push_back(p);
-    if (auto kids = children_of(proc, p)) {
-      frontier.insert(frontier.end(), kids->begin(), kids->end());
+    if (auto more = kids(proc, p, visit(p))) {
+      frontier.insert(frontier.end(), more->begin(), more->end());
     }
+  }
+  return true;
+}
+
+} // namespace
+
+std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const DescendantsFn& fallback)
+{
+  std::vector<pid_t> tree;
+  if (!walk(root, nullptr, proc, [&](pid_t p) -> const ProcStat* {
+        tree.push_back(p);
+        return nullptr;
+      })) {
+    return fallback ? fallback(root) : descendants(root);
   }
   return tree;
 }
 
-std::vector<ProcStat> tree_stats(pid_t root)
+std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread)
 {
   std::vector<ProcStat> out;
-  for (pid_t pid : tree_pids(root)) {
-    if (auto st = read_proc_stat(pid)) {
-      out.push_back(std::move(*st));
+  std::optional<ProcStat> top;
+  if (root_one_thread) {
+    top.emplace();
+    top->state = 'S';
+    top->threads = 1;
+  } else {
+    top = read_proc_stat(root);
+  }
+  const bool walked = walk(root, top ? &*top : nullptr, "/proc", [&](pid_t p) -> const ProcStat* {
+    auto st = read_proc_stat(p);
+    if (!st) {
+      return nullptr; // ended meanwhile
+    }
+    out.push_back(std::move(*st));
+    return &out.back();
+  });
+  if (!walked) {
+    for (pid_t pid : descendants(root)) { // no children files: the scan of /proc
+      if (auto st = read_proc_stat(pid)) {
+        out.push_back(std::move(*st));
+      }
     }
   }
   return out;
@@ -133,7 +183,7 @@ TreeMemory tree_memory(pid_t root, const std::string& proc, uint64_t page_size,
   TreeMemory m;
   for (pid_t p : tree_pids(root, proc, fallback)) {
     std::string text;
-    if (!read_file(proc + "/" + std::to_string(p) + "/statm", text)) {
+    if (!read_kernel_file(proc + "/" + std::to_string(p) + "/statm", text)) {
       continue; // ended meanwhile
     }
     if (auto pages = parse_statm_resident(text)) {

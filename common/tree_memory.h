@@ -35,8 +35,10 @@ using DescendantsFn = std::function<std::vector<pid_t>(pid_t root)>;
 // tree comes from fallback (common/proc's descendants(), a scan of every process, by default).
 std::vector<pid_t> tree_pids(pid_t root, const std::string& proc = "/proc",
                              const DescendantsFn& fallback = {});
-// /proc/PID/stat of each process of tree_pids(root) still there when read.
-std::vector<ProcStat> tree_stats(pid_t root);
+// /proc/PID/stat of each process of tree_pids(root) still there when read. root_one_thread:
+// the caller knows root runs one thread (a pg supervisor), so its stat need not be read to find
+// its children.
+std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread = false);
 
 // Walks the tree below root (root itself excluded) through PROC/PID/task/TID/children and sums
 // PROC/PID/statm's resident pages times page_size. When root's children files are missing, the

@@ -171,8 +171,9 @@ __attribute__((no_sanitize("address"))) long clone3_run(Clone3Args* args, int (*
 pid_t clone_child(const SpawnRequest& req, ChildArgs& args, char* stack, size_t size)
 {
 #if defined(__x86_64__)
-  // Refused once (an older kernel, a seccomp filter, a cgroup the kernel will not create in):
-  // not tried again by this supervisor.
+  // Refused for good once (an older kernel, a seccomp filter, a cgroup the kernel will not
+  // create in): not tried again by this supervisor. A passing failure (EAGAIN of a pids cap or
+  // RLIMIT_NPROC, ENOMEM) falls back for this start only.
   static bool no_clone3 = false;
   if (req.cgroup_into_fd >= 0 && !no_clone3) {
     Clone3Args c{};
@@ -187,7 +188,9 @@ pid_t clone_child(const SpawnRequest& req, ChildArgs& args, char* stack, size_t 
       return static_cast<pid_t>(pid);
     }
     args.born_in = ~size_t{0};
-    no_clone3 = true;
+    for (const long refused : {ENOSYS, EINVAL, E2BIG, EPERM, EOPNOTSUPP, EBADF}) {
+      no_clone3 = no_clone3 || pid == -refused;
+    }
   }
 #else
   (void)req;

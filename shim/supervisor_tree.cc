@@ -79,7 +79,7 @@ void Supervisor::tree_refresh()
   }
   m_tree_stale = false;
   std::vector<TreeProcess> now;
-  for (const ProcStat& st : tree_stats(::getpid())) { // the tree only, not all of /proc
+  for (const ProcStat& st : tree_stats(::getpid(), true)) { // the tree only, not all of /proc
     if (st.state != 'Z' && st.state != 'X') {
       now.push_back({st.pid, st.start_time});
     }

@@ -30,6 +30,9 @@ struct ListedJob {
   // The table's live figures of the job's tree (measure_tree(), ls_views.h), when measured.
   std::optional<uint64_t> memory_bytes;
   std::optional<double> cpu_percent; // of one CPU
+  // The task count of live_usage(), when measured with it (measure_memory(), for --json).
+  std::optional<uint64_t> tasks;
+  bool tasks_measured = false;
 };
 
 // A view with uptime and duration_done measured on this machine's clocks now.

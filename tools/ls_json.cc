@@ -344,12 +344,17 @@ void write_usage(JsonWriter& w, const ListedJob& job)
   } else {
     w.null();
   }
-  const LiveUsage u = live_usage(job);
+  std::optional<uint64_t> memory = job.memory_bytes;
+  std::optional<uint64_t> tasks = job.tasks;
+  if (!job.tasks_measured) {
+    const LiveUsage u = live_usage(job);
+    memory = memory ? memory : u.memory_rss_bytes;
+    tasks = u.tasks;
+  }
   w.key("memory_rss_bytes");
-  const std::optional<uint64_t> memory = job.memory_bytes ? job.memory_bytes : u.memory_rss_bytes;
   memory ? w.integer(*memory) : w.null();
   w.key("tasks");
-  u.tasks ? w.integer(*u.tasks) : w.null();
+  tasks ? w.integer(*tasks) : w.null();
 }
 
 void seconds(JsonWriter& w, Millis m)

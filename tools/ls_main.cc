@@ -1,5 +1,6 @@
 // pg-ls: lists jobs (table, one job's detail, JSON, health check). The command line, the
 // reading of files and the exit statuses; what is printed is decided in ls_format.
+#include "cgroup.h"
 #include "job_view.h"
 #include "ls_files.h"
 #include "ls_follow.h"
@@ -25,6 +26,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +135,26 @@ int print_jobs(std::vector<pg::ListedJob>& jobs, const std::string& path, const 
   return k_exit_ok;
 }
 
+// A listing's step on its reading threads (for_each_prepared): a view as pg-ls lists it, when
+// --state keeps it, measured: measure_tree() for the table, measure_memory() for --json (which
+// shows no CPU figure but the task count). absent is kept over the listing.
+std::function<std::optional<pg::ListedJob>(pg::JobView&&)> measured(const LsOptions& opt)
+{
+  auto absent = std::make_shared<pg::CgroupAbsentFiles>();
+  return [&opt, absent](pg::JobView&& view) -> std::optional<pg::ListedJob> {
+    pg::ListedJob job = pg::listed_job(std::move(view));
+    if (!pg::state_matches(job, opt.view.states)) {
+      return std::nullopt;
+    }
+    if (opt.json) {
+      pg::measure_memory(job, absent.get());
+    } else {
+      pg::measure_tree(job, absent.get());
+    }
+    return job;
+  };
+}
+
 // The table or the --json array of every job, each rendered as soon as it is read: a state
 // directory of thousands of jobs is never held whole (unless --sort needs them all). The same
 // text as run()'s other paths.
@@ -141,13 +164,8 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
   if (opt.view.sort != pg::SortKey::Name) {
     std::vector<pg::ListedJob> jobs;
     if (sd) {
-      pg::for_each_view(*sd, [&](pg::JobView&& view) {
-        pg::ListedJob job = pg::listed_job(std::move(view));
-        if (pg::state_matches(job, opt.view.states)) {
-          pg::measure_tree(job);
-          jobs.push_back(std::move(job));
-        }
-      });
+      pg::for_each_prepared<pg::ListedJob>(
+          *sd, measured(opt), [&](pg::ListedJob&& job) { jobs.push_back(std::move(job)); });
     }
     return print_jobs(jobs, path, style, opt);
   }
@@ -158,12 +176,7 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
     text.reserve(k_flush_bytes + 8192);
     size_t count = 0;
     if (sd) {
-      pg::for_each_view(*sd, [&](pg::JobView&& view) {
-        pg::ListedJob job = pg::listed_job(std::move(view));
-        if (!pg::state_matches(job, opt.view.states)) {
-          return;
-        }
-        pg::measure_memory(job);
+      pg::for_each_prepared<pg::ListedJob>(*sd, measured(opt), [&](pg::ListedJob&& job) {
         pg::append_job_json(text, job, count++);
         if (text.size() >= k_flush_bytes) {
           write_out(text);
@@ -178,13 +191,8 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
   }
   pg::TableBuilder table(style);
   if (sd) {
-    pg::for_each_view(*sd, [&](pg::JobView&& view) {
-      pg::ListedJob job = pg::listed_job(std::move(view));
-      if (pg::state_matches(job, opt.view.states)) {
-        pg::measure_tree(job);
-        table.add(job);
-      }
-    });
+    pg::for_each_prepared<pg::ListedJob>(*sd, measured(opt),
+                                         [&](pg::ListedJob&& job) { table.add(job); });
   }
   if (table.rows() == 0) {
     fmt::print("{}\n", no_jobs_line(path, opt));

@@ -85,7 +85,7 @@ bool has_live_process(const ListedJob& job)
          s == RunState::Backoff;
 }
 
-LiveUsage live_usage(const ListedJob& job)
+LiveUsage live_usage(const ListedJob& job, bool count_tasks, CgroupAbsentFiles* absent)
 {
   LiveUsage u;
   if (!job.view.state || !has_live_process(job) || elsewhere(job)) {
@@ -95,8 +95,10 @@ LiveUsage live_usage(const ListedJob& job)
   if (!st.job_cgroup.empty() && job.view.supervisor_alive) {
     // Read only: the name matters to what acts on a cgroup (kill, remove), not to a reading.
     const JobCgroup cg = JobCgroup::from_recorded({}, st.job_cgroup);
-    u.memory_rss_bytes = cgroup_memory_current(cg);
-    u.tasks = cgroup_task_count(cg);
+    u.memory_rss_bytes = cgroup_memory_current(cg, absent);
+    if (count_tasks) {
+      u.tasks = cgroup_task_count(cg, absent);
+    }
     u.from_cgroup = u.memory_rss_bytes || u.tasks;
   }
   if (!u.memory_rss_bytes) {

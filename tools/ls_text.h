@@ -31,12 +31,17 @@ bool has_live_process(const ListedJob& job);
 
 // A live job's current use: from its cgroup (state.json's job_cgroup) when it has one, else the
 // --max-memory sample state.json holds. The one source of pg-ls's memory, in every view.
+class CgroupAbsentFiles; // cgroup.h
+
 struct LiveUsage {
   std::optional<uint64_t> memory_rss_bytes; // cgroup: memory.current / memory.usage_in_bytes
   std::optional<uint64_t> tasks;            // cgroup: processes and threads (pids.current)
   bool from_cgroup = false;
 };
-LiveUsage live_usage(const ListedJob& job);
+// count_tasks false: the memory alone (the table shows no task count). absent: kept over one
+// listing, the cgroup files a job's siblings lacked are not tried again (CgroupAbsentFiles).
+LiveUsage live_usage(const ListedJob& job, bool count_tasks = true,
+                     CgroupAbsentFiles* absent = nullptr);
 
 // A live supervisor in another pid namespace: its records hold there, its pids mean nothing
 // here (pid 2 here is kthreadd, not the job's supervisor).

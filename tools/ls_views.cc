@@ -109,30 +109,28 @@ bool measurable(const ListedJob& job)
          v.state->supervisor.pid > 0;
 }
 
-} // namespace
-
-void measure_memory(ListedJob& job)
-{
-  if (!measurable(job)) {
-    return;
-  }
-  job.memory_bytes = live_usage(job).memory_rss_bytes;
-  if (!job.memory_bytes) {
-    job.memory_bytes = tree_memory(job.view.state->supervisor.pid).rss_bytes;
-  }
-}
-
-void measure_tree(ListedJob& job)
+// measure_tree(), the CPU figure only when cpu is set (without it, a tree is walked only when
+// the cgroup does not tell the memory), the task count only when tasks is.
+void measure(ListedJob& job, CgroupAbsentFiles* absent, bool cpu, bool tasks)
 {
   const JobView& v = job.view;
   if (!measurable(job)) {
     return;
   }
+  const LiveUsage use = live_usage(job, tasks, absent);
+  job.memory_bytes = use.memory_rss_bytes;
+  if (tasks) {
+    job.tasks = use.tasks;
+    job.tasks_measured = true;
+  }
+  cpu = cpu && job.uptime;
+  if (job.memory_bytes && !cpu) {
+    return;
+  }
   // One walk of the tree below the supervisor for both figures: through its children files, so
   // a listing costs what the jobs' trees hold, not what the machine runs (a scan of /proc per
   // job made 200 jobs on a machine of 2 000 processes take 21 s).
-  const std::vector<ProcStat> tree = tree_stats(v.state->supervisor.pid);
-  job.memory_bytes = live_usage(job).memory_rss_bytes;
+  const std::vector<ProcStat> tree = tree_stats(v.state->supervisor.pid, true); // one thread
   if (!job.memory_bytes) {
     const long page = ::sysconf(_SC_PAGESIZE);
     uint64_t pages = 0;
@@ -141,7 +139,7 @@ void measure_tree(ListedJob& job)
     }
     job.memory_bytes = pages * static_cast<uint64_t>(page > 0 ? page : 4096);
   }
-  if (!job.uptime) {
+  if (!cpu) {
     return;
   }
   uint64_t ticks = 0;
@@ -151,6 +149,18 @@ void measure_tree(ListedJob& job)
   const long hz = ::sysconf(_SC_CLK_TCK);
   const double seconds = static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
   job.cpu_percent = cpu_percent(seconds, static_cast<double>(job.uptime->count()));
+}
+
+} // namespace
+
+void measure_memory(ListedJob& job, CgroupAbsentFiles* absent)
+{
+  measure(job, absent, false, true);
+}
+
+void measure_tree(ListedJob& job, CgroupAbsentFiles* absent)
+{
+  measure(job, absent, true, false);
 }
 
 } // namespace pg

@@ -52,13 +52,16 @@ void sort_jobs(std::vector<ListedJob>& jobs, SortKey key);
 // %CPU as ps computes it: CPU time over elapsed time, in percent of one CPU.
 double cpu_percent(double cpu_seconds, double elapsed_seconds);
 
+class CgroupAbsentFiles; // cgroup.h
+
 // Fills job.memory_bytes and job.cpu_percent from this machine now: for a live job whose
 // supervisor lives here, the memory of live_usage() (its cgroup, the --max-memory sample) or
 // else the summed RSS of the processes below its supervisor, and their CPU time (their
-// reaped children's included) over the run's age. Left unset for any other job.
-void measure_tree(ListedJob& job);
-// Only job.memory_bytes, as measure_tree() has it, through the cheaper walk of the tree's
-// children files (no CPU figure, which needs every process's stat): for --json.
-void measure_memory(ListedJob& job);
+// reaped children's included) over the run's age. Left unset for any other job. absent: what
+// the listing learnt of its cgroups' files (live_usage()).
+void measure_tree(ListedJob& job, CgroupAbsentFiles* absent = nullptr);
+// job.memory_bytes as measure_tree() has it (the tree is walked only when the cgroup does not
+// tell the memory), and job.tasks: for --json.
+void measure_memory(ListedJob& job, CgroupAbsentFiles* absent = nullptr);
 
 } // namespace pg

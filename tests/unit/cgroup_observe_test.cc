@@ -92,6 +92,38 @@ TEST_F(FakeCgroupFs, ObservesMemoryTasksOomAndMembers)
   EXPECT_EQ(cgroup_task_count(only_v2), 3U); // no pids controller: cgroup.threads lines
 }
 
+TEST_F(FakeCgroupFs, AListingTriesAFileItsSiblingsLackOnceAndEachParentOnItsOwn)
+{
+  // Two sibling job cgroups without the memory controller, and one under another parent with it.
+  const std::string a = m_root + "/sys/fs/cgroup/unified/pg-a";
+  const std::string b = m_root + "/sys/fs/cgroup/unified/pg-b";
+  const std::string c = m_root + "/sys/fs/cgroup/memory/pg-c";
+  for (const auto& d : {a, b, c}) {
+    fs::create_directories(d);
+  }
+  put(a + "/cgroup.threads", "10\n");
+  put(b + "/cgroup.threads", "20\n21\n");
+  put(c + "/memory.usage_in_bytes", "8192\n");
+  CgroupAbsentFiles absent;
+  const JobCgroup ja{"a", {a}, "", {}};
+  const JobCgroup jb{"b", {b}, "", {}};
+  const JobCgroup jc{"c", {c}, "", {}};
+  EXPECT_FALSE(cgroup_memory_current(ja, &absent));
+  EXPECT_EQ(cgroup_task_count(ja, &absent), 1U);
+  // What a's sibling lacked is not tried in b: a memory.current that appeared there meanwhile is
+  // not read within this listing (a new listing reads it).
+  put(b + "/memory.current", "4096\n");
+  EXPECT_FALSE(cgroup_memory_current(jb, &absent));
+  EXPECT_EQ(cgroup_memory_current(jb), 4096U);
+  EXPECT_EQ(cgroup_task_count(jb, &absent), 2U); // cgroup.threads was found: still read
+  // Another parent is its own: its memory file is read.
+  EXPECT_EQ(cgroup_memory_current(jc, &absent), 8192U);
+  EXPECT_TRUE(absent.absent(a, "memory.current"));
+  EXPECT_TRUE(absent.absent(b, "pids.current"));
+  EXPECT_TRUE(absent.absent(c, "memory.current")); // v1: tried, then memory.usage_in_bytes
+  EXPECT_FALSE(absent.absent(c, "memory.usage_in_bytes"));
+}
+
 TEST_F(FakeCgroupFs, OomWatchWakesOnAChangeOfMemoryEvents)
 {
   v2_dir("/sys/fs/cgroup", "memory", true);

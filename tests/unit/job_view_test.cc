@@ -1,9 +1,11 @@
 // What a listing sees of each job: for_each_view over a directory of more jobs than one chunk
-// (read on threads, ended jobs through StateDir::peek) gives every job once, in name order,
-// each as view_job (the full look, one job at a time) sees it.
+// (read on threads, ended and live jobs through StateDir::peek) gives every job once, in name
+// order, each as view_job (the full look, one job at a time) sees it; for_each_prepared gives
+// what its prepare step made of each, in the same order.
 #include "job_view.h"
 
 #include "clock.h"
+#include "fd.h"
 #include "proc.h"
 #include "state.h"
 #include "state_dir.h"
@@ -33,18 +35,28 @@ protected:
   }
   void TearDown() override { fs::remove_all(m_root); }
 
-  // A job whose state.json says state, written by the project's own state code.
-  static void write_job(const StateDir& sd, const std::string& name, RunState state)
+  // A job whose state.json says state, written by the project's own state code; its supervisor
+  // is pid 1 unless sup is given.
+  static void write_job(const StateDir& sd, const std::string& name, RunState state,
+                        const ProcessIdentity* sup = nullptr)
   {
     auto dir = sd.job(name, true);
     JobState s;
     s.name = name;
     s.state = state;
     s.definition.argv = {"/bin/true"};
-    s.supervisor.pid = 1;
+    s.supervisor.pid = sup != nullptr ? sup->pid : 1;
+    s.supervisor.start_time = sup != nullptr ? sup->start_time : 0;
     s.supervisor.boot_id = boot_id();
     s.updated_at = wall_now();
     dir->write_state(to_json(s));
+  }
+  // Holds name's lock as its supervisor would, for the test's life.
+  void hold_lock(const StateDir& sd, const std::string& name)
+  {
+    UniqueFd fd = sd.job(name, false)->open_lock();
+    ASSERT_TRUE(try_lock(fd.get()));
+    m_locks.push_back(std::move(fd));
   }
   static void spit(const std::string& path, const std::string& text)
   {
@@ -52,6 +64,7 @@ protected:
   }
 
   std::string m_root;
+  std::vector<UniqueFd> m_locks;
 };
 
 TEST_F(JobViewTest, AListingOfManyJobsShowsEachOnceInOrderAsTheFullLookDoes)
@@ -75,6 +88,15 @@ TEST_F(JobViewTest, AListingOfManyJobsShowsEachOnceInOrderAsTheFullLookDoes)
     case 6: // a directory the full look refuses
       ASSERT_EQ(::mkdir((m_root + "/state/" + name).c_str(), 0700), 0);
       ASSERT_EQ(::chmod((m_root + "/state/" + name).c_str(), 0777), 0);
+      break;
+    case 0: // running, its lock held: by the supervisor it names (this process), or not
+      if (i % 2 == 0) {
+        const ProcessIdentity self = ProcessIdentity::self();
+        write_job(sd, name, RunState::Running, &self);
+      } else {
+        write_job(sd, name, RunState::Running); // pid 1 holds nothing: a launch under way
+      }
+      hold_lock(sd, name);
       break;
     default: // ended, or "running" with nobody holding the lock: lost
       write_job(sd, name, kinds[i % 7 == 3 ? 3 : i % 3]);
@@ -116,6 +138,8 @@ TEST_F(JobViewTest, AListingOfManyJobsShowsEachOnceInOrderAsTheFullLookDoes)
   EXPECT_GT(count(RunState::Failed), 0);
   EXPECT_GT(count(RunState::Stopped), 0);
   EXPECT_GT(count(RunState::Lost), 0);
+  EXPECT_EQ(count(RunState::Running), (k_jobs / 7 + 1) / 2);
+  EXPECT_EQ(count(RunState::Starting), (k_jobs / 7) / 2);
   EXPECT_EQ(
       std::count_if(seen.begin(), seen.end(),
                     [](const JobView& v) { return v.error.find("writable") != std::string::npos; }),
@@ -124,6 +148,32 @@ TEST_F(JobViewTest, AListingOfManyJobsShowsEachOnceInOrderAsTheFullLookDoes)
       std::count_if(seen.begin(), seen.end(),
                     [](const JobView& v) { return v.error.find("damaged") != std::string::npos; }),
       k_jobs / 7);
+}
+
+TEST_F(JobViewTest, APreparedListingGivesWhatPrepareMadeInNameOrderAndSkipsWhatItDropped)
+{
+  StateDir sd = StateDir::open(m_root + "/state", true);
+  constexpr int k_jobs = 40; // a few chunks of 16 or more, read on threads
+  for (int i = 0; i < k_jobs; ++i) {
+    write_job(sd, fmt::format("job{:02d}", i), i % 3 == 0 ? RunState::Failed : RunState::Completed);
+  }
+  std::vector<std::string> seen;
+  for_each_prepared<std::string>(
+      sd,
+      [](JobView&& v) -> std::optional<std::string> {
+        if (v.shown == RunState::Failed) {
+          return std::nullopt;
+        }
+        return v.name + ":" + std::string(to_string(v.shown));
+      },
+      [&](std::string&& s) { seen.push_back(std::move(s)); });
+  std::vector<std::string> want;
+  for (int i = 0; i < k_jobs; ++i) {
+    if (i % 3 != 0) {
+      want.push_back(fmt::format("job{:02d}:completed", i));
+    }
+  }
+  EXPECT_EQ(seen, want);
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace pg {
@@ -187,6 +188,50 @@ TEST(TreeMemory, TreeStatsOfARealChild)
       1);
   for (const ProcStat& p : tree) {
     EXPECT_NE(p.pid, ::getpid()); // the root is not its own tree
+  }
+}
+
+TEST(TreeMemory, TheStatsOfATreeFindTheChildrenOfEveryThread)
+{
+  // A child of two threads whose second thread forks the grandchild: the grandchild is listed in
+  // that thread's children file only, so the walk must list the child's task directory.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::thread t([&] {
+      const pid_t grandchild = ::fork();
+      if (grandchild == 0) {
+        ::pause();
+        ::_exit(0);
+      }
+      if (::write(ready[1], &grandchild, sizeof grandchild) != sizeof grandchild) {
+        ::_exit(1);
+      }
+      ::pause();
+    });
+    t.join();
+    ::_exit(0);
+  }
+  pid_t grandchild = 0;
+  ASSERT_EQ(::read(ready[0], &grandchild, sizeof grandchild),
+            static_cast<ssize_t>(sizeof grandchild));
+  const std::vector<ProcStat> tree = tree_stats(::getpid(), true); // this test runs one thread
+  ::kill(grandchild, SIGKILL);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  auto count = [&](pid_t pid) {
+    return std::count_if(tree.begin(), tree.end(), [&](const ProcStat& p) { return p.pid == pid; });
+  };
+  EXPECT_EQ(count(child), 1);
+  EXPECT_EQ(count(grandchild), 1);
+  for (const ProcStat& p : tree) {
+    if (p.pid == child) {
+      EXPECT_EQ(p.threads, 2U);
+    }
   }
 }
 
