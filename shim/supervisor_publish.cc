@@ -8,7 +8,8 @@
 // run (each rewrite is a temp file renamed over state.json: ext4 flushes the new file's data
 // at such a rename, the largest cost of a restart), while every exit still goes to
 // events.jsonl at once. A reader never sees a torn file, and the state never lags the
-// supervisor by more than k_state_every.
+// supervisor by more than k_state_every. An exit followed at once by the next run (no restart
+// delay) is not written on its own: the next run's state, written after its spawn, holds it.
 #include "clock.h"
 #include "supervisor.h"
 
@@ -18,7 +19,12 @@ void Supervisor::publish()
 {
   m_pub.state = m_life.published(m_pub.state); // the one place the published state is set
   m_state_dirty = true;
-  flush_state_if_due(false);
+  // A run that starts again at once is written with the new run's state, after its spawn: the
+  // exit is in events.jsonl already, and the write (a rename, at which ext4 flushes the new
+  // file) stays off the way from the exit to the next exec.
+  if (m_life.phase() != Phase::Restarting) {
+    flush_state_if_due(false);
+  }
 }
 
 void Supervisor::flush_state_if_due(bool now)

@@ -58,8 +58,10 @@ void Supervisor::tree_after_reap(bool tree_left)
     m_tree_stale = false;
     m_tree_reaped = false;
     if (!m_pub.tree.empty()) {
-      m_pub.tree.clear(); // ECHILD: nothing of the tree is left, no need to look
-      publish();
+      // ECHILD: nothing of the tree is left, no need to look. Written with the run's end, which
+      // follows (Lifecycle::after_reap), or by the loop within k_state_idle.
+      m_pub.tree.clear();
+      m_state_dirty = true;
     }
     return;
   }
