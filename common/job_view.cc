@@ -198,8 +198,9 @@ void read_views_in_order(const StateDir& sd, const std::vector<std::string>& nam
     }
   };
   if (names.size() <= k_chunk_min) {
+    FsTroubleCache fs; // one for the listing: each mount asked once
     for (size_t i = 0; i < names.size(); ++i) {
-      read_range(i, i + 1);
+      read(i, view_named(sd, names[i], fs));
       emit(i);
     }
     return;
