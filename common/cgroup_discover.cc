@@ -30,10 +30,13 @@ int fs_rmdir(const std::string& path)
   return g_fs_ops != nullptr ? g_fs_ops->rmdir(path.c_str()) : ::rmdir(path.c_str());
 }
 
-std::optional<std::string> read_text(const std::string& dir, std::string_view file)
+std::optional<std::string> read_text(const std::string& dir, std::string_view file, int* err)
 {
   std::string out;
   if (!read_kernel_file(dir + "/" + std::string(file), out)) {
+    if (err != nullptr) {
+      *err = errno;
+    }
     return std::nullopt;
   }
   return out;

@@ -14,8 +14,9 @@ namespace pg::cgroup_detail {
 int fs_mkdir(const std::string& path, mode_t mode);
 int fs_rmdir(const std::string& path);
 
-// Reads DIR/FILE whole; nullopt when it cannot be read.
-std::optional<std::string> read_text(const std::string& dir, std::string_view file);
+// Reads DIR/FILE whole; nullopt when it cannot be read (its errno in *err when given).
+std::optional<std::string> read_text(const std::string& dir, std::string_view file,
+                                     int* err = nullptr);
 // Writes value to DIR/FILE (no O_CREAT: a control file exists or the kernel lacks it); "" or
 // "write DIR/FILE: strerror" (its errno in *err when given).
 std::string write_text(const std::string& dir, std::string_view file, std::string_view value,

@@ -48,13 +48,14 @@ std::optional<std::string> first_with(const JobCgroup& cg, std::string_view file
     if (absent != nullptr && absent->absent(d, file)) {
       continue;
     }
-    if (auto text = read_text(d, file)) {
+    int err = 0;
+    if (auto text = read_text(d, file, &err)) {
       if (dir != nullptr) {
         *dir = d;
       }
       return text;
     }
-    if (absent != nullptr && errno == ENOENT) {
+    if (absent != nullptr && err == ENOENT) {
       absent->mark(d, file);
     }
   }

@@ -192,15 +192,14 @@ void read_views_in_order(const StateDir& sd, const std::vector<std::string>& nam
                          const std::function<void(size_t)>& emit)
 {
   auto read_range = [&sd, &names, &read](size_t begin, size_t end) {
-    FsTroubleCache fs;
+    FsTroubleCache fs; // one for the range: each mount asked once
     for (size_t i = begin; i < end; ++i) {
       read(i, view_named(sd, names[i], fs));
     }
   };
   if (names.size() <= k_chunk_min) {
-    FsTroubleCache fs; // one for the listing: each mount asked once
+    read_range(0, names.size());
     for (size_t i = 0; i < names.size(); ++i) {
-      read(i, view_named(sd, names[i], fs));
       emit(i);
     }
     return;

@@ -105,10 +105,10 @@ std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text)
   return good ? std::optional<ProcStat>(std::move(st)) : std::nullopt;
 }
 
-std::optional<ProcStat> read_proc_stat(pid_t pid)
+std::optional<ProcStat> read_proc_stat(pid_t pid, const std::string& proc)
 {
   std::string text;
-  if (!read_kernel_file("/proc/" + std::to_string(pid) + "/stat", text)) {
+  if (!read_kernel_file(proc + "/" + std::to_string(pid) + "/stat", text)) {
     return std::nullopt;
   }
   return parse_proc_stat(pid, text);

@@ -32,8 +32,8 @@ std::vector<pid_t> all_pids();
 // malformed. The one reader of that format.
 std::optional<ProcStat> parse_proc_stat(pid_t pid, std::string_view text);
 
-// /proc/PID/stat parsed (comm may hold spaces and parentheses); nullopt when gone.
-std::optional<ProcStat> read_proc_stat(pid_t pid);
+// PROC/PID/stat parsed (comm may hold spaces and parentheses); nullopt when gone.
+std::optional<ProcStat> read_proc_stat(pid_t pid, const std::string& proc = "/proc");
 
 // This boot's id (/proc/sys/kernel/random/boot_id), read once.
 const std::string& boot_id();

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <optional>
 #include <set>
 
 namespace pg {
@@ -45,24 +45,6 @@ std::optional<std::vector<pid_t>> children_of(const std::string& proc, pid_t pid
 }
 
 } // namespace
-
-std::optional<uint64_t> parse_statm_resident(std::string_view text)
-{
-  size_t sp = text.find(' ');
-  if (sp == std::string_view::npos || sp == 0) {
-    return std::nullopt;
-  }
-  std::string rest(text.substr(sp + 1));
-  if (rest.empty() || rest[0] < '0' || rest[0] > '9') {
-    return std::nullopt;
-  }
-  char* end = nullptr;
-  unsigned long long pages = std::strtoull(rest.c_str(), &end, 10);
-  if (*end != ' ' && *end != '\n' && *end != '\0') {
-    return std::nullopt;
-  }
-  return static_cast<uint64_t>(pages);
-}
 
 std::vector<pid_t> parse_children(std::string_view text)
 {
@@ -132,6 +114,17 @@ bool walk(pid_t root, const ProcStat* root_stat, const std::string& proc, Visit 
 
 } // namespace
 
+namespace {
+
+// Every process below root from a scan of all of /proc (or the caller's stand-in), for a kernel
+// without children files.
+std::vector<pid_t> scan(pid_t root, const DescendantsFn& fallback)
+{
+  return fallback ? fallback(root) : descendants(root);
+}
+
+} // namespace
+
 std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const DescendantsFn& fallback)
 {
   std::vector<pid_t> tree;
@@ -139,12 +132,13 @@ std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const Descenda
         tree.push_back(p);
         return nullptr;
       })) {
-    return fallback ? fallback(root) : descendants(root);
+    return scan(root, fallback);
   }
   return tree;
 }
 
-std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread)
+std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread, const std::string& proc,
+                                 const DescendantsFn& fallback)
 {
   std::vector<ProcStat> out;
   std::optional<ProcStat> top;
@@ -153,10 +147,10 @@ std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread)
     top->state = 'S';
     top->threads = 1;
   } else {
-    top = read_proc_stat(root);
+    top = read_proc_stat(root, proc);
   }
-  const bool walked = walk(root, top ? &*top : nullptr, "/proc", [&](pid_t p) -> const ProcStat* {
-    auto st = read_proc_stat(p);
+  const bool walked = walk(root, top ? &*top : nullptr, proc, [&](pid_t p) -> const ProcStat* {
+    auto st = read_proc_stat(p, proc);
     if (!st) {
       return nullptr; // ended meanwhile
     }
@@ -164,8 +158,8 @@ std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread)
     return &out.back();
   });
   if (!walked) {
-    for (pid_t pid : descendants(root)) { // no children files: the scan of /proc
-      if (auto st = read_proc_stat(pid)) {
+    for (pid_t pid : scan(root, fallback)) {
+      if (auto st = read_proc_stat(pid, proc)) {
         out.push_back(std::move(*st));
       }
     }
@@ -173,25 +167,17 @@ std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread)
   return out;
 }
 
-TreeMemory tree_memory(pid_t root, const std::string& proc, uint64_t page_size,
-                       const DescendantsFn& fallback)
+uint64_t rss_bytes(const std::vector<ProcStat>& tree)
 {
-  if (page_size == 0) {
-    long ps = ::sysconf(_SC_PAGESIZE);
-    page_size = ps > 0 ? static_cast<uint64_t>(ps) : 4096;
+  static const uint64_t page = [] {
+    const long ps = ::sysconf(_SC_PAGESIZE);
+    return ps > 0 ? static_cast<uint64_t>(ps) : 4096;
+  }();
+  uint64_t pages = 0;
+  for (const ProcStat& p : tree) {
+    pages += p.rss_pages;
   }
-  TreeMemory m;
-  for (pid_t p : tree_pids(root, proc, fallback)) {
-    std::string text;
-    if (!read_kernel_file(proc + "/" + std::to_string(p) + "/statm", text)) {
-      continue; // ended meanwhile
-    }
-    if (auto pages = parse_statm_resident(text)) {
-      m.rss_bytes += *pages * page_size;
-      ++m.processes;
-    }
-  }
-  return m;
+  return pages * page;
 }
 
 std::string format_bytes(uint64_t bytes)

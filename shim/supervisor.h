@@ -108,6 +108,8 @@ private:
   // state.json never lags by more than k_state_every (supervisor_publish.cc). events.jsonl is
   // never deferred.
   void publish();
+  // A change to write with the next transition, or by the loop within k_state_idle.
+  void publish_later() { m_state_dirty = true; }
   void flush_state();
   void flush_state_if_due(bool now);
   int state_wait_ms(); // the loop's epoll timeout (-1: none) while a write is pending

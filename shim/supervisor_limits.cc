@@ -56,13 +56,13 @@ void Supervisor::check_limits()
     return; // already on its way down
   }
   // Every live process below us is the job's: we are their parent or their subreaper.
-  const TreeMemory tree = tree_memory(::getpid());
-  const bool changed = m_pub.memory_rss != tree.rss_bytes;
-  m_pub.memory_rss = tree.rss_bytes;
-  if (tree.rss_bytes > def.max_memory) {
-    event(ev::Memory{tree.rss_bytes, def.max_memory, tree.processes});
-    request_stop(StopKind::Memory, memory_limit_detail(tree.rss_bytes, def.max_memory),
-                 def.stop_timeout);
+  const std::vector<ProcStat> tree = tree_stats(::getpid(), true); // we run one thread
+  const uint64_t rss = rss_bytes(tree);
+  const bool changed = m_pub.memory_rss != rss;
+  m_pub.memory_rss = rss;
+  if (rss > def.max_memory) {
+    event(ev::Memory{rss, def.max_memory, tree.size()});
+    request_stop(StopKind::Memory, memory_limit_detail(rss, def.max_memory), def.stop_timeout);
   } else if (changed) {
     publish();
   }

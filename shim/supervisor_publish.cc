@@ -18,7 +18,7 @@ namespace pg {
 void Supervisor::publish()
 {
   m_pub.state = m_life.published(m_pub.state); // the one place the published state is set
-  m_state_dirty = true;
+  publish_later();
   // A run that starts again at once is written with the new run's state, after its spawn: the
   // exit is in events.jsonl already, and the write (a rename, at which ext4 flushes the new
   // file) stays off the way from the exit to the next exec.

@@ -61,7 +61,7 @@ void Supervisor::tree_after_reap(bool tree_left)
       // ECHILD: nothing of the tree is left, no need to look. Written with the run's end, which
       // follows (Lifecycle::after_reap), or by the loop within k_state_idle.
       m_pub.tree.clear();
-      m_state_dirty = true;
+      publish_later();
     }
     return;
   }

@@ -132,12 +132,7 @@ void measure(ListedJob& job, CgroupAbsentFiles* absent, bool cpu, bool tasks)
   // job made 200 jobs on a machine of 2 000 processes take 21 s).
   const std::vector<ProcStat> tree = tree_stats(v.state->supervisor.pid, true); // one thread
   if (!job.memory_bytes) {
-    const long page = ::sysconf(_SC_PAGESIZE);
-    uint64_t pages = 0;
-    for (const ProcStat& p : tree) {
-      pages += p.rss_pages;
-    }
-    job.memory_bytes = pages * static_cast<uint64_t>(page > 0 ? page : 4096);
+    job.memory_bytes = rss_bytes(tree);
   }
   if (!cpu) {
     return;

@@ -20,18 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(TreeMemory, ParsesStatmResident)
-{
-  EXPECT_EQ(parse_statm_resident("5123 1280 300 20 0 900 0\n"), 1280u);
-  EXPECT_EQ(parse_statm_resident("1 0 0 0 0 0 0"), 0u);
-  EXPECT_EQ(parse_statm_resident("1 77"), 77u);
-  EXPECT_FALSE(parse_statm_resident(""));
-  EXPECT_FALSE(parse_statm_resident("5123"));
-  EXPECT_FALSE(parse_statm_resident(" 12 3"));
-  EXPECT_FALSE(parse_statm_resident("5123 x 3"));
-  EXPECT_FALSE(parse_statm_resident("5123 12x 3"));
-}
-
 TEST(TreeMemory, ParsesChildren)
 {
   EXPECT_EQ(parse_children("12 34 "), (std::vector<pid_t>{12, 34}));
@@ -54,7 +42,7 @@ TEST(TreeMemory, FormatsSizes)
   EXPECT_EQ(format_limit(0), "0 B");
 }
 
-// A fake /proc: PID/task/TID/children and PID/statm files written by the test.
+// A fake /proc: PID/task/TID/children and PID/stat files written by the test.
 class FakeProc : public ::testing::Test {
 protected:
   void SetUp() override
@@ -74,10 +62,30 @@ protected:
     fs::create_directories(d);
     std::ofstream(d + "/children") << children;
   }
-  void statm(pid_t pid, const std::string& text)
+  // PID/stat of a process in state S with `threads` threads and `rss` resident pages.
+  void stat(pid_t pid, uint64_t rss, uint64_t threads = 1)
   {
     fs::create_directories(m_dir + "/" + std::to_string(pid));
-    std::ofstream(m_dir + "/" + std::to_string(pid) + "/statm") << text;
+    std::ofstream(m_dir + "/" + std::to_string(pid) + "/stat")
+        << pid << " (x y) S 1 " << pid << " 0 0 0 0 0 0 0 0 0 0 0 0 0 0 " << threads << " 0 0 0 "
+        << rss << " 0 0\n";
+  }
+  static std::vector<pid_t> pids(const std::vector<ProcStat>& tree)
+  {
+    std::vector<pid_t> out;
+    for (const ProcStat& p : tree) {
+      out.push_back(p.pid);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static uint64_t pages(const std::vector<ProcStat>& tree)
+  {
+    uint64_t n = 0;
+    for (const ProcStat& p : tree) {
+      n += p.rss_pages;
+    }
+    return n;
   }
   std::string m_dir;
 };
@@ -87,57 +95,58 @@ TEST_F(FakeProc, SumsTheWholeTreeThroughEveryThread)
   // 100 (the supervisor, not counted) -> 200 (two threads: 300 from one, 400 from the other)
   // 300 -> 500; and 600 adopted by 100 (an orphan).
   task(100, 100, "200 600 ");
-  statm(100, "999 999999 0 0 0 0 0\n");
+  stat(100, 999999);
   task(200, 200, "300 ");
   task(200, 201, "400 ");
-  statm(200, "10 10 0 0 0 0 0\n");
+  stat(200, 10, 2);
   task(300, 300, "500 ");
-  statm(300, "10 20 0 0 0 0 0\n");
+  stat(300, 20);
   task(400, 400, "");
-  statm(400, "10 30 0 0 0 0 0\n");
+  stat(400, 30);
   task(500, 500, "");
-  statm(500, "10 40 0 0 0 0 0\n");
+  stat(500, 40);
   task(600, 600, "");
-  statm(600, "10 1000 0 0 0 0 0\n");
-  TreeMemory m = tree_memory(100, m_dir, 4096);
-  EXPECT_EQ(m.processes, 5u); // 200, 300, 400, 500, 600
-  EXPECT_EQ(m.rss_bytes, (10u + 20 + 30 + 40 + 1000) * 4096);
+  stat(600, 1000);
+  const std::vector<ProcStat> tree = tree_stats(100, false, m_dir);
+  EXPECT_EQ(pids(tree), (std::vector<pid_t>{200, 300, 400, 500, 600}));
+  EXPECT_EQ(pages(tree), 10u + 20 + 30 + 40 + 1000);
+  EXPECT_EQ(rss_bytes(tree), pages(tree) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
 }
 
 TEST_F(FakeProc, SkipsProcessesGoneDuringTheWalk)
 {
   task(100, 100, "200 201 ");
   task(200, 200, "");
-  statm(200, "1 5 0 0 0 0 0\n");
+  stat(200, 5);
   // 201 is listed but gone: no directory at all.
-  TreeMemory m = tree_memory(100, m_dir, 1000);
-  EXPECT_EQ(m.processes, 1u);
-  EXPECT_EQ(m.rss_bytes, 5000u);
+  const std::vector<ProcStat> tree = tree_stats(100, false, m_dir);
+  EXPECT_EQ(pids(tree), std::vector<pid_t>{200});
+  EXPECT_EQ(pages(tree), 5u);
 }
 
 TEST_F(FakeProc, NoChildrenMeansNothing)
 {
   task(100, 100, "");
-  TreeMemory m = tree_memory(100, m_dir, 4096);
-  EXPECT_EQ(m.processes, 0u);
-  EXPECT_EQ(m.rss_bytes, 0u);
+  const std::vector<ProcStat> tree = tree_stats(100, false, m_dir);
+  EXPECT_TRUE(tree.empty());
+  EXPECT_EQ(rss_bytes(tree), 0u);
 }
 
 TEST_F(FakeProc, FallsBackWhenTheKernelHasNoChildrenFiles)
 {
   // Task directories without children files (CONFIG_PROC_CHILDREN off).
   fs::create_directories(m_dir + "/100/task/100");
-  statm(200, "1 3 0 0 0 0 0\n");
-  statm(300, "1 4 0 0 0 0 0\n");
+  stat(200, 3);
+  stat(300, 4);
   std::vector<pid_t> asked;
   auto fallback = [&](pid_t root) {
     asked.push_back(root);
     return std::vector<pid_t>{200, 300};
   };
-  TreeMemory m = tree_memory(100, m_dir, 10, fallback);
+  const std::vector<ProcStat> tree = tree_stats(100, false, m_dir, fallback);
   EXPECT_EQ(asked, std::vector<pid_t>{100});
-  EXPECT_EQ(m.processes, 2u);
-  EXPECT_EQ(m.rss_bytes, 70u);
+  EXPECT_EQ(pids(tree), (std::vector<pid_t>{200, 300}));
+  EXPECT_EQ(pages(tree), 7u);
 }
 
 TEST_F(FakeProc, ARecycledPidNeverLoops)
@@ -145,10 +154,9 @@ TEST_F(FakeProc, ARecycledPidNeverLoops)
   task(100, 100, "200 ");
   task(200, 200, "300 ");
   task(300, 300, "200 "); // impossible in a real tree, but a walk over changing data must end
-  statm(200, "1 1 0 0 0 0 0\n");
-  statm(300, "1 1 0 0 0 0 0\n");
-  TreeMemory m = tree_memory(100, m_dir, 1);
-  EXPECT_EQ(m.processes, 2u);
+  stat(200, 1);
+  stat(300, 1);
+  EXPECT_EQ(pids(tree_stats(100, false, m_dir)), (std::vector<pid_t>{200, 300}));
 }
 
 TEST_F(FakeProc, TreePidsReadOnlyTheTreeNotEveryProcess)
@@ -257,14 +265,14 @@ TEST(TreeMemory, CountsARealChild)
   }
   char c = 0;
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
-  TreeMemory m = tree_memory(::getpid());
+  const std::vector<ProcStat> tree = tree_stats(::getpid());
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
   ::close(ready[0]);
   ::close(ready[1]);
-  EXPECT_GE(m.processes, 1u);
-  EXPECT_GE(m.rss_bytes, 8u << 20);
+  EXPECT_GE(tree.size(), 1u);
+  EXPECT_GE(rss_bytes(tree), 8u << 20);
 }
 
 } // namespace
