@@ -21,8 +21,9 @@
 //                 s = setup_job_cgroup(host, name, caps): s.error -> refuse (exit 1); else
 //                 record s.cgroup.recorded_paths() (state.json job_cgroup), s.cgroup.enforce.
 //                 OomWatch::open(s.cgroup) -> its fd into the event loop.
-//   each run:     CgroupJoin::open(s.cgroup) before the clone; the child calls
-//                 cgroup_join_fds() before closing descriptors; baseline = cgroup_oom_kills().
+//   each run:     CgroupJoin::open(s.cgroup) before the first clone, kept until exit; the
+//                 child calls cgroup_join_fds() before closing descriptors; baseline =
+//                 cgroup_oom_kills().
 //   OOM watch:    drain(); cgroup_oom_kills() > baseline -> the run ends with cause oom.
 //   run's end:    kill_job_cgroup() ends what the job left; cgroup_members() is then empty.
 //   exit:         remove_job_cgroup(). pg-ctl stop/forget: JobCgroup::from_recorded with the

@@ -82,7 +82,8 @@ __attribute__((no_sanitize("address"))) int child_main(void* arg)
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) {
-    if (s != SIGKILL && s != SIGSTOP) {
+    if (s != SIGKILL && s != SIGSTOP &&
+        (req.reset_signals == nullptr || ::sigismember(req.reset_signals, s) == 1)) {
       ::sigaction(s, &dfl, nullptr);
     }
   }
@@ -255,6 +256,21 @@ std::string SpawnResult::message() const
     m += what.starts_with("setrlimit nofile=") ? "; nofile at most fs.nr_open)" : ")";
   }
   return m;
+}
+
+sigset_t non_default_signals()
+{
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int s = 1; s < NSIG; ++s) {
+    struct sigaction now {};
+    // glibc's own signals (32, 33) are refused: never the job's business.
+    if (s != SIGKILL && s != SIGSTOP && ::sigaction(s, nullptr, &now) == 0 &&
+        now.sa_handler != SIG_DFL) {
+      ::sigaddset(&set, s);
+    }
+  }
+  return set;
 }
 
 SpawnResult spawn(const SpawnRequest& req)

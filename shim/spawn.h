@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <csignal>
+
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +37,9 @@ struct SpawnRequest {
   // write that cgroup.procs.
   int cgroup_into_fd = -1;
   size_t cgroup_into_index = 0;
+  // The signals the child sets back to SIG_DFL (non_default_signals() of the caller); null:
+  // every signal, one sigaction(2) each (about 62 a start).
+  const sigset_t* reset_signals = nullptr;
 };
 
 struct SpawnResult {
@@ -53,6 +58,11 @@ struct SpawnResult {
   // A start that failed preparing the job's cgroup, before any fork: why.
   static SpawnResult failed_setup(std::string why);
 };
+
+// The signals whose disposition in this process is not SIG_DFL now: ignored (inherited from
+// nohup, or SIGPIPE) or caught. exec(2) keeps an ignored signal ignored, so a child resets
+// these. A caller that sets its dispositions once (the supervisor, in setup) reads them once.
+sigset_t non_default_signals();
 
 // Starts the child in its own process group with default signal dispositions, an empty mask,
 // stdin from /dev/null and no descriptor beyond 0-2. Never throws between fork and exec.

@@ -105,6 +105,8 @@ void Supervisor::setup()
   }
   ::signal(control_signal(), SIG_DFL);
   ::signal(SIGPIPE, SIG_IGN); // a closed mirror (pg-run -f | head) must not kill us
+  // Our dispositions are final now: every run's child resets only these.
+  m_spawn_reset = non_default_signals();
   m_sigfd.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   m_epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
   m_boot_timer.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));

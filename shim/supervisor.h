@@ -135,6 +135,7 @@ private:
   EventLog m_events;
 
   UniqueFd m_sigfd;
+  sigset_t m_spawn_reset{}; // the dispositions a job's child sets back to SIG_DFL
   UniqueFd m_epoll;
   UniqueFd m_boot_timer;
   UniqueFd m_mono_timer;

@@ -145,14 +145,18 @@ void Supervisor::watch_oom()
 
 std::string Supervisor::cgroup_join(SpawnRequest& req)
 {
-  m_cg_join = CgroupJoin{};
   if (m_cg.empty()) {
     return {};
   }
-  std::string error;
-  m_cg_join = CgroupJoin::open(m_cg, error);
-  if (!error.empty()) {
-    return "joining the job's cgroup: " + error;
+  // Opened at the first run and kept until the cgroup goes (cgroup_exit): the directories live
+  // as long as the supervisor, and a restart saves three opens and a statfs. A failed open
+  // keeps nothing, so the next run tries again.
+  if (m_cg_join.size() == 0) {
+    std::string error;
+    m_cg_join = CgroupJoin::open(m_cg, error);
+    if (!error.empty()) {
+      return "joining the job's cgroup: " + error;
+    }
   }
   req.cgroup_fds = m_cg_join.fds();
   req.cgroup_fd_count = m_cg_join.size();
@@ -167,7 +171,6 @@ std::string Supervisor::cgroup_join(SpawnRequest& req)
 
 void Supervisor::cgroup_run_started(pid_t main)
 {
-  m_cg_join = CgroupJoin{}; // the child has joined (or failed): the descriptors go
   m_main_comm = m_oom.valid() && main > 0 ? comm_of(main) : std::string();
 }
 
@@ -284,6 +287,7 @@ void Supervisor::cgroup_exit()
     return;
   }
   cgroup_run_ended();
+  m_cg_join = CgroupJoin{};
   m_oom = OomWatch{};
   if (std::string why = remove_job_cgroup(m_cg_host, m_cg, m_cg_name); !why.empty()) {
     say("{}: {}", m_opt.name, why);

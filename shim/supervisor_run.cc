@@ -43,6 +43,7 @@ bool Supervisor::start_run(bool first)
                    def.stop_signal,
                    {},
                    def.limits};
+  req.reset_signals = &m_spawn_reset;
   notify_spawn_env(req);
   const std::string join_error = cgroup_join(req);
   // The run starts before the fork: a run's runtime is never shorter than the job's own life.

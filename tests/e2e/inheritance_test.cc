@@ -14,7 +14,9 @@ class OneSupervisor : public E2e {};
 StartOptions nohup_like()
 {
   StartOptions o;
-  o.ignore_signals = {SIGHUP, SIGINT, SIGQUIT};
+  // HUP, INT and QUIT the supervisor sets back itself (it reads them); ALRM and TTOU it does
+  // not touch: the job's child must.
+  o.ignore_signals = {SIGHUP, SIGINT, SIGQUIT, SIGALRM, SIGTTOU};
   o.block_signals = {SIGUSR1};
   o.extra_fds = {7};
   o.env = {{"NOTIFY_SOCKET", "/run/elsewhere/notify"}, {"E2E_AMBIENT", "kept"}};
