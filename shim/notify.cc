@@ -131,13 +131,22 @@ SenderVerdict judge_sender(const std::optional<SenderCredentials>& cred, pid_t s
   if (!cred || cred->pid <= 0) {
     return SenderVerdict::NoCredentials;
   }
-  if (!parent_of(cred->pid)) {
-    // Already gone (and reaped): it cannot be asked who it was. A process can only put its own
-    // pid in its credentials (unless it is privileged), so a same-user sender is trusted as
-    // systemd-notify, which is often gone by the time its message is read.
-    return cred->uid == our_uid ? SenderVerdict::GoneSameUser : SenderVerdict::GoneOtherUser;
+  // Twice: the sender may end between the look that finds it and the walk up from it. That is
+  // systemd-notify's way: released once we have read its BARRIER=1 message, it exits and its
+  // shell reaps it, so the walk finds no parent and would call a member of the tree an outsider.
+  // Asked again, it is gone.
+  for (int look = 0; look < 2; ++look) {
+    if (!parent_of(cred->pid)) {
+      // Already gone (and reaped): it cannot be asked who it was. A process can only put its
+      // own pid in its credentials (unless it is privileged), so a same-user sender is trusted
+      // as systemd-notify, which is often gone by the time its message is read.
+      return cred->uid == our_uid ? SenderVerdict::GoneSameUser : SenderVerdict::GoneOtherUser;
+    }
+    if (in_tree(cred->pid, supervisor, parent_of)) {
+      return SenderVerdict::InTree;
+    }
   }
-  return in_tree(cred->pid, supervisor, parent_of) ? SenderVerdict::InTree : SenderVerdict::Outside;
+  return SenderVerdict::Outside;
 }
 
 NotifySocket NotifySocket::open()

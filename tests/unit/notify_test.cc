@@ -165,6 +165,25 @@ TEST(NotifyAccept, AncestorGoneMidWalkOrLoopIsRefused)
   EXPECT_FALSE(in_tree(800, k_sup, p.lookup())); // a cycle ends, bounded
 }
 
+TEST(NotifyAccept, ASenderReapedDuringTheWalkIsGoneNotOutside)
+{
+  // systemd-notify, released by its BARRIER=1 message, exits and is reaped by its shell between
+  // the look that finds it and the walk up from it: found once, then never again. The full
+  // suite under ASan once recorded a notify-ignored event for it ("outside the job's tree").
+  int asked = 0;
+  ParentLookup look = [&](pid_t p) -> std::optional<pid_t> {
+    if (p == 900) {
+      return ++asked == 1 ? std::optional<pid_t>(200) : std::nullopt;
+    }
+    return k_procs.lookup()(p);
+  };
+  EXPECT_EQ(judge_sender(SenderCredentials{900, k_uid}, k_sup, k_uid, look),
+            SenderVerdict::GoneSameUser);
+  asked = 0;
+  EXPECT_EQ(judge_sender(SenderCredentials{900, 0}, k_sup, k_uid, look),
+            SenderVerdict::GoneOtherUser);
+}
+
 TEST(NotifyAccept, RealProcSaysOurChildIsOurs)
 {
   pid_t child = ::fork();
