@@ -277,6 +277,155 @@ int report(const std::string& path)
   return 0;
 }
 
+constexpr Ns k_deadline = 30'000'000'000LL;
+
+// launch STAMP -- CMD...: "JOB_EXEC_US LAUNCHER_RETURNED_US"
+int cmd_launch(int argc, char** argv)
+{
+  std::string stamp = argv[2];
+  auto args = after_dashes(argc, argv, 3);
+  Ns t0 = now_ns();
+  int status = run(args, "", nullptr);
+  Ns t1 = now_ns();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("launcher " + args[0] + " failed, status " + std::to_string(status));
+  Stamp s = wait_stamp(stamp, 0, t0 + k_deadline);
+  std::printf("%lld %lld\n", us(s.at - t0), us(t1 - t0));
+  return 0;
+}
+
+// restart STAMP MIN_AGE_MS: SIGKILL the newest job once that old, the successor's latency (µs)
+int cmd_restart(char** argv)
+{
+  std::string stamp = argv[2];
+  Ns min_age = std::stoll(argv[3]) * 1'000'000LL;
+  Stamp s = wait_stamp(stamp, 0, now_ns() + k_deadline);
+  while (now_ns() - s.at < min_age)
+    nap();
+  Ns t0 = now_ns();
+  if (::kill(s.pid, SIGKILL) < 0)
+    die("kill " + std::to_string(s.pid) + ": " + std::strerror(errno));
+  Stamp next = wait_stamp(stamp, s.lines, t0 + k_deadline);
+  std::printf("%lld\n", us(next.at - t0));
+  return 0;
+}
+
+// mem PID...: "RSS_KB PSS_KB" summed from smaps_rollup
+int cmd_mem(int argc, char** argv)
+{
+  long long rss = 0, pss = 0;
+  for (int i = 2; i < argc; ++i) {
+    std::istringstream in(slurp(std::string("/proc/") + argv[i] + "/smaps_rollup"));
+    std::string key;
+    long long kb = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream l(line);
+      if (!(l >> key >> kb))
+        continue;
+      if (key == "Rss:")
+        rss += kb;
+      else if (key == "Pss:")
+        pss += kb;
+    }
+  }
+  std::printf("%lld %lld\n", rss, pss);
+  return 0;
+}
+
+// idle SECONDS PID...: per pid, "CPU_TICKS VOLUNTARY_SWITCHES" over the window
+int cmd_idle(int argc, char** argv)
+{
+  int seconds = std::atoi(argv[2]);
+  std::vector<std::pair<long long, long long>> before;
+  for (int i = 3; i < argc; ++i)
+    before.push_back(activity(std::atoi(argv[i])));
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  for (int i = 3; i < argc; ++i) {
+    auto after = activity(std::atoi(argv[i]));
+    auto b = before[static_cast<size_t>(i - 3)];
+    std::printf("%lld %lld\n", after.first - b.first, after.second - b.second);
+  }
+  return 0;
+}
+
+// rate FILE SECONDS: the file's growth in bytes per second over the window
+int cmd_rate(char** argv)
+{
+  auto size = [&] {
+    std::ifstream f(argv[2], std::ios::ate | std::ios::binary);
+    return f ? static_cast<long long>(f.tellg()) : 0LL;
+  };
+  long long n0 = size();
+  Ns t0 = now_ns();
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(argv[3]) * 1000));
+  long long n1 = size();
+  Ns t1 = now_ns();
+  std::printf("%.1f\n", static_cast<double>(n1 - n0) * 1e9 / static_cast<double>(t1 - t0));
+  return 0;
+}
+
+// time N [--out FILE] -- CMD...: N runs, each one's time (µs)
+int cmd_time(int argc, char** argv)
+{
+  int n = std::atoi(argv[2]);
+  std::string out;
+  if (argc > 4 && std::strcmp(argv[3], "--out") == 0)
+    out = argv[4];
+  auto args = after_dashes(argc, argv, 3);
+  for (int i = 0; i < n; ++i) {
+    Ns t0 = now_ns();
+    int status = run(args, out, nullptr);
+    Ns t1 = now_ns();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      die(args[0] + " failed, status " + std::to_string(status));
+    std::printf("%lld\n", us(t1 - t0));
+  }
+  return 0;
+}
+
+// launch-wait -- CMD...: from the launch until the supervisor it names has exited (µs)
+int cmd_launch_wait(int argc, char** argv)
+{
+  auto args = after_dashes(argc, argv, 2);
+  std::string out;
+  Ns t0 = now_ns();
+  int status = run(args, "-", &out);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("launcher failed: " + out);
+  auto at = out.find("\"supervisor_pid\":");
+  if (at == std::string::npos)
+    die("no supervisor_pid in: " + out);
+  pid_t sup = std::atoi(out.c_str() + at + 17);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, sup, 0));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    ::close(pidfd);
+  } else {
+    while (!gone(sup))
+      nap();
+  }
+  std::printf("%lld\n", us(now_ns() - t0));
+  return 0;
+}
+
+// waitgone MS PID...: 0 once every pid is gone, 1 at the deadline
+int cmd_waitgone(int argc, char** argv)
+{
+  Ns deadline = now_ns() + std::stoll(argv[2]) * 1'000'000LL;
+  for (int i = 3; i < argc; ++i) {
+    pid_t pid = std::atoi(argv[i]);
+    while (!gone(pid)) {
+      if (now_ns() > deadline)
+        return 1;
+      nap();
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -284,138 +433,28 @@ int main(int argc, char** argv)
   if (argc < 2)
     die("usage: bench_drive launch|restart|jobpid|ppid|mem|idle|rate|time|launch-wait|"
         "waitgone|report ...");
-  std::string cmd = argv[1];
-  const Ns k_deadline = 30'000'000'000LL;
-
-  if (cmd == "launch" && argc > 3) {
-    std::string stamp = argv[2];
-    auto args = after_dashes(argc, argv, 3);
-    Ns t0 = now_ns();
-    int status = run(args, "", nullptr);
-    Ns t1 = now_ns();
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      die("launcher " + args[0] + " failed, status " + std::to_string(status));
-    Stamp s = wait_stamp(stamp, 0, t0 + k_deadline);
-    std::printf("%lld %lld\n", us(s.at - t0), us(t1 - t0));
-    return 0;
-  }
-  if (cmd == "restart" && argc == 4) {
-    std::string stamp = argv[2];
-    Ns min_age = std::stoll(argv[3]) * 1'000'000LL;
-    Stamp s = wait_stamp(stamp, 0, now_ns() + k_deadline);
-    while (now_ns() - s.at < min_age)
-      nap();
-    Ns t0 = now_ns();
-    if (::kill(s.pid, SIGKILL) < 0)
-      die("kill " + std::to_string(s.pid) + ": " + std::strerror(errno));
-    Stamp next = wait_stamp(stamp, s.lines, t0 + k_deadline);
-    std::printf("%lld\n", us(next.at - t0));
-    return 0;
-  }
+  const std::string cmd = argv[1];
+  if (cmd == "launch" && argc > 3)
+    return cmd_launch(argc, argv);
+  if (cmd == "restart" && argc == 4)
+    return cmd_restart(argv);
   if ((cmd == "jobpid" || cmd == "ppid") && argc == 3) {
     Stamp s = wait_stamp(argv[2], 0, now_ns() + k_deadline);
     std::printf("%d\n", cmd == "jobpid" ? s.pid : parent_of(s.pid));
     return 0;
   }
-  if (cmd == "mem" && argc > 2) {
-    long long rss = 0, pss = 0;
-    for (int i = 2; i < argc; ++i) {
-      std::istringstream in(slurp(std::string("/proc/") + argv[i] + "/smaps_rollup"));
-      std::string key;
-      long long kb = 0;
-      std::string unit;
-      std::string line;
-      while (std::getline(in, line)) {
-        std::istringstream l(line);
-        if (!(l >> key >> kb))
-          continue;
-        if (key == "Rss:")
-          rss += kb;
-        else if (key == "Pss:")
-          pss += kb;
-      }
-    }
-    std::printf("%lld %lld\n", rss, pss);
-    return 0;
-  }
-  if (cmd == "idle" && argc > 3) {
-    int seconds = std::atoi(argv[2]);
-    std::vector<std::pair<long long, long long>> before;
-    for (int i = 3; i < argc; ++i)
-      before.push_back(activity(std::atoi(argv[i])));
-    std::this_thread::sleep_for(std::chrono::seconds(seconds));
-    for (int i = 3; i < argc; ++i) {
-      auto after = activity(std::atoi(argv[i]));
-      auto b = before[static_cast<size_t>(i - 3)];
-      std::printf("%lld %lld\n", after.first - b.first, after.second - b.second);
-    }
-    return 0;
-  }
-  if (cmd == "rate" && argc == 4) {
-    auto size = [&] {
-      std::ifstream f(argv[2], std::ios::ate | std::ios::binary);
-      return f ? static_cast<long long>(f.tellg()) : 0LL;
-    };
-    long long n0 = size();
-    Ns t0 = now_ns();
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(argv[3]) * 1000));
-    long long n1 = size();
-    Ns t1 = now_ns();
-    std::printf("%.1f\n", static_cast<double>(n1 - n0) * 1e9 / static_cast<double>(t1 - t0));
-    return 0;
-  }
-  if (cmd == "time" && argc > 3) {
-    int n = std::atoi(argv[2]);
-    std::string out;
-    if (argc > 4 && std::strcmp(argv[3], "--out") == 0)
-      out = argv[4];
-    auto args = after_dashes(argc, argv, 3);
-    for (int i = 0; i < n; ++i) {
-      Ns t0 = now_ns();
-      int status = run(args, out, nullptr);
-      Ns t1 = now_ns();
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        die(args[0] + " failed, status " + std::to_string(status));
-      std::printf("%lld\n", us(t1 - t0));
-    }
-    return 0;
-  }
-  if (cmd == "launch-wait") {
-    auto args = after_dashes(argc, argv, 2);
-    std::string out;
-    Ns t0 = now_ns();
-    int status = run(args, "-", &out);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      die("launcher failed: " + out);
-    auto at = out.find("\"supervisor_pid\":");
-    if (at == std::string::npos)
-      die("no supervisor_pid in: " + out);
-    pid_t sup = std::atoi(out.c_str() + at + 17);
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, sup, 0));
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-      }
-      ::close(pidfd);
-    } else {
-      while (!gone(sup))
-        nap();
-    }
-    std::printf("%lld\n", us(now_ns() - t0));
-    return 0;
-  }
-  if (cmd == "waitgone" && argc > 2) {
-    Ns deadline = now_ns() + std::stoll(argv[2]) * 1'000'000LL;
-    for (int i = 3; i < argc; ++i) {
-      pid_t pid = std::atoi(argv[i]);
-      while (!gone(pid)) {
-        if (now_ns() > deadline)
-          return 1;
-        nap();
-      }
-    }
-    return 0;
-  }
+  if (cmd == "mem" && argc > 2)
+    return cmd_mem(argc, argv);
+  if (cmd == "idle" && argc > 3)
+    return cmd_idle(argc, argv);
+  if (cmd == "rate" && argc == 4)
+    return cmd_rate(argv);
+  if (cmd == "time" && argc > 3)
+    return cmd_time(argc, argv);
+  if (cmd == "launch-wait")
+    return cmd_launch_wait(argc, argv);
+  if (cmd == "waitgone" && argc > 2)
+    return cmd_waitgone(argc, argv);
   if (cmd == "report" && argc == 3)
     return report(argv[2]);
   die("bad arguments for " + cmd);
