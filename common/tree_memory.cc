@@ -114,29 +114,6 @@ bool walk(pid_t root, const ProcStat* root_stat, const std::string& proc, Visit 
 
 } // namespace
 
-namespace {
-
-// Every process below root from a scan of all of /proc (or the caller's stand-in), for a kernel
-// without children files.
-std::vector<pid_t> scan(pid_t root, const DescendantsFn& fallback)
-{
-  return fallback ? fallback(root) : descendants(root);
-}
-
-} // namespace
-
-std::vector<pid_t> tree_pids(pid_t root, const std::string& proc, const DescendantsFn& fallback)
-{
-  std::vector<pid_t> tree;
-  if (!walk(root, nullptr, proc, [&](pid_t p) -> const ProcStat* {
-        tree.push_back(p);
-        return nullptr;
-      })) {
-    return scan(root, fallback);
-  }
-  return tree;
-}
-
 std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread, const std::string& proc,
                                  const DescendantsFn& fallback)
 {
@@ -158,7 +135,7 @@ std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread, const std::st
     return &out.back();
   });
   if (!walked) {
-    for (pid_t pid : scan(root, fallback)) {
+    for (pid_t pid : fallback ? fallback(root) : descendants(root)) { // the scan of all of /proc
       if (auto st = read_proc_stat(pid, proc)) {
         out.push_back(std::move(*st));
       }

@@ -20,14 +20,12 @@ std::vector<pid_t> parse_children(std::string_view text);
 // Every process below root, for when the kernel has no children files (CONFIG_PROC_CHILDREN off).
 using DescendantsFn = std::function<std::vector<pid_t>(pid_t root)>;
 
-// Every process below root (root excluded), walked through PROC/PID/task/TID/children: only the
-// tree is read, whatever else runs on the machine. When root's children files are missing, the
+// PROC/PID/stat of every process below root (root excluded) still there when read, walked through
+// PROC/PID/task/TID/children: only the tree is read, whatever else runs on the machine. One that
+// ends during the walk is skipped, never an error. When root's children files are missing, the
 // tree comes from fallback (common/proc's descendants(), a scan of every process, by default).
-std::vector<pid_t> tree_pids(pid_t root, const std::string& proc = "/proc",
-                             const DescendantsFn& fallback = {});
-// PROC/PID/stat of each process of tree_pids(root) still there when read (one that ends during the
-// walk is skipped, never an error). root_one_thread: the caller knows root runs one thread (a pg
-// supervisor), so its stat need not be read to find its children.
+// root_one_thread: the caller knows root runs one thread (a pg supervisor), so its stat need not
+// be read to find its children.
 std::vector<ProcStat> tree_stats(pid_t root, bool root_one_thread = false,
                                  const std::string& proc = "/proc",
                                  const DescendantsFn& fallback = {});
