@@ -10,9 +10,10 @@
 #include "lost_run.h"
 #include "output.h"
 #include "proc.h"
+#include "program_path.h"
+#include "run_args.h"
 #include "signals.h"
 #include "state_dir.h"
-#include "supervise_path.h"
 #include "supervise_plan.h"
 #include "supervisor.h"
 #include "syscalls.h"
@@ -223,22 +224,6 @@ int init_loop(pid_t supervisor, const sigset_t& set, Millis linger)
   }
 }
 
-} // namespace
-
-std::string receipt_text(const Options& opt, bool starting, pid_t pid, pid_t supervisor)
-{
-  if (starting) {
-    // --notify: the job has not sent READY=1 (yet); with --wait it survived the wait without.
-    return fmt::format("starting, pid {} (supervisor {}), log {}; READY=1 not received{}", pid,
-                       supervisor, opt.def.log,
-                       opt.wait.count() > 0 ? " within the " + format_duration(opt.wait) + " wait"
-                                            : " yet");
-  }
-  return fmt::format("running, pid {} (supervisor {}), log {}", pid, supervisor, opt.def.log);
-}
-
-namespace {
-
 // The launch receipt: one line, or one JSON object with --json.
 void print_receipt(const Options& opt, const nlohmann::json& r)
 {
@@ -249,8 +234,8 @@ void print_receipt(const Options& opt, const nlohmann::json& r)
     fmt::print("{}\n", dump_line(r));
   } else {
     fmt::print("{}: {}\n", opt.name,
-               receipt_text(opt, r.value("state", "") == "starting", r.value("pid", 0),
-                            r.value("supervisor_pid", 0)));
+               receipt_text(opt.def.log, opt.wait, r.value("state", "") == "starting",
+                            r.value("pid", 0), r.value("supervisor_pid", 0)));
   }
   std::fflush(stdout);
 }
@@ -570,7 +555,7 @@ int launch(const Options& opt)
   const bool foreground = opt.foreground || ::getpid() == 1;
   std::string supervise;
   if (!foreground) {
-    auto found = find_supervise();
+    auto found = find_pg_program("pg-supervise");
     if (!found) {
       return fail(opt, k_exit_env,
                   "cannot find pg-supervise, the supervisor (next to this program, or "

@@ -3,6 +3,7 @@
 #include "launch.h"
 #include "launch_json.h"
 #include "parse.h"
+#include "relaunch.h"
 #include "rlimits.h"
 #include "signals.h"
 #include "spawn.h"
@@ -302,13 +303,18 @@ std::vector<std::string> job_command(std::vector<std::string> command)
   return command;
 }
 
+void check_name(const std::string& name)
+{
+  if (auto why = name_problem(name); !why.empty()) {
+    throw usage(fmt::format("--name '{}': {}", escape_control(name), why));
+  }
+}
+
 // The rules between options, and the values kept as text by the parser.
 void apply_rules(Options& opt, const Raw& raw)
 {
   JobDefinition& def = opt.def;
-  if (auto why = name_problem(opt.name); !why.empty()) {
-    throw usage(fmt::format("--name '{}': {}", escape_control(opt.name), why));
-  }
+  check_name(opt.name);
   if (def.alert_timeout.count() == 0) {
     throw usage("--alert-timeout: must be more than 0 (a hook may never run forever)");
   }
@@ -401,6 +407,46 @@ void settle(Options& opt, const Raw& raw)
 constexpr std::array<std::string_view, 7> k_launch_options{
     "name", "replace", "wait", "state-dir", "foreground", "quiet", "json"};
 
+// pg-ctl's options, hidden from --help and unknown to a jobs file: the job launched again as
+// recorded (pg-ctl start), or revived (pg-ctl revive).
+struct Again {
+  bool relaunch = false;
+  Relaunch how;
+  std::string jobs_file; // pg-ctl up: the jobs file the job comes from, kept in its definition
+};
+
+void declare_again(CLI::App& app, Again& again)
+{
+  app.add_flag("--relaunch", again.relaunch, "launch the job recorded as NAME again")->group("");
+  app.add_flag("--revive", again.how.revive, "revive the job recorded as NAME")->group("");
+  app.add_flag("--update-env", again.how.update_env, "with --relaunch: our environment")->group("");
+  app.add_option("--jobs-file", again.jobs_file, "the jobs file the job comes from")->group("");
+}
+
+bool about_one_launch(const std::string& option)
+{
+  return std::find(k_launch_options.begin(), k_launch_options.end(), option) !=
+         k_launch_options.end();
+}
+
+// The launch of a recorded job: only the options about one launch, and no command.
+void from_record(const CLI::App& app, Options& opt, const Raw& raw, const Again& again)
+{
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->count() > 0 && !o->get_lnames().empty() && !o->get_group().empty() &&
+        !about_one_launch(o->get_lnames().front())) {
+      throw usage(fmt::format("--{} defines the job: --relaunch and --revive launch it as "
+                              "recorded",
+                              o->get_lnames().front()));
+    }
+  }
+  if (!app.remaining().empty() || !again.jobs_file.empty()) {
+    throw usage("--relaunch and --revive launch the recorded job: give no command or jobs file");
+  }
+  check_name(opt.name);
+  relaunch_from_record(opt, raw.state_dir, again.how);
+}
+
 // CLI11's usage line, and the command that follows the options (prefix_command takes it).
 class RunFormatter : public CLI::Formatter {
 public:
@@ -432,8 +478,7 @@ std::vector<RunOption> run_options()
     r.key = name;
     std::replace(r.key.begin(), r.key.end(), '-', '_');
     r.flag = o->get_expected_max() == 0; // a flag takes no value
-    r.defines_job =
-        std::find(k_launch_options.begin(), k_launch_options.end(), name) == k_launch_options.end();
+    r.defines_job = !about_one_launch(name);
     out.push_back(std::move(r));
   }
   return out;
@@ -449,6 +494,8 @@ bool parse_run_args(int argc, char** argv, Options& opt)
   app.set_version_flag("--version", std::string("pg-run ") + PG_VERSION);
   Raw raw;
   declare(app, opt, raw);
+  Again again;
+  declare_again(app, again);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -467,10 +514,32 @@ bool parse_run_args(int argc, char** argv, Options& opt)
     const bool value = dynamic_cast<const CLI::ValidationError*>(&e) != nullptr;
     throw Failure(k_exit_usage, e.what(), value ? "" : "Try 'pg-run --help'.");
   }
+  if (again.relaunch || again.how.revive) {
+    from_record(app, opt, raw, again);
+    return true;
+  }
+  if (again.how.update_env) {
+    throw usage("--update-env goes with --relaunch");
+  }
+  if (!again.jobs_file.empty()) {
+    opt.def.jobs_file = absolute(again.jobs_file, current_dir());
+  }
   opt.def.argv = job_command(app.remaining());
   apply_rules(opt, raw);
   settle(opt, raw);
   return true;
+}
+
+std::string receipt_text(const std::string& log, Millis wait, bool starting, pid_t pid,
+                         pid_t supervisor)
+{
+  if (starting) {
+    // --notify: the job has not sent READY=1 (yet); with --wait it survived the wait without.
+    return fmt::format(
+        "starting, pid {} (supervisor {}), log {}; READY=1 not received{}", pid, supervisor, log,
+        wait.count() > 0 ? " within the " + format_duration(wait) + " wait" : " yet");
+  }
+  return fmt::format("running, pid {} (supervisor {}), log {}", pid, supervisor, log);
 }
 
 int report_failure(const Options& opt, const Failure& f)

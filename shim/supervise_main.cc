@@ -3,7 +3,7 @@
 // links no command-line parser, no JSON reader and no logger, so that the process beside every
 // job for its whole life is small (bench/RESULTS.md, "The supervisor's memory"). It answers the
 // launcher on the report pipe once the job has exec'd (or when --wait is over), then supervises.
-#include "launch.h"
+#include "run_status.h"
 #include "supervise_plan.h"
 #include "supervisor.h"
 #include "syscalls.h"

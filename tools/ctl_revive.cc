@@ -1,11 +1,11 @@
 #include "ctl_revive.h"
 
+#include "ctl_pg_run.h"
 #include "ctl_scope.h"
-#include "ctl_start.h"
 #include "events.h"
-#include "launch.h"
 #include "ls_format.h"
 #include "parse.h"
+#include "run_status.h"
 #include "syscalls.h"
 
 #include <fmt/format.h>
@@ -75,20 +75,12 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   if (st.deadline_at && wall_now() >= *st.deadline_at) {
     return end_at_deadline(dir, st, std::move(r));
   }
-  Options opt;
-  try {
-    opt = relaunch_options(jobs, dir, st, false);
-  } catch (const Failure& f) {
-    r.message = fmt::format("not revived: {}", f.what());
-    return r;
+  std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + v.name, "--revive",
+                                "--quiet"};
+  if (ro.replace) {
+    args.emplace_back("--replace");
   }
-  opt.quiet = true;
-  opt.replace = ro.replace;
-  opt.keep_started_at = st.started_at;
-  opt.keep_deadline_at = st.deadline_at;
-  opt.keep_restarts = st.restarts + 1; // the revived run is a restart too
-  opt.keep_ack = true;                 // a revival acknowledges nothing
-  const int status = launch(opt);      // says why on stderr when it fails
+  const int status = run_pg_run(args); // says why on stderr when it fails
   const JobView after = look_after(dir, r);
   if (status != k_exit_ok) {
     r.message = fmt::format("not revived (status {}){}", status,

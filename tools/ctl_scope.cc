@@ -1,56 +1,16 @@
 #include "ctl_scope.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
+#include "ctl_pg_run.h"
+
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 
 namespace pg {
 
 namespace {
-
-// Runs argv (PATH searched; 127 when it cannot be run) with stdout on /dev/null, and stderr either
-// inherited or on /dev/null too; returns its exit status, or 127 when it cannot be started.
-int run_quiet(const std::vector<std::string>& argv, bool keep_stderr)
-{
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  // (<spawn.h> is shadowed by shim/spawn.h on this target's include path: fork and exec.)
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    return 127;
-  }
-  if (pid == 0) { // only async-signal-safe calls from here on
-    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null >= 0) {
-      ::dup2(null, STDOUT_FILENO);
-      if (!keep_stderr) {
-        ::dup2(null, STDERR_FILENO);
-      }
-    }
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return 127;
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    return 128 + WTERMSIG(status);
-  }
-  return WEXITSTATUS(status);
-}
 
 std::vector<std::string> systemd_run(const std::string& unit, const std::string& description,
                                      const std::vector<std::string>& argv)
@@ -76,7 +36,7 @@ std::string scope_unit_name(const std::string& job, long long now_s, int pid)
 
 bool scopes_available(const std::string& self, std::string& why)
 {
-  const int status = run_quiet(systemd_run("", "", {self, "--version"}), false);
+  const int status = run_and_wait(systemd_run("", "", {self, "--version"}), ChildOutput::None);
   if (status == 0) {
     return true;
   }
@@ -90,7 +50,7 @@ bool scopes_available(const std::string& self, std::string& why)
 int run_in_scope(const std::string& unit, const std::string& description,
                  const std::vector<std::string>& argv)
 {
-  return run_quiet(systemd_run(unit, description, argv), true);
+  return run_and_wait(systemd_run(unit, description, argv), ChildOutput::NoStdout);
 }
 
 std::string self_exe()

@@ -1,9 +1,8 @@
 #include "ctl_start.h"
 
-#include "environ.h"
+#include "ctl_pg_run.h"
 #include "job_view.h"
-#include "launch.h"
-#include "parse.h"
+#include "run_args.h"
 
 #include <fmt/format.h>
 
@@ -33,16 +32,15 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
     r.message = "already running";
     return r;
   }
-  Options opt;
-  try {
-    opt = relaunch_options(jobs, *dir, *v.state, so.update_env);
-  } catch (const Failure& f) {
-    r.message = fmt::format("not started: {}", f.what());
-    return r;
+  std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + name, "--relaunch",
+                                "--quiet"}; // its receipt is this result's line
+  if (so.update_env) {
+    args.emplace_back("--update-env");
   }
-  opt.wait = so.wait;
-  opt.quiet = true;               // its receipt is this result's line, in the order of the names
-  const int status = launch(opt); // says why on stderr when it fails
+  if (so.wait.count() > 0) {
+    args.insert(args.end(), {"--wait", fmt::format("{}ms", so.wait.count())});
+  }
+  const int status = run_pg_run(args); // says why on stderr when it fails
   const JobView after = view_job(*dir);
   if (after.state) {
     r.state = after.shown;
@@ -57,34 +55,13 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
     return r;
   }
   r.ok = true;
-  r.message = receipt_text(opt, r.state == RunState::Starting, r.pid.value_or(0),
+  r.message = receipt_text(after.state ? after.state->definition.log : "", so.wait,
+                           r.state == RunState::Starting, r.pid.value_or(0),
                            after.state ? after.state->supervisor.pid : 0);
   return r;
 }
 
 } // namespace
-
-Options relaunch_options(const JobsAt& jobs, const JobDir& dir, const JobState& st, bool update_env)
-{
-  Options opt;
-  opt.name = dir.name();
-  opt.def = st.definition;
-  opt.state_dir = jobs.path;
-  std::string kept;
-  if (!update_env && dir.read("environ", kept)) {
-    opt.launch_env = parse_environ(kept);
-  } else {
-    opt.launch_env = current_environ();
-  }
-  if (!opt.def.env_file.empty()) {
-    auto parsed = load_env_file(opt.def.env_file);
-    if (!parsed.error.empty()) {
-      throw Failure(k_ctl_exit_failed, parsed.error);
-    }
-    opt.file_env = std::move(parsed.vars);
-  }
-  return opt;
-}
 
 std::vector<CtlResult> start_jobs(const JobsAt& jobs, const std::vector<std::string>& names,
                                   const StartOptions& opt)

@@ -1,7 +1,8 @@
 #include "ctl_up.h"
 
+#include "ctl_pg_run.h"
 #include "job_view.h"
-#include "launch.h"
+#include "run_args.h"
 
 #include <fmt/format.h>
 
@@ -32,10 +33,13 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
   CtlResult r;
   r.name = fj.name;
   r.action = "up";
-  Options opt = fj.opt;
-  opt.quiet = true;
-  opt.replace = replace;
-  const int status = launch(opt);                                // says why on stderr when it fails
+  std::vector<std::string> args = fj.args; // pg-run's own arguments, checked by its parser
+  // The receipt is this result's line; the definition records the file it comes from.
+  args.insert(args.begin(), {"--quiet", "--jobs-file=" + fj.opt.def.jobs_file});
+  if (replace) {
+    args.insert(args.begin(), "--replace");
+  }
+  const int status = run_pg_run(args);                           // says why on stderr when it fails
   const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the first launch
   const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
   std::optional<JobDir> dir = at ? at->job(fj.name, false) : std::nullopt;
@@ -49,8 +53,9 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
     return r;
   }
   r.ok = true;
-  std::string receipt = receipt_text(opt, r.state == RunState::Starting, r.pid.value_or(0),
-                                     after.state ? after.state->supervisor.pid : 0);
+  std::string receipt =
+      receipt_text(fj.opt.def.log, fj.opt.wait, r.state == RunState::Starting, r.pid.value_or(0),
+                   after.state ? after.state->supervisor.pid : 0);
   if (receipt.rfind("running, ", 0) == 0) {
     receipt.erase(0, 9);
   }

@@ -44,6 +44,10 @@ TEST_F(Help, PgRunNamesEveryValueByItsKind)
                              "--env-file FILE", "--log FILE", "--cwd DIR", "--state-dir DIR"}) {
     EXPECT_TRUE(contains(text, option)) << option << " in\n" << text;
   }
+  // pg-ctl's own (start, revive, up): not the user's to give.
+  for (const char* hidden : {"--relaunch", "--revive", "--update-env", "--jobs-file"}) {
+    EXPECT_FALSE(contains(text, hidden)) << hidden << " in\n" << text;
+  }
 }
 
 TEST_F(Help, PgRunUsageLineShowsTheCommandAfterTheOptions)

@@ -195,5 +195,40 @@ TEST_F(PgCtlStart, ForgetRemovesTheKeptEnvironment)
   EXPECT_FALSE(fs::exists(state_dir() + "/gone")) << r.out;
 }
 
+// pg-ctl start and revive run pg-run (--relaunch, --revive), found beside pg-ctl: a pg-ctl
+// without one says so, and pg-run's own options for them take no definition from the caller.
+TEST_F(PgCtlStart, StartIsPgRunsLaunchOfTheRecordedJob)
+{
+  launch("rec", {"--oneshot"}, {"--exit", "0"});
+  wait_end("rec");
+  const std::string lonely = path("bin");
+  fs::create_directory(lonely);
+  fs::copy_file(PG_CTL_BIN, lonely + "/pg-ctl");
+  Result r = run({lonely + "/pg-ctl", "--state-dir", state_dir(), "start", "rec"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "cannot find pg-run next to pg-ctl")) << r.err;
+  EXPECT_EQ(state("rec")["restarts"], 0) << "nothing was started";
+
+  r = run(pg_run({"--relaunch", "-n", "rec", "--", "/bin/true"}));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "give no command")) << r.err;
+  r = run(pg_run({"--relaunch", "-n", "rec", "--restart", "always"}));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "--restart defines the job")) << r.err;
+  r = run(pg_run({"--update-env", "-n", "rec", "--", "/bin/true"}));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "--update-env goes with --relaunch")) << r.err;
+  r = run(pg_run({"--relaunch", "-n", "nosuch"}));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "nosuch: no such job")) << r.err;
+
+  r = run(pg_run({"--relaunch", "-n", "rec", "--wait", "300ms"}));
+  EXPECT_EQ(r.status, 0) << r.err << "a task that completes within --wait did what it was asked";
+  const Json again = wait_end("rec");
+  EXPECT_EQ(again["state"], "completed") << again;
+  EXPECT_EQ(again["definition"]["oneshot"], true) << "the recorded definition";
+  EXPECT_EQ(events("rec", "start").size(), 2u);
+}
+
 } // namespace
 } // namespace pg::e2e

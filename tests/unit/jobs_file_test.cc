@@ -53,6 +53,11 @@ TEST(JobsFileToml, WhatIsNotAJobsKeyIsRefusedWithItsLine)
                  "pg.toml:3: jobs.bot.durration: unknown key");
   expect_refused("[jobs.bot]\ncommand = \"x\"\nreplace = true\n",
                  "pg.toml:3: jobs.bot.replace: not a key of a jobs file (it is about one launch)");
+  // pg-ctl's own options to pg-run are no keys of a jobs file.
+  expect_refused("[jobs.bot]\ncommand = \"x\"\nrelaunch = true\n",
+                 "pg.toml:3: jobs.bot.relaunch: unknown key");
+  expect_refused("[jobs.bot]\ncommand = \"x\"\njobs_file = \"/p/other.toml\"\n",
+                 "pg.toml:3: jobs.bot.jobs_file: unknown key");
   expect_refused("[jobs.bot]\ncommand = \"x\"\nnotify = 1\n",
                  "pg.toml:3: jobs.bot.notify: must be true or false");
   expect_refused("[jobs.bot]\ncwd = \"x\"\n", "pg.toml:1: jobs.bot: no command");

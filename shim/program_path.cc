@@ -1,4 +1,4 @@
-#include "supervise_path.h"
+#include "program_path.h"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 
 namespace pg {
 
-std::optional<std::string> find_supervise()
+std::optional<std::string> find_pg_program(const std::string& name)
 {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -15,10 +15,9 @@ std::optional<std::string> find_supervise()
   }
   std::string dir(buf, static_cast<size_t>(n));
   dir.erase(dir.rfind('/'));
-  std::vector<std::string> places{dir + "/pg-supervise",
-                                  dir + "/" PG_LIBEXEC_FROM_BIN "/pg-supervise"};
+  std::vector<std::string> places{dir + "/" + name, dir + "/" PG_LIBEXEC_FROM_BIN "/" + name};
   if (const std::string build = PG_BUILD_DIR; dir.starts_with(build + "/")) {
-    places.push_back(build + "/shim/pg-supervise");
+    places.push_back(build + "/shim/" + name);
   }
   for (const std::string& p : places) {
     if (::access(p.c_str(), X_OK) == 0) {
