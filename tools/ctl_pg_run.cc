@@ -53,7 +53,7 @@ int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
   return WEXITSTATUS(status);
 }
 
-int run_pg_run(const std::vector<std::string>& args)
+std::vector<std::string> pg_run_argv(const std::vector<std::string>& args)
 {
   const std::optional<std::string> pg_run = find_pg_program("pg-run");
   if (!pg_run) {
@@ -62,7 +62,12 @@ int run_pg_run(const std::vector<std::string>& args)
   }
   std::vector<std::string> argv{*pg_run};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_and_wait(argv, ChildOutput::Inherit);
+  return argv;
+}
+
+int run_pg_run(const std::vector<std::string>& args)
+{
+  return run_and_wait(pg_run_argv(args), ChildOutput::Inherit);
 }
 
 } // namespace pg

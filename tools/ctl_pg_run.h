@@ -14,6 +14,10 @@ enum class ChildOutput { Inherit, NoStdout, None };
 // 127 when it cannot be run. pg-ctl's buffered output is written out first.
 int run_and_wait(const std::vector<std::string>& argv, ChildOutput out);
 
+// pg-run's argv: its path, then args (those after its name). Throws Failure (1) when no pg-run
+// is beside pg-ctl.
+std::vector<std::string> pg_run_argv(const std::vector<std::string>& args);
+
 // Runs pg-run with args (those after its name) and with pg-ctl's environment, stdout and stderr
 // (pg-run says on stderr why a launch failed); returns its exit status. Throws Failure (1) when
 // no pg-run is beside pg-ctl.

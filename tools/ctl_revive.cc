@@ -64,8 +64,10 @@ CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
   return r;
 }
 
+// Revives the job by running pg-run --revive: here, or inside a new scope named unit (given
+// when --scope can make one), where the supervisor pg-run detaches then stays.
 CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
-                     const ReviveOptions& ro)
+                     const ReviveOptions& ro, const std::string& unit)
 {
   CtlResult r;
   r.name = v.name;
@@ -75,59 +77,46 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   if (st.deadline_at && wall_now() >= *st.deadline_at) {
     return end_at_deadline(dir, st, std::move(r));
   }
-  std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + v.name, "--revive",
-                                "--quiet"};
+  // pg-run --revive here; in a scope, this revival again (`pg-ctl revive NAME`), which then
+  // runs pg-run there. Either says why on stderr when it fails.
+  std::vector<std::string> argv =
+      unit.empty()
+          ? pg_run_argv({"--state-dir", jobs.path, "--name=" + v.name, "--revive", "--quiet"})
+          : std::vector<std::string>{ro.self, "--state-dir", jobs.path, "revive"};
   if (ro.replace) {
-    args.emplace_back("--replace");
+    argv.emplace_back("--replace");
   }
-  const int status = run_pg_run(args); // says why on stderr when it fails
+  if (!unit.empty()) {
+    argv.push_back(v.name);
+  }
+  const int status = unit.empty() ? run_and_wait(argv, ChildOutput::Inherit)
+                                  : run_in_scope(unit, "process-guardian job " + v.name, argv);
   const JobView after = look_after(dir, r);
+  const std::string in = unit.empty() ? "" : " in scope " + unit;
   if (status != k_exit_ok) {
-    r.message = fmt::format("not revived (status {}){}", status,
+    r.message = fmt::format("not revived (status {}{}){}", status, in,
                             status == k_exit_busy && !ro.replace
                                 ? ": processes of its old run live; --replace ends them"
                                 : "");
     return r;
   }
-  r.ok = true;
-  r.message = fmt::format("revived ({}): running, pid {} (supervisor {})", why, r.pid.value_or(0),
-                          after.state ? after.state->supervisor.pid : 0);
-  return r;
-}
-
-// The same revival, by `pg-ctl revive NAME` run again inside a scope of its own: the
-// supervisor it detaches stays in that scope.
-CtlResult revive_in_scope(const JobsAt& jobs, const JobDir& dir, const JobView& v,
-                          const ReviveOptions& ro)
-{
-  CtlResult r;
-  r.name = v.name;
-  r.action = "revive";
-  const std::string why = *revive_reason(v);
-  const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(wall_now().time_since_epoch()).count();
-  const std::string unit =
-      scope_unit_name(v.name, static_cast<long long>(now_s), static_cast<int>(::getpid()));
-  std::vector<std::string> argv = {ro.self, "--state-dir", jobs.path, "revive"};
-  if (ro.replace) {
-    argv.emplace_back("--replace");
-  }
-  argv.push_back(v.name);
-  const int status = run_in_scope(unit, "process-guardian job " + v.name, argv);
-  const JobView after = look_after(dir, r);
-  if (status != k_ctl_exit_ok) {
-    r.message = fmt::format("not revived (status {} in scope {})", status, unit);
-    return r;
-  }
-  r.ok = true;
-  if (!after.state || !is_live(after.state->state)) {
-    r.message = fmt::format("not running after its revival in scope {}: {}", unit,
+  if (!unit.empty() && (!after.state || !is_live(after.state->state))) {
+    r.message = fmt::format("not running after its revival{}: {}", in,
                             after.state ? to_string(after.shown) : after.error);
     return r;
   }
-  r.message = fmt::format("revived ({}) in scope {}: running, pid {} (supervisor {})", why, unit,
-                          r.pid.value_or(0), after.state->supervisor.pid);
+  r.ok = true;
+  r.message = fmt::format("revived ({}){}: running, pid {} (supervisor {})", why, in,
+                          r.pid.value_or(0), after.state ? after.state->supervisor.pid : 0);
   return r;
+}
+
+// A scope unit's name for the job's revival: unique by the time and pg-ctl's pid.
+std::string revival_scope(const std::string& name)
+{
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(wall_now().time_since_epoch()).count();
+  return scope_unit_name(name, static_cast<long long>(now_s), static_cast<int>(::getpid()));
 }
 
 } // namespace
@@ -224,11 +213,11 @@ std::vector<CtlResult> revive_jobs(const JobsAt& jobs, const std::vector<std::st
           scopes_ok = scopes_available(opt.self, no_scope_why);
         }
         if (scopes_ok) {
-          out.push_back(revive_in_scope(jobs, *dir, v, opt));
+          out.push_back(revive_one(jobs, *dir, v, opt, revival_scope(name)));
           continue;
         }
       }
-      CtlResult done = revive_one(jobs, *dir, v, opt);
+      CtlResult done = revive_one(jobs, *dir, v, opt, "");
       if (opt.scope && !deadline_passed && done.ok) {
         done.message += fmt::format(" (in pg-ctl's own cgroup: {})", no_scope_why);
       }

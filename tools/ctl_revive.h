@@ -21,8 +21,8 @@ std::optional<std::string> revive_reason(const JobView& v);
 struct ReviveOptions {
   bool replace = false; // end leftovers of a lost job first (SIGKILL)
   // Each revived supervisor in a transient systemd scope of its own (systemd-run --user
-  // --scope running `self revive NAME`), not in the caller's cgroup; in the caller's own
-  // when no scope can be made (said in the result's message).
+  // --scope running `self revive NAME`, which runs pg-run there), not in the caller's cgroup;
+  // in the caller's own when no scope can be made (said in the result's message).
   bool scope = false;
   std::string self; // this pg-ctl's path, for scope
 };
