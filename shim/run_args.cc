@@ -1,5 +1,6 @@
 #include "run_args.h"
 
+#include "cli_parse.h"
 #include "launch.h"
 #include "launch_json.h"
 #include "parse.h"
@@ -458,6 +459,17 @@ public:
     }
     return line + " [--] COMMAND [ARG...]\n";
   }
+  // pg-ctl's options (hidden) form the last group, which CLI11 leaves out but still ends the
+  // group before it with a blank line of its own: the help keeps one blank line there.
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override
+  {
+    std::string help = CLI::Formatter::make_help(app, std::move(name), mode);
+    if (const auto at = help.find("\n\n\n"); at != std::string::npos) {
+      help.erase(at, 1);
+    }
+    return help;
+  }
 };
 
 } // namespace
@@ -497,13 +509,9 @@ bool parse_run_args(int argc, char** argv, Options& opt)
   Again again;
   declare_again(app, again);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return false;
-  } catch (const CLI::CallForVersion&) {
-    fmt::print("pg-run {}\n", PG_VERSION);
-    return false;
+    if (!parse_cli(app, argc, argv, "pg-run")) {
+      return false;
+    }
   } catch (const CLI::ParseError& e) {
     // The parser stopped short of the options' values: look at the arguments themselves.
     const ArgsPeek peek = peek_args(std::vector<std::string>(argv + 1, argv + argc));

@@ -1,5 +1,6 @@
 #include "ctl_args.h"
 
+#include "cli_parse.h"
 #include "ctl_actions.h"
 #include "ctl_select.h"
 #include "parse.h"
@@ -262,13 +263,9 @@ std::optional<CtlCommand> parse_ctl_args(int argc, char** argv)
   Raw raw;
   declare(app, c, raw);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return std::nullopt;
-  } catch (const CLI::CallForVersion&) {
-    fmt::print("pg-ctl {}\n", PG_VERSION);
-    return std::nullopt;
+    if (!parse_cli(app, argc, argv, "pg-ctl")) {
+      return std::nullopt;
+    }
   } catch (const CLI::ParseError& e) {
     std::string why = e.what();
     if (app.get_subcommands().empty()) {

@@ -1,6 +1,7 @@
 // pg-ls: lists jobs (table, one job's detail, JSON, health check). The command line, the
 // reading of files and the exit statuses; what is printed is decided in ls_format.
 #include "cgroup.h"
+#include "failure.h"
 #include "job_view.h"
 #include "ls_files.h"
 #include "ls_follow.h"
@@ -15,7 +16,6 @@
 #include "syscalls.h"
 #include "tail.h"
 
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -34,30 +34,7 @@
 
 namespace {
 
-constexpr int k_exit_ok = 0;
-constexpr int k_exit_problem = 1;
-constexpr int k_exit_usage = 2;
-constexpr int k_exit_state_dir = 4;
-
-const char* k_footer =
-    R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
-Exit status: 0 listed (with --check: every job healthy); 1 --check found a job with failures
-since its last acknowledgement (pg-ctl ack), a failed or lost job, one stopped by a signal that
-pg-ctl did not send (each unless acknowledged since), or a live one whose directory cannot be
-written (recording suspended), or a named job does not exist; 2 usage;
-4 the state directory cannot be read. Colour only on a terminal, never with NO_COLOR.
-See pg-ls(1).)";
-
-struct LsOptions {
-  std::string state_dir;
-  bool json = false;
-  bool check = false;
-  bool events = false;
-  std::optional<pg::Millis> since; // --events --since D
-  bool prometheus = false;
-  std::vector<std::string> names;
-  pg::ViewOptions view; // --state, --sort, ...
-};
+using pg::LsOptions;
 
 // Prints the whole listing with as few write(2)s as it takes, not through stdio's buffer;
 // a failure throws as fmt::print does.
@@ -132,7 +109,7 @@ int print_jobs(std::vector<pg::ListedJob>& jobs, const std::string& path, const 
   } else {
     write_out(table_text(jobs, path, style, opt));
   }
-  return k_exit_ok;
+  return pg::k_ls_exit_ok;
 }
 
 // A listing's step on its reading threads (for_each_prepared): a view as pg-ls lists it, when
@@ -187,7 +164,7 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
     pg::append_jobs_json_end(text, count);
     text += '\n';
     write_out(text);
-    return k_exit_ok;
+    return pg::k_ls_exit_ok;
   }
   pg::TableBuilder table(style);
   if (sd) {
@@ -196,10 +173,10 @@ int list_all(const std::optional<pg::StateDir>& sd, const std::string& path, con
   }
   if (table.rows() == 0) {
     fmt::print("{}\n", no_jobs_line(path, opt));
-    return k_exit_ok;
+    return pg::k_ls_exit_ok;
   }
   write_out(table.text());
-  return k_exit_ok;
+  return pg::k_ls_exit_ok;
 }
 
 // The jobs asked for (every job when names is empty); the names not found go to missing.
@@ -402,7 +379,7 @@ int watch(const std::string& path, const LsOptions& opt)
                        pg::format_local(pg::wall_now()));
   };
   pg::watch_loop(render, *opt.view.watch, terminal, title);
-  return k_exit_ok;
+  return pg::k_ls_exit_ok;
 }
 
 int run(const LsOptions& opt)
@@ -421,7 +398,7 @@ int run(const LsOptions& opt)
   for (const auto& name : missing) {
     fmt::print(stderr, "pg-ls: no job named '{}' in {}\n", name, path);
   }
-  int status = missing.empty() ? k_exit_ok : k_exit_problem;
+  int status = missing.empty() ? pg::k_ls_exit_ok : pg::k_ls_exit_problem;
   std::erase_if(found, [&](const Found& f) { return !pg::state_matches(f.job, opt.view.states); });
   if (opt.view.timeline) {
     print_timeline(found, sd, path, opt);
@@ -442,7 +419,7 @@ int run(const LsOptions& opt)
     return status;
   }
   if (opt.check) {
-    return print_check(found, opt.json) ? k_exit_problem : status;
+    return print_check(found, opt.json) ? pg::k_ls_exit_problem : status;
   }
   if (opt.names.size() == 1 && found.size() == 1 && !opt.json) {
     const Found& f = found.front();
@@ -471,103 +448,27 @@ int run(const LsOptions& opt)
   return status;
 }
 
-// Each name checked, and kept once in the order given (duplicates would be listed twice);
-// false, said on stderr, for a bad name.
-bool check_names(std::vector<std::string>& names)
-{
-  std::vector<std::string> unique;
-  for (const auto& name : names) {
-    if (std::string why = pg::name_problem(name); !why.empty()) {
-      fmt::print(stderr, "pg-ls: error: bad job name '{}': {}\n", pg::escape_control(name), why);
-      return false;
-    }
-    if (std::find(unique.begin(), unique.end(), name) == unique.end()) {
-      unique.push_back(name);
-    }
-  }
-  names = std::move(unique);
-  return true;
-}
-
 } // namespace
 
+// The command line becomes LsOptions (ls_options.cc) and run() lists. Every failure is reported
+// here once: a Failure with its exit status, anything else as a state directory that cannot be
+// read (StateDirError and any other failure to read it).
 int main(int argc, char** argv)
 {
-  CLI::App app{"List process-guardian jobs: a table, one job's detail, JSON, or a health check.",
-               "pg-ls"};
-  app.footer(k_footer);
-  app.set_version_flag("--version", std::string("pg-ls ") + PG_VERSION);
-
-  LsOptions opt;
-  app.add_option("--state-dir", opt.state_dir,
-                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]")
-      ->type_name("DIR");
-  app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
-  app.add_flag("--check", opt.check,
-               "only jobs needing attention (failures not yet acked, failed, lost); exit 1 if any");
-  app.add_flag("--events", opt.events,
-               "the history of the jobs (or of those named), merged, newest last");
-  std::string since_text;
-  CLI::Option* since_opt =
-      app.add_option("--since", since_text, "with --events: only the last D (30m, 2h, 1d)")
-          ->type_name("DURATION");
-  app.add_flag("--prometheus", opt.prometheus,
-               "metrics in the Prometheus text format (node_exporter's textfile collector)");
-  pg::ViewArgs view_args;
-  pg::add_view_options(app, view_args);
-  app.add_option("NAME", opt.names, "jobs to show [all]")->type_name("");
-
+  pg::LsOptions opt;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return k_exit_ok;
-  } catch (const CLI::CallForVersion&) {
-    fmt::print("pg-ls {}\n", PG_VERSION);
-    return k_exit_ok;
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "pg-ls: error: {}\nTry 'pg-ls --help'.\n", e.what());
-    return k_exit_usage;
-  }
-
-  auto usage = [](const std::string& why) {
-    fmt::print(stderr, "pg-ls: error: {}\nTry 'pg-ls --help'.\n", why);
-    return k_exit_usage;
-  };
-  if (since_opt->count() > 0) {
-    if (!opt.events) {
-      return usage("--since needs --events");
+    if (!pg::parse_ls_args(argc, argv, opt)) {
+      return pg::k_ls_exit_ok; // --help, --version
     }
-    opt.since = pg::parse_duration(since_text);
-    if (!opt.since && pg::duration_too_long(since_text)) {
-      return usage(pg::duration_too_long_error("--since", since_text));
-    }
-    if (!opt.since) {
-      return usage(fmt::format("--since: '{}' is not a duration (use 30m, 2h, 1d)", since_text));
-    }
-  }
-  if (static_cast<int>(opt.events) + static_cast<int>(opt.prometheus) +
-          static_cast<int>(opt.check) >
-      1) {
-    return usage("--events, --prometheus and --check are different views: pick one");
-  }
-  if (opt.prometheus && opt.json) {
-    return usage("--prometheus prints the Prometheus text format; it has no --json form");
-  }
-
-  if (std::string why = pg::apply_view_options(
-          view_args, {opt.json, opt.check, opt.events, opt.prometheus}, opt.view);
-      !why.empty()) {
-    return usage(why);
-  }
-  if (!check_names(opt.names)) {
-    return k_exit_usage;
-  }
-  try {
     return run(opt);
+  } catch (const pg::Failure& f) {
+    fmt::print(stderr, "pg-ls: error: {}\n", f.what());
+    if (!f.hint().empty()) {
+      fmt::print(stderr, "{}\n", f.hint());
+    }
+    return f.status();
   } catch (const std::exception& e) {
-    // StateDirError and any other failure to read: the state directory cannot be read.
     fmt::print(stderr, "pg-ls: error: {}\n", e.what());
-    return k_exit_state_dir;
+    return pg::k_ls_exit_state_dir;
   }
 }

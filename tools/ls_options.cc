@@ -1,11 +1,113 @@
 #include "ls_options.h"
 
+#include "cli_parse.h"
+#include "failure.h"
 #include "ls_watch.h"
 #include "parse.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pg {
+
+namespace {
+
+const char* k_footer =
+    R"(With one NAME: that job's detail (definition, pids, uptime, duration, last exits, output).
+Exit status: 0 listed (with --check: every job healthy); 1 --check found a job with failures
+since its last acknowledgement (pg-ctl ack), a failed or lost job, one stopped by a signal that
+pg-ctl did not send (each unless acknowledged since), or a live one whose directory cannot be
+written (recording suspended), or a named job does not exist; 2 usage;
+4 the state directory cannot be read. Colour only on a terminal, never with NO_COLOR.
+See pg-ls(1).)";
+
+Failure usage(const std::string& why)
+{
+  return Failure(k_ls_exit_usage, why, "Try 'pg-ls --help'.");
+}
+
+// Each name checked, and kept once in the order given (duplicates would be listed twice).
+void check_names(std::vector<std::string>& names)
+{
+  std::vector<std::string> unique;
+  for (const auto& name : names) {
+    if (std::string why = name_problem(name); !why.empty()) {
+      throw Failure(k_ls_exit_usage,
+                    fmt::format("bad job name '{}': {}", escape_control(name), why));
+    }
+    if (std::find(unique.begin(), unique.end(), name) == unique.end()) {
+      unique.push_back(name);
+    }
+  }
+  names = std::move(unique);
+}
+
+// --since D: only with --events.
+void check_since(const CLI::Option& option, const std::string& text, LsOptions& opt)
+{
+  if (option.count() == 0) {
+    return;
+  }
+  if (!opt.events) {
+    throw usage("--since needs --events");
+  }
+  opt.since = parse_duration(text);
+  if (!opt.since && duration_too_long(text)) {
+    throw usage(duration_too_long_error("--since", text));
+  }
+  if (!opt.since) {
+    throw usage(fmt::format("--since: '{}' is not a duration (use 30m, 2h, 1d)", text));
+  }
+}
+
+} // namespace
+
+bool parse_ls_args(int argc, char** argv, LsOptions& opt)
+{
+  CLI::App app{"List process-guardian jobs: a table, one job's detail, JSON, or a health check.",
+               "pg-ls"};
+  app.footer(k_footer);
+  app.set_version_flag("--version", std::string("pg-ls ") + PG_VERSION);
+  app.add_option("--state-dir", opt.state_dir,
+                 "state directory [$PG_STATE_DIR, $XDG_STATE_HOME/pg, ~/.local/state/pg]")
+      ->type_name("DIR");
+  app.add_flag("--json", opt.json, "print a JSON array of objects, one per job");
+  app.add_flag("--check", opt.check,
+               "only jobs needing attention (failures not yet acked, failed, lost); exit 1 if any");
+  app.add_flag("--events", opt.events,
+               "the history of the jobs (or of those named), merged, newest last");
+  std::string since_text;
+  CLI::Option* since_opt =
+      app.add_option("--since", since_text, "with --events: only the last D (30m, 2h, 1d)")
+          ->type_name("DURATION");
+  app.add_flag("--prometheus", opt.prometheus,
+               "metrics in the Prometheus text format (node_exporter's textfile collector)");
+  ViewArgs view_args;
+  add_view_options(app, view_args);
+  app.add_option("NAME", opt.names, "jobs to show [all]")->type_name("");
+  try {
+    if (!parse_cli(app, argc, argv, "pg-ls")) {
+      return false;
+    }
+  } catch (const CLI::ParseError& e) {
+    throw usage(e.what());
+  }
+  check_since(*since_opt, since_text, opt);
+  if (int(opt.events) + int(opt.prometheus) + int(opt.check) > 1) {
+    throw usage("--events, --prometheus and --check are different views: pick one");
+  }
+  if (opt.prometheus && opt.json) {
+    throw usage("--prometheus prints the Prometheus text format; it has no --json form");
+  }
+  if (std::string why = apply_view_options(
+          view_args, {opt.json, opt.check, opt.events, opt.prometheus}, opt.view);
+      !why.empty()) {
+    throw usage(why);
+  }
+  check_names(opt.names);
+  return true;
+}
 
 void add_view_options(CLI::App& app, ViewArgs& args)
 {

@@ -48,6 +48,7 @@ TEST_F(Help, PgRunNamesEveryValueByItsKind)
   for (const char* hidden : {"--relaunch", "--revive", "--update-env", "--jobs-file"}) {
     EXPECT_FALSE(contains(text, hidden)) << hidden << " in\n" << text;
   }
+  EXPECT_FALSE(contains(text, "\n\n\n")) << "their group leaves no blank line behind:\n" << text;
 }
 
 TEST_F(Help, PgRunUsageLineShowsTheCommandAfterTheOptions)
