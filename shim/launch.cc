@@ -257,22 +257,18 @@ int report_early_end(const Options& opt, const std::string& json_text)
     return fail(opt, k_exit_env,
                 fmt::format("{}: ended during --wait (its record was garbled)", opt.name));
   }
-  const std::string status = exit_text(e);
   const bool completed = e.value("outcome", "") == "completed";
   // A task that completed within the wait did what it was asked: that is a success.
   const int exit_status = completed ? k_exit_ok : k_exit_env;
-  const std::string summary =
-      fmt::format("{}: ended during the {} wait: {} after {:.3f}s, {} ({})", opt.name,
-                  format_duration(opt.wait), status, e.value("runtime_s", 0.0),
-                  e.value("outcome", "?"), e.value("cause", ""));
+  const double wait_s = std::chrono::duration<double>(opt.wait).count();
+  const std::string summary = opt.name + ": " + early_end_text(opt.wait, e);
   auto lines = tail_lines(opt.def.log, 10);
   if (opt.json) {
     // stdout is the JSON object alone; a failure still says its one line on stderr.
     if (!completed) {
       fmt::print(stderr, "pg-run: {}\n", summary);
     }
-    print_json(ended_json(opt.name, e, opt.def.log, lines,
-                          std::chrono::duration<double>(opt.wait).count(), exit_status));
+    print_json(ended_json(opt.name, e, opt.def.log, lines, wait_s, exit_status));
     return exit_status;
   }
   std::FILE* out = completed ? stdout : stderr;

@@ -1,6 +1,10 @@
 #include "launch_json.h"
 
+#include "events.h"
+#include "parse.h"
 #include "state.h"
+
+#include <fmt/format.h>
 
 namespace pg {
 
@@ -43,6 +47,13 @@ json ended_json(std::string_view name, const json& report, const std::string& lo
           {"log_tail", log_tail},
           {"wait_s", wait_s},
           {"status", status}};
+}
+
+std::string early_end_text(Millis wait, const json& exit_record)
+{
+  return fmt::format("ended during the {} wait: {} after {:.3f}s, {} ({})", format_duration(wait),
+                     exit_text(exit_record), exit_record.value("runtime_s", 0.0),
+                     exit_record.value("outcome", "?"), exit_record.value("cause", ""));
 }
 
 ArgsPeek peek_args(const std::vector<std::string>& args)

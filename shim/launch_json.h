@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,11 @@ nlohmann::json exec_failure_json(std::string_view name, std::string_view error, 
 nlohmann::json ended_json(std::string_view name, const nlohmann::json& report,
                           const std::string& log, const std::vector<std::string>& log_tail,
                           double wait_s, int status);
+
+// A run that ended during --wait, in words, from its exit record: "ended during the 5s wait:
+// exit code 3 after 0.012s, failed (CAUSE)". pg-run prints it after "NAME: ", and so does
+// pg-ctl start from pg-run's JSON.
+std::string early_end_text(std::chrono::milliseconds wait, const nlohmann::json& exit_record);
 
 // What a command line the option parser refused still says: whether --json is among the
 // arguments before "--", and the -n/--name given there ("" when none).

@@ -1,19 +1,25 @@
 #include "ctl_pg_run.h"
 
-#include "ctl_actions.h"
 #include "failure.h"
+#include "fd.h"
+#include "launch_json.h"
 #include "program_path.h"
+#include "run_args.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
 
 namespace pg {
 
-int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
+namespace {
+
+std::vector<char*> c_argv(const std::vector<std::string>& argv)
 {
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
@@ -21,6 +27,42 @@ int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
     args.push_back(const_cast<char*>(a.c_str()));
   }
   args.push_back(nullptr);
+  return args;
+}
+
+// The exit status of a child: 128+N for signal N, 127 when it cannot be waited for.
+int wait_for(pid_t pid)
+{
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return 127;
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
+  return WEXITSTATUS(status);
+}
+
+// A member of pg-run's report, or "" / 0 when it is missing or of another type.
+std::string text_of(const nlohmann::json& j, const char* key)
+{
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+pid_t pid_of(const nlohmann::json& j, const char* key)
+{
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
+}
+
+} // namespace
+
+int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
+{
+  std::vector<char*> args = c_argv(argv);
   std::fflush(stdout);
   std::fflush(stderr);
   // (<spawn.h> is shadowed by shim/spawn.h on this target's include path: fork and exec.)
@@ -41,16 +83,7 @@ int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return 127;
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    return 128 + WTERMSIG(status);
-  }
-  return WEXITSTATUS(status);
+  return wait_for(pid);
 }
 
 std::vector<std::string> pg_run_argv(const std::vector<std::string>& args)
@@ -68,6 +101,86 @@ std::vector<std::string> pg_run_argv(const std::vector<std::string>& args)
 int run_pg_run(const std::vector<std::string>& args)
 {
   return run_and_wait(pg_run_argv(args), ChildOutput::Inherit);
+}
+
+PgRunReport run_pg_run_json(const std::vector<std::string>& args)
+{
+  std::vector<std::string> with_json{"--json"};
+  with_json.insert(with_json.end(), args.begin(), args.end());
+  const std::vector<std::string> argv = pg_run_argv(with_json);
+  std::vector<char*> ptrs = c_argv(argv);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) {
+    return {};
+  }
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return {};
+  }
+  if (pid == 0) { // only async-signal-safe calls from here on
+    if (write_end.get() == STDOUT_FILENO) {
+      ::fcntl(STDOUT_FILENO, F_SETFD, 0); // dup2 onto itself would keep close-on-exec
+    } else {
+      ::dup2(write_end.get(), STDOUT_FILENO);
+    }
+    ::execv(ptrs[0], ptrs.data());
+    ::_exit(127);
+  }
+  write_end.reset(); // the end of file comes when pg-run (and what it left behind) closed it
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  PgRunReport r;
+  r.status = wait_for(pid);
+  r.report = nlohmann::json::parse(out, nullptr, false);
+  if (r.report.is_discarded() || !r.report.is_object()) {
+    r.report = nullptr;
+  }
+  return r;
+}
+
+void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait)
+{
+  const nlohmann::json& j = run.report;
+  if (!j.is_object()) {
+    r.message = fmt::format("not started (pg-run's status {})", run.status);
+    return;
+  }
+  const std::string state = text_of(j, "state");
+  r.state = run_state_from(state);
+  const bool ended = !j.contains("error") && j.contains("last_exit") && j["last_exit"].is_object();
+  if (run.status != k_exit_ok) {
+    if (ended && j.contains("log_tail") && j["log_tail"].is_array() && !j["log_tail"].empty()) {
+      fmt::print(stderr, "last output ({}):\n", text_of(j, "log"));
+      for (const auto& line : j["log_tail"]) {
+        fmt::print(stderr, "  {}\n", line.is_string() ? line.get<std::string>() : line.dump());
+      }
+    }
+    r.message = fmt::format("not started (pg-run's status {})", run.status);
+    return;
+  }
+  r.ok = true;
+  if (ended) { // a task that completed within the wait
+    r.message = early_end_text(wait, j["last_exit"]);
+    return;
+  }
+  const pid_t pid = pid_of(j, "pid");
+  r.pid = pid > 0 ? std::optional<pid_t>(pid) : std::nullopt;
+  r.message =
+      receipt_text(text_of(j, "log"), wait, state == "starting", pid, pid_of(j, "supervisor_pid"));
 }
 
 } // namespace pg

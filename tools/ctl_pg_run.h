@@ -2,6 +2,10 @@
 // pg-run's own, its checks and its words, and pg-ctl holds none of the launcher's code.
 #pragma once
 
+#include "ctl_actions.h"
+
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -22,5 +26,22 @@ std::vector<std::string> pg_run_argv(const std::vector<std::string>& args);
 // (pg-run says on stderr why a launch failed); returns its exit status. Throws Failure (1) when
 // no pg-run is beside pg-ctl.
 int run_pg_run(const std::vector<std::string>& args);
+
+// What `pg-run --json` answered: its exit status, and the one object it printed on stdout (its
+// receipt, the end of a run that ended during --wait, or its error; null when it printed none).
+struct PgRunReport {
+  int status = 127;
+  nlohmann::json report;
+};
+
+// Runs pg-run --json with args, its stdout read (pg-ctl's stderr is its: pg-run still says there
+// why a launch failed). Throws Failure (1) when no pg-run is beside pg-ctl.
+PgRunReport run_pg_run_json(const std::vector<std::string>& args);
+
+// A launch's result from pg-run's report: its receipt ("running, pid P (supervisor S), log L"),
+// or a task that completed during --wait ("ended during the 5s wait: exit code 0 ..."), or "not
+// started (pg-run's status N)"; a run that failed during --wait has its last output lines
+// written on stderr, after pg-run's line, as pg-run writes them.
+void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait);
 
 } // namespace pg

@@ -32,32 +32,25 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
     r.message = "already running";
     return r;
   }
-  std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + name, "--relaunch",
-                                "--quiet"}; // its receipt is this result's line
+  std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + name, "--relaunch"};
   if (so.update_env) {
     args.emplace_back("--update-env");
   }
   if (so.wait.count() > 0) {
     args.insert(args.end(), {"--wait", fmt::format("{}ms", so.wait.count())});
   }
-  const int status = run_pg_run(args); // says why on stderr when it fails
-  const JobView after = view_job(*dir);
-  if (after.state) {
-    r.state = after.shown;
-    r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
+  const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
+  take_launch_report(r, run, so.wait);
+  if (!r.ok && !r.state) {
+    const JobView after = view_job(*dir);
+    if (after.state) {
+      r.state = after.shown;
+      r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
+    }
   }
-  if (status != k_exit_ok) {
-    r.message = fmt::format("not started (pg-run's status {}){}", status,
-                            status == k_exit_busy
-                                ? ": processes of its lost run live; pg-ctl revive --replace "
-                                  "ends them"
-                                : "");
-    return r;
+  if (run.status == k_exit_busy) {
+    r.message += ": processes of its lost run live; pg-ctl revive --replace ends them";
   }
-  r.ok = true;
-  r.message = receipt_text(after.state ? after.state->definition.log : "", so.wait,
-                           r.state == RunState::Starting, r.pid.value_or(0),
-                           after.state ? after.state->supervisor.pid : 0);
   return r;
 }
 

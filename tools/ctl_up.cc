@@ -34,28 +34,26 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
   r.name = fj.name;
   r.action = "up";
   std::vector<std::string> args = fj.args; // pg-run's own arguments, checked by its parser
-  // The receipt is this result's line; the definition records the file it comes from.
-  args.insert(args.begin(), {"--quiet", "--jobs-file=" + fj.opt.def.jobs_file});
+  // The definition records the file it comes from.
+  args.insert(args.begin(), "--jobs-file=" + fj.opt.def.jobs_file);
   if (replace) {
     args.insert(args.begin(), "--replace");
   }
-  const int status = run_pg_run(args);                           // says why on stderr when it fails
-  const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the first launch
-  const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
-  std::optional<JobDir> dir = at ? at->job(fj.name, false) : std::nullopt;
-  const JobView after = dir ? view_job(*dir) : JobView{};
-  if (after.state) {
-    r.state = after.shown;
-    r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
-  }
-  if (status != k_exit_ok) {
-    r.message = fmt::format("not started (pg-run's status {})", status);
+  const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
+  take_launch_report(r, run, Millis{0});
+  if (!r.ok) {
+    if (!r.state) { // what its record says, when it has one
+      const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the launch
+      const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
+      std::optional<JobDir> dir = at ? at->job(fj.name, false) : std::nullopt;
+      if (const JobView after = dir ? view_job(*dir) : JobView{}; after.state) {
+        r.state = after.shown;
+        r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
+      }
+    }
     return r;
   }
-  r.ok = true;
-  std::string receipt =
-      receipt_text(fj.opt.def.log, fj.opt.wait, r.state == RunState::Starting, r.pid.value_or(0),
-                   after.state ? after.state->supervisor.pid : 0);
+  std::string receipt = r.message;
   if (receipt.rfind("running, ", 0) == 0) {
     receipt.erase(0, 9);
   }

@@ -230,5 +230,33 @@ TEST_F(PgCtlStart, StartIsPgRunsLaunchOfTheRecordedJob)
   EXPECT_EQ(events("rec", "start").size(), 2u);
 }
 
+// A task that ends within the --wait: pg-ctl says how from pg-run's own report, and its --json
+// output is its JSON alone (pg-ctl once said "running, pid 0", and printed pg-run's text first).
+TEST_F(PgCtlStart, AWaitThatSeesTheJobEndSaysHow)
+{
+  launch("task", {"--oneshot"}, {"--sleep", "200ms", "--exit", "0"});
+  wait_end("task");
+  Result r = pg_ctl({"start", "--wait", "5s", "task"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(starts_with(r.out, "task: ended during the 5s wait: exit code 0 after ")) << r.out;
+  EXPECT_FALSE(contains(r.out, "running")) << r.out;
+  wait_end("task");
+  r = pg_ctl({"--json", "start", "--wait", "5s", "task"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json listed = Json::parse(r.out); // throws, failing the test, on anything else
+  ASSERT_EQ(listed.size(), 1u) << r.out;
+  EXPECT_EQ(listed[0]["state"], "completed") << r.out;
+  EXPECT_EQ(listed[0]["pid"], nullptr) << r.out;
+
+  launch("crash", {"--restart", "never"}, {"--sleep", "200ms", "--exit", "3"});
+  wait_end("crash");
+  r = pg_ctl({"start", "--wait", "5s", "crash"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "crash: ended during the 5s wait: exit code 3")) << r.err;
+  EXPECT_TRUE(contains(r.err, "last output (")) << r.err;
+  EXPECT_TRUE(contains(r.err, "crash: not started (pg-run's status 1)")) << r.err;
+  EXPECT_EQ(r.out, "") << "a failed start prints nothing on stdout";
+}
+
 } // namespace
 } // namespace pg::e2e
