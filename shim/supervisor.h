@@ -73,7 +73,8 @@ private:
   void request_stop(StopKind kind, const std::string& detail, Millis timeout);
   RunEnd run_end(const std::string& exec_error, Nanos now_boot);
   void end_run(const std::string& exec_error = {});
-  // After a run's exit record: the --wait report, gave-up, the alert, the restart event.
+  // After a run's exit record: gave-up, the alert, the restart event (end_run then applies the
+  // end, and answers a launcher still in its --wait).
   void report_run_end(const ExitRecord& rec, const Classification& c, const RunEnd& end,
                       const Next& next);
   void forward(int sig, const std::string& detail);

@@ -281,17 +281,18 @@ void Supervisor::end_run(const std::string& exec_error)
   m_pub.pid.reset();
   report_run_end(rec, c, end, next);
   apply(after);
+  if (m_report && c.outcome != Outcome::Restarted) {
+    // The launcher prints this end and the last output lines. Sent once the end is applied, so
+    // the state.json that send_report() writes first is the final one.
+    nlohmann::json ended = to_json(rec);
+    ended["state"] = to_string(next.final_state);
+    send_report("ended\t" + dump_line(ended) + "\n");
+  }
 }
 
 void Supervisor::report_run_end(const ExitRecord& rec, const Classification& c, const RunEnd& end,
                                 const Next& next)
 {
-  if (m_report && c.outcome != Outcome::Restarted) {
-    // The launcher prints this end and the last output lines.
-    nlohmann::json ended = to_json(rec);
-    ended["state"] = to_string(next.final_state);
-    send_report("ended\t" + dump_line(ended) + "\n");
-  }
   if (next.gave_up) {
     event(ev::GaveUp{c.cause});
   }

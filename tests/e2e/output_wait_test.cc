@@ -115,5 +115,22 @@ TEST_F(Wait, AOneshotThatCompletesWithinTheWaitSucceeds)
   EXPECT_EQ(wait_end("task")["state"], "completed");
 }
 
+// When pg-run returns from a --wait that saw the run end, the record says that end already:
+// the supervisor answers its launcher after the end is applied (it answered before, and the
+// final state was written a moment later, so a look right after read "running").
+TEST_F(Wait, TheRecordIsFinalWhenAWaitThatSawTheEndReturns)
+{
+  Result r = run(job("task", {"--oneshot", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "0"}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(state("task")["state"], "completed") << "read at once, with no wait";
+  EXPECT_EQ(events("task", "end").size(), 1u);
+  r = run(
+      job("crash", {"--restart", "never", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "3"}));
+  ASSERT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(state("crash")["state"], "failed") << "read at once, with no wait";
+  wait_end("task");
+  wait_end("crash");
+}
+
 } // namespace
 } // namespace pg::e2e
