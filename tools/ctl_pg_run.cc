@@ -2,6 +2,7 @@
 
 #include "failure.h"
 #include "fd.h"
+#include "job_view.h"
 #include "launch_json.h"
 #include "program_path.h"
 #include "run_args.h"
@@ -30,9 +31,44 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv)
   return args;
 }
 
-// The exit status of a child: 128+N for signal N, 127 when it cannot be waited for.
+// Makes fd the child's descriptor to (nothing when fd is -1): dup2, or, when fd is already to,
+// clears its close-on-exec (dup2 onto itself would keep it).
+void put_at(int fd, int to)
+{
+  if (fd < 0) {
+    return;
+  } else if (fd == to) {
+    ::fcntl(to, F_SETFD, 0);
+  } else {
+    ::dup2(fd, to);
+  }
+}
+
+// Starts argv (PATH searched) with its stdout and stderr on out and err (-1: pg-ctl's own), after
+// pg-ctl's buffered output is written out; returns its pid, or -1 when it cannot fork.
+pid_t start_child(const std::vector<std::string>& argv, int out, int err)
+{
+  std::vector<char*> args = c_argv(argv);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // (<spawn.h> is shadowed by shim/spawn.h on this target's include path: fork and exec.)
+  const pid_t pid = ::fork();
+  if (pid == 0) { // only async-signal-safe calls from here on
+    put_at(out, STDOUT_FILENO);
+    put_at(err, STDERR_FILENO);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The exit status of a child: 128+N for signal N, 127 when it cannot be waited for (or was not
+// started: pid -1).
 int wait_for(pid_t pid)
 {
+  if (pid < 0) {
+    return 127;
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -62,28 +98,11 @@ pid_t pid_of(const nlohmann::json& j, const char* key)
 
 int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
 {
-  std::vector<char*> args = c_argv(argv);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  // (<spawn.h> is shadowed by shim/spawn.h on this target's include path: fork and exec.)
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    return 127;
+  UniqueFd null;
+  if (out != ChildOutput::Inherit) {
+    null = UniqueFd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   }
-  if (pid == 0) { // only async-signal-safe calls from here on
-    if (out != ChildOutput::Inherit) {
-      const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-      if (null >= 0) {
-        ::dup2(null, STDOUT_FILENO);
-        if (out == ChildOutput::None) {
-          ::dup2(null, STDERR_FILENO);
-        }
-      }
-    }
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  return wait_for(pid);
+  return wait_for(start_child(argv, null.get(), out == ChildOutput::None ? null.get() : -1));
 }
 
 std::vector<std::string> pg_run_argv(const std::vector<std::string>& args)
@@ -107,28 +126,15 @@ PgRunReport run_pg_run_json(const std::vector<std::string>& args)
 {
   std::vector<std::string> with_json{"--json"};
   with_json.insert(with_json.end(), args.begin(), args.end());
-  const std::vector<std::string> argv = pg_run_argv(with_json);
-  std::vector<char*> ptrs = c_argv(argv);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) {
     return {};
   }
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
+  const pid_t pid = start_child(pg_run_argv(with_json), write_end.get(), -1);
   if (pid < 0) {
     return {};
-  }
-  if (pid == 0) { // only async-signal-safe calls from here on
-    if (write_end.get() == STDOUT_FILENO) {
-      ::fcntl(STDOUT_FILENO, F_SETFD, 0); // dup2 onto itself would keep close-on-exec
-    } else {
-      ::dup2(write_end.get(), STDOUT_FILENO);
-    }
-    ::execv(ptrs[0], ptrs.data());
-    ::_exit(127);
   }
   write_end.reset(); // the end of file comes when pg-run (and what it left behind) closed it
   std::string out;
@@ -181,6 +187,18 @@ void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait)
   r.pid = pid > 0 ? std::optional<pid_t>(pid) : std::nullopt;
   r.message =
       receipt_text(text_of(j, "log"), wait, state == "starting", pid, pid_of(j, "supervisor_pid"));
+}
+
+JobView look_after(const JobDir& dir, CtlResult& r)
+{
+  JobView after = view_job(dir);
+  if (after.state) {
+    r.state = after.shown;
+    if (after.state->pid && after.supervisor_alive) {
+      r.pid = after.state->pid;
+    }
+  }
+  return after;
 }
 
 } // namespace pg

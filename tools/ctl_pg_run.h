@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctl_actions.h"
+#include "job_view.h"
 
 #include <nlohmann/json.hpp>
 
@@ -43,5 +44,9 @@ PgRunReport run_pg_run_json(const std::vector<std::string>& args);
 // started (pg-run's status N)"; a run that failed during --wait has its last output lines
 // written on stderr, after pg-run's line, as pg-run writes them.
 void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait);
+
+// The job as a launch or revival left it, from its record: r's state (the shown one) and its pid
+// while its supervisor lives; unchanged when the record cannot be read.
+JobView look_after(const JobDir& dir, CtlResult& r);
 
 } // namespace pg

@@ -22,19 +22,6 @@ namespace {
 
 // The job's deadline passed while it was down: it ends as pg-run would have ended it, under
 // the lock, so a launch meanwhile cannot interleave.
-// The job as its revival left it: its shown state, and its pid while its supervisor lives.
-JobView look_after(const JobDir& dir, CtlResult& r)
-{
-  JobView after = view_job(dir);
-  if (after.state) {
-    r.state = after.shown;
-    if (after.state->pid && after.supervisor_alive) {
-      r.pid = after.state->pid;
-    }
-  }
-  return after;
-}
-
 CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
 {
   UniqueFd lock = dir.open_lock();

@@ -42,11 +42,7 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
   const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
   take_launch_report(r, run, so.wait);
   if (!r.ok && !r.state) {
-    const JobView after = view_job(*dir);
-    if (after.state) {
-      r.state = after.shown;
-      r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
-    }
+    look_after(*dir, r);
   }
   if (run.status == k_exit_busy) {
     r.message += ": processes of its lost run live; pg-ctl revive --replace ends them";

@@ -46,9 +46,8 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
       const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the launch
       const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
       std::optional<JobDir> dir = at ? at->job(fj.name, false) : std::nullopt;
-      if (const JobView after = dir ? view_job(*dir) : JobView{}; after.state) {
-        r.state = after.shown;
-        r.pid = after.supervisor_alive ? after.state->pid : std::nullopt;
+      if (dir) {
+        look_after(*dir, r);
       }
     }
     return r;
