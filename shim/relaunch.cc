@@ -3,6 +3,7 @@
 #include "environ.h"
 #include "failure.h"
 #include "job_view.h"
+#include "run_args.h"
 #include "run_status.h"
 #include "state_dir.h"
 
@@ -35,11 +36,7 @@ void relaunch_from_record(Options& opt, const std::string& state_dir, const Rela
     opt.launch_env = current_environ();
   }
   if (!opt.def.env_file.empty()) {
-    auto parsed = load_env_file(opt.def.env_file);
-    if (!parsed.error.empty()) {
-      throw Failure(k_exit_env, parsed.error);
-    }
-    opt.file_env = std::move(parsed.vars);
+    opt.file_env = job_env_file(opt.def.env_file); // read again, checked as at the first launch
   }
   if (how.revive) {
     opt.keep_started_at = st.started_at;

@@ -346,22 +346,6 @@ void apply_rules(Options& opt, const Raw& raw)
   }
 }
 
-// --env-file's variables: the one loader's, less those pg-run sets for the job itself.
-std::vector<std::pair<std::string, std::string>> job_env_file(const std::string& path)
-{
-  auto parsed = load_env_file(path);
-  if (!parsed.error.empty()) {
-    throw Failure(k_exit_env, parsed.error);
-  }
-  for (const auto& [k, v] : parsed.vars) {
-    if (reserved_env_key(k)) {
-      throw Failure(k_exit_env,
-                    fmt::format("--env-file {}: {} is set by pg-run for the job itself", path, k));
-    }
-  }
-  return std::move(parsed.vars);
-}
-
 // Where the job runs and with what: its directory, environment file, PATH, umask and log.
 void settle(Options& opt, const Raw& raw)
 {
@@ -473,6 +457,22 @@ public:
 };
 
 } // namespace
+
+// (run_args.h)
+std::vector<std::pair<std::string, std::string>> job_env_file(const std::string& path)
+{
+  auto parsed = load_env_file(path);
+  if (!parsed.error.empty()) {
+    throw Failure(k_exit_env, parsed.error);
+  }
+  for (const auto& [k, v] : parsed.vars) {
+    if (reserved_env_key(k)) {
+      throw Failure(k_exit_env,
+                    fmt::format("--env-file {}: {} is set by pg-run for the job itself", path, k));
+    }
+  }
+  return std::move(parsed.vars);
+}
 
 std::vector<RunOption> run_options()
 {

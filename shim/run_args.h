@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pg {
@@ -33,6 +34,10 @@ struct RunOption {
 };
 // Every option of pg-run's command line, from its declarations (not --help or --version).
 std::vector<RunOption> run_options();
+
+// --env-file's variables (common/environ.h's loader), refused whole, as Failure (1), when the file
+// cannot be read or sets a variable that pg-run sets for the job itself.
+std::vector<std::pair<std::string, std::string>> job_env_file(const std::string& path);
 
 // The receipt of a launch, after "NAME: ": "running, pid P (supervisor S), log LOG", or
 // "starting, ..." when a --notify job has not sent READY=1 (within the --wait, when one was given).

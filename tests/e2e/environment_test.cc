@@ -96,6 +96,21 @@ TEST_F(JobEnvironment, VariablesPgRunSetsCannotBeGivenByTheUser)
   EXPECT_FALSE(try_state("reserved").has_value());
 }
 
+// pg-ctl start reads the job's --env-file again (pg-run --relaunch): a variable that pg-run sets
+// is refused there as at the first launch, and the job stays stopped.
+TEST_F(JobEnvironment, AnEnvFileIsCheckedAgainWhenTheJobIsStartedAgain)
+{
+  write_text(path("job.env"), "OK=1\n");
+  ASSERT_EQ(run(job("again", {"--env-file", path("job.env")}, {"--sleep", "1h"})).status, 0);
+  wait_running("again");
+  ASSERT_EQ(pg_ctl({"stop", "again"}).status, 0);
+  write_text(path("job.env"), "OK=1\nPG_RUN_ID=forged\n");
+  Result r = pg_ctl({"start", "again"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.err, "PG_RUN_ID is set by pg-run for the job itself")) << r.err;
+  EXPECT_EQ(state("again")["state"], "stopped");
+}
+
 TEST_F(JobEnvironment, InvalidUtf8ArgvIsStoredWithReplacementCharacters)
 {
   launch("bytes", {}, {"--sleep", "1h", "--", "caf\xe9", "ok"});
