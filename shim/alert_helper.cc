@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <deque>
@@ -35,12 +36,6 @@ namespace {
 constexpr size_t k_max_queue = 1000; // requests waiting for their turn
 constexpr size_t k_tail = 4096;      // bytes of a hook's output kept for its last line
 constexpr size_t k_max_request = 1 << 18;
-
-struct HookRequest {
-  uint64_t seq = 0;
-  std::string alert;
-  std::vector<std::string> vars;
-};
 
 struct Hook {
   HookRequest req;
@@ -164,23 +159,19 @@ private:
         m_sock.reset(); // EOF: no more requests; what is queued still runs
         return;
       }
-      HookRequest r;
-      try {
-        auto j = nlohmann::json::parse(buf.substr(0, static_cast<size_t>(n)));
-        r.seq = j.at("seq").get<uint64_t>();
-        r.alert = j.at("alert").get<std::string>();
-        r.vars = j.at("env").get<std::vector<std::string>>();
-      } catch (const std::exception&) {
+      std::optional<HookRequest> r =
+          decode_hook_request(std::string_view(buf.data(), static_cast<size_t>(n)));
+      if (!r) {
         ev::AlertResult bad;
         bad.error = "bad request";
         record(bad);
         continue;
       }
       if (m_queue.size() >= k_max_queue) {
-        fail(r, "too many hooks waiting");
+        fail(*r, "too many hooks waiting");
         continue;
       }
-      m_queue.push_back(std::move(r));
+      m_queue.push_back(std::move(*r));
     }
   }
 
@@ -408,10 +399,53 @@ bool AlertHelper::request(uint64_t seq, const std::string& alert,
     errno = EPIPE;
     return false;
   }
-  const std::string msg = dump_line({{"seq", seq}, {"alert", alert}, {"env", vars}});
+  const std::string msg = encode_hook_request({seq, alert, vars});
   return retry_eintr([&] {
            return ::send(m_sock.get(), msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
          }) == static_cast<ssize_t>(msg.size());
+}
+
+std::string encode_hook_request(const HookRequest& r)
+{
+  std::string msg = std::to_string(r.seq);
+  msg += '\0';
+  msg += r.alert;
+  msg += '\0';
+  for (const auto& v : r.vars) {
+    msg += v;
+    msg += '\0';
+  }
+  return msg;
+}
+
+std::optional<HookRequest> decode_hook_request(std::string_view msg)
+{
+  std::vector<std::string_view> fields;
+  while (!msg.empty()) {
+    const size_t end = msg.find('\0');
+    if (end == std::string_view::npos) {
+      return std::nullopt; // every field ends in a NUL
+    }
+    fields.push_back(msg.substr(0, end));
+    msg.remove_prefix(end + 1);
+  }
+  HookRequest r;
+  if (fields.size() < 2 || fields[0].empty()) {
+    return std::nullopt;
+  }
+  const auto [end, ec] =
+      std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), r.seq);
+  if (ec != std::errc() || end != fields[0].data() + fields[0].size()) {
+    return std::nullopt;
+  }
+  r.alert = fields[1];
+  for (size_t i = 2; i < fields.size(); ++i) {
+    if (fields[i].find('=') == std::string_view::npos) {
+      return std::nullopt; // not KEY=VALUE
+    }
+    r.vars.emplace_back(fields[i]);
+  }
+  return r;
 }
 
 std::vector<std::string> merge_env(std::vector<std::string> env,

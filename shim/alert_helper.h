@@ -17,7 +17,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pg {
@@ -47,6 +49,21 @@ private:
   UniqueFd m_sock;
   pid_t m_pid = 0;
 };
+
+// One request as the supervisor sends it to the helper, one datagram of the socketpair: its
+// fields each ending in a NUL byte, the seq in decimal, the alert, then each KEY=VALUE variable
+// (none holds a NUL: an alert line has no control character, an environment string no NUL).
+// This writer and this reader are the format's only ones; the helper is the same build.
+struct HookRequest {
+  uint64_t seq = 0;
+  std::string alert;
+  std::vector<std::string> vars;
+
+  bool operator==(const HookRequest&) const = default;
+};
+std::string encode_hook_request(const HookRequest& r);
+// Nullopt when msg is not one encode_hook_request wrote.
+std::optional<HookRequest> decode_hook_request(std::string_view msg);
 
 // Replaces (or adds) the KEY=VALUE entries of vars in env.
 std::vector<std::string> merge_env(std::vector<std::string> env,

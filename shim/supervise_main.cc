@@ -15,7 +15,33 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <string>
+
+// std::terminate's default handler, as libstdc++'s says it but for the demangling of the
+// exception's type: libstdc++'s links its demangler (37 kB of text, resident in every
+// supervisor) for a line that no supervisor should ever write. Defined here, this one is linked
+// instead of libstdc++'s.
+namespace __gnu_cxx {
+void __verbose_terminate_handler()
+{
+  auto say = [](const char* s) { (void)!::write(STDERR_FILENO, s, std::strlen(s)); };
+  say("pg-supervise: terminate called");
+  if (const std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      say(" after throwing: ");
+      say(x.what());
+    } catch (...) {
+      say(" after throwing an exception that is no std::exception");
+    }
+  }
+  say("\n");
+  std::abort();
+}
+} // namespace __gnu_cxx
 
 namespace {
 

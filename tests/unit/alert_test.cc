@@ -276,6 +276,32 @@ TEST(AlertEnv, EveryVariable)
   EXPECT_TRUE(has("PG_EVENT=gave-up"));
 }
 
+// The supervisor's request to the alert helper: what is encoded is decoded, and a datagram that
+// encode_hook_request did not write is refused whole (the helper records "bad request").
+TEST(HookRequest, EncodedIsDecoded)
+{
+  const HookRequest r{
+      42, "bot failed: exit code 1 (x=1; y)", {"PG_NAME=bot", "PG_EVENT=", "A=b=c"}};
+  const std::string msg = encode_hook_request(r);
+  EXPECT_EQ(msg, std::string(
+                     "42\0bot failed: exit code 1 (x=1; y)\0PG_NAME=bot\0PG_EVENT=\0A=b=c\0", 64));
+  EXPECT_EQ(decode_hook_request(msg), r);
+  const HookRequest bare{7, "", {}};
+  EXPECT_EQ(decode_hook_request(encode_hook_request(bare)), bare);
+  EXPECT_EQ(decode_hook_request(encode_hook_request({UINT64_MAX, "a", {}}))->seq, UINT64_MAX);
+}
+
+TEST(HookRequest, WhatItDidNotWriteIsRefused)
+{
+  using namespace std::string_literals;
+  for (const std::string& bad :
+       {""s, "42"s, "42\0"s, "42\0alert"s, "\0alert\0"s, "x1\0alert\0"s, "-1\0alert\0"s,
+        "1 \0alert\0"s, "18446744073709551616\0a\0"s, "1\0alert\0NOEQUALS\0"s,
+        "1\0alert\0A=b\0tail"s, "{\"seq\":1,\"alert\":\"a\",\"env\":[]}"s}) {
+    EXPECT_FALSE(decode_hook_request(bad).has_value()) << bad;
+  }
+}
+
 TEST(AlertEnv, MergeReplacesAndAdds)
 {
   auto env = merge_env({"PATH=/bin", "PG_NAME=x", "HOME=/h"}, {"PG_NAME=bot", "PG_EVENT=failed"});
