@@ -148,7 +148,8 @@ private:
   {
     std::string buf(k_max_request, '\0');
     for (;;) {
-      ssize_t n = ::recv(m_sock.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+      // MSG_TRUNC: the datagram's whole length, so that one cut at the buffer's end is refused
+      ssize_t n = ::recv(m_sock.get(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -160,7 +161,9 @@ private:
         return;
       }
       std::optional<HookRequest> r =
-          decode_hook_request(std::string_view(buf.data(), static_cast<size_t>(n)));
+          static_cast<size_t>(n) > buf.size()
+              ? std::nullopt
+              : decode_hook_request(std::string_view(buf.data(), static_cast<size_t>(n)));
       if (!r) {
         ev::AlertResult bad;
         bad.error = "bad request";
@@ -399,21 +402,35 @@ bool AlertHelper::request(uint64_t seq, const std::string& alert,
     errno = EPIPE;
     return false;
   }
-  const std::string msg = encode_hook_request({seq, alert, vars});
+  const std::optional<std::string> msg = encode_hook_request({seq, alert, vars});
+  if (!msg) {
+    errno = EINVAL;
+    return false;
+  }
   return retry_eintr([&] {
-           return ::send(m_sock.get(), msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-         }) == static_cast<ssize_t>(msg.size());
+           return ::send(m_sock.get(), msg->data(), msg->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+         }) == static_cast<ssize_t>(msg->size());
 }
 
-std::string encode_hook_request(const HookRequest& r)
+std::optional<std::string> encode_hook_request(const HookRequest& r)
 {
   std::string msg = std::to_string(r.seq);
   msg += '\0';
-  msg += r.alert;
-  msg += '\0';
-  for (const auto& v : r.vars) {
-    msg += v;
+  auto add = [&msg](const std::string& field) {
+    if (field.find('\0') != std::string::npos) {
+      return false;
+    }
+    msg += field;
     msg += '\0';
+    return true;
+  };
+  if (!add(r.alert)) {
+    return std::nullopt;
+  }
+  for (const auto& v : r.vars) {
+    if (!add(v)) {
+      return std::nullopt;
+    }
   }
   return msg;
 }
@@ -430,8 +447,8 @@ std::optional<HookRequest> decode_hook_request(std::string_view msg)
     msg.remove_prefix(end + 1);
   }
   HookRequest r;
-  if (fields.size() < 2 || fields[0].empty()) {
-    return std::nullopt;
+  if (fields.size() < 2 || fields[0].empty() || (fields[0].size() > 1 && fields[0][0] == '0')) {
+    return std::nullopt; // no seq, or one written otherwise than in std::to_string's digits
   }
   const auto [end, ec] =
       std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), r.seq);

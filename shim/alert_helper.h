@@ -40,7 +40,8 @@ public:
   bool running() const { return m_sock.valid(); }
   pid_t pid() const { return m_pid; }
   // Queues one hook run with vars (KEY=VALUE), numbered seq for its result event; false with
-  // errno when the helper cannot take it (gone: EPIPE/ECONNRESET; its queue full: EAGAIN).
+  // errno when the helper cannot take it (gone: EPIPE/ECONNRESET; its queue full: EAGAIN; a
+  // field holds a NUL byte: EINVAL).
   bool request(uint64_t seq, const std::string& alert, const std::vector<std::string>& vars);
   // No more requests: the helper runs what is queued, then exits.
   void close() { m_sock.reset(); }
@@ -51,9 +52,9 @@ private:
 };
 
 // One request as the supervisor sends it to the helper, one datagram of the socketpair: its
-// fields each ending in a NUL byte, the seq in decimal, the alert, then each KEY=VALUE variable
-// (none holds a NUL: an alert line has no control character, an environment string no NUL).
-// This writer and this reader are the format's only ones; the helper is the same build.
+// fields each ending in a NUL byte, the seq in decimal, the alert's kind, then each KEY=VALUE
+// variable. This writer and this reader are the format's only ones; the helper is the same
+// build.
 struct HookRequest {
   uint64_t seq = 0;
   std::string alert;
@@ -61,7 +62,9 @@ struct HookRequest {
 
   bool operator==(const HookRequest&) const = default;
 };
-std::string encode_hook_request(const HookRequest& r);
+// Nullopt when a field holds a NUL byte (a damaged record's path, say), which would move the
+// fields after it.
+std::optional<std::string> encode_hook_request(const HookRequest& r);
 // Nullopt when msg is not one encode_hook_request wrote.
 std::optional<HookRequest> decode_hook_request(std::string_view msg);
 

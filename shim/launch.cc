@@ -445,9 +445,15 @@ int run_foreground(const Options& opt, Claim& c)
   const SupervisePlan plan{opt,          c.prior,     c.job->fd(), c.job->path(), c.job->mount_id(),
                            c.lock.get(), c.log.get(), report[1],   c.replaced};
   std::string why;
+  std::string text;
+  try {
+    text = write_plan(plan);
+  } catch (const PlanError& e) {
+    why = fmt::format("the supervise plan: {}", e.what());
+  }
   UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "pg-supervise-plan", 0U)));
-  if (!memfd || !write_all(memfd.get(), write_plan(plan)) ||
-      ::lseek(memfd.get(), 0, SEEK_SET) != 0) {
+  if (why.empty() &&
+      (!memfd || !write_all(memfd.get(), text) || ::lseek(memfd.get(), 0, SEEK_SET) != 0)) {
     why = fmt::format("the supervise plan: {}", std::strerror(errno));
   }
   const std::vector<int> keep{plan.job_fd, plan.lock_fd, plan.log_fd, plan.report_fd, memfd.get()};

@@ -22,11 +22,18 @@
 // std::terminate's default handler, as libstdc++'s says it but for the demangling of the
 // exception's type: libstdc++'s links its demangler (37 kB of text, resident in every
 // supervisor) for a line that no supervisor should ever write. Defined here, this one is linked
-// instead of libstdc++'s.
+// instead of libstdc++'s (with the static libstdc++ of a release build; a sanitizer build's
+// shared one may keep its own).
 namespace __gnu_cxx {
 void __verbose_terminate_handler()
 {
   auto say = [](const char* s) { (void)!::write(STDERR_FILENO, s, std::strlen(s)); };
+  static bool terminating = false;
+  if (terminating) { // what() broke its noexcept: no second rethrow
+    say("pg-supervise: terminate called recursively\n");
+    std::abort();
+  }
+  terminating = true;
   say("pg-supervise: terminate called");
   if (const std::exception_ptr e = std::current_exception()) {
     try {

@@ -20,6 +20,9 @@ public:
   void key(std::string_view k) { m_key = k; }
   void str(std::string_view v)
   {
+    if (v.find('\0') != std::string_view::npos) {
+      throw PlanError(fmt::format("its {} holds a NUL byte", m_key));
+    }
     m_text += m_key;
     m_text += '=';
     m_text += v;

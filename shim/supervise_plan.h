@@ -53,6 +53,8 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// Throws PlanError when a value holds a NUL byte (a damaged record's path, say: state.json can
+// carry one as \u0000), which would end its record early and start another.
 std::string write_plan(const SupervisePlan& plan);
 // A launch that failed after --replace ended what ran: why, saying nothing of the job runs now.
 std::string after_replace(bool replaced, const std::string& why);

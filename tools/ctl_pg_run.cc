@@ -45,7 +45,8 @@ void put_at(int fd, int to)
 }
 
 // Starts argv (PATH searched) with its stdout and stderr on out and err (-1: pg-ctl's own), after
-// pg-ctl's buffered output is written out; returns its pid, or -1 when it cannot fork.
+// pg-ctl's buffered output is written out; returns its pid, or -1 when it cannot fork. err is -1
+// or out (stdout is set first: an err that were descriptor 1 would be lost).
 pid_t start_child(const std::vector<std::string>& argv, int out, int err)
 {
   std::vector<char*> args = c_argv(argv);
@@ -126,13 +127,14 @@ PgRunReport run_pg_run_json(const std::vector<std::string>& args)
 {
   std::vector<std::string> with_json{"--json"};
   with_json.insert(with_json.end(), args.begin(), args.end());
+  const std::vector<std::string> argv = pg_run_argv(with_json); // throws when there is none
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) {
     return {};
   }
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
-  const pid_t pid = start_child(pg_run_argv(with_json), write_end.get(), -1);
+  const pid_t pid = start_child(argv, write_end.get(), -1);
   if (pid < 0) {
     return {};
   }

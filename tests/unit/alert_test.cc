@@ -1,8 +1,11 @@
 #include "alert.h"
+#include "alert_helper.h"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace pg {
@@ -280,15 +283,25 @@ TEST(AlertEnv, EveryVariable)
 // encode_hook_request did not write is refused whole (the helper records "bad request").
 TEST(HookRequest, EncodedIsDecoded)
 {
-  const HookRequest r{
-      42, "bot failed: exit code 1 (x=1; y)", {"PG_NAME=bot", "PG_EVENT=", "A=b=c"}};
-  const std::string msg = encode_hook_request(r);
-  EXPECT_EQ(msg, std::string(
-                     "42\0bot failed: exit code 1 (x=1; y)\0PG_NAME=bot\0PG_EVENT=\0A=b=c\0", 64));
-  EXPECT_EQ(decode_hook_request(msg), r);
-  const HookRequest bare{7, "", {}};
-  EXPECT_EQ(decode_hook_request(encode_hook_request(bare)), bare);
-  EXPECT_EQ(decode_hook_request(encode_hook_request({UINT64_MAX, "a", {}}))->seq, UINT64_MAX);
+  const HookRequest r{42, "failed", {"PG_NAME=bot", "PG_EVENT=", "PG_MESSAGE=a=b; c"}};
+  const std::optional<std::string> msg = encode_hook_request(r);
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_EQ(*msg, std::string("42\0failed\0PG_NAME=bot\0PG_EVENT=\0PG_MESSAGE=a=b; c\0", 50));
+  EXPECT_EQ(decode_hook_request(*msg), r);
+  for (const HookRequest& other :
+       {HookRequest{0, "", {}}, HookRequest{UINT64_MAX, "gave-up", {"A=1"}}}) {
+    const std::optional<std::string> m = encode_hook_request(other);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(decode_hook_request(*m), other);
+  }
+}
+
+TEST(HookRequest, AFieldWithANulByteIsNotSent)
+{
+  using namespace std::string_literals;
+  EXPECT_FALSE(encode_hook_request({1, "fail\0ed"s, {}}).has_value());
+  EXPECT_FALSE(
+      encode_hook_request({1, "failed", {"PG_LOG=/tmp/x\0PG_MESSAGE=forged"s}}).has_value());
 }
 
 TEST(HookRequest, WhatItDidNotWriteIsRefused)
@@ -296,7 +309,7 @@ TEST(HookRequest, WhatItDidNotWriteIsRefused)
   using namespace std::string_literals;
   for (const std::string& bad :
        {""s, "42"s, "42\0"s, "42\0alert"s, "\0alert\0"s, "x1\0alert\0"s, "-1\0alert\0"s,
-        "1 \0alert\0"s, "18446744073709551616\0a\0"s, "1\0alert\0NOEQUALS\0"s,
+        "1 \0alert\0"s, "01\0alert\0"s, "18446744073709551616\0a\0"s, "1\0alert\0NOEQUALS\0"s,
         "1\0alert\0A=b\0tail"s, "{\"seq\":1,\"alert\":\"a\",\"env\":[]}"s}) {
     EXPECT_FALSE(decode_hook_request(bad).has_value()) << bad;
   }

@@ -131,6 +131,19 @@ TEST(SupervisePlan, ListsKeepTheirOrder)
   EXPECT_EQ(read_plan(write_plan(p)).opt.def.argv, p.opt.def.argv);
 }
 
+// A value with a NUL byte would end its record early and start another ("\0replaced=1"): it is
+// refused, never written.
+TEST(SupervisePlan, AValueWithANulByteIsNotWritten)
+{
+  using namespace std::string_literals;
+  SupervisePlan p = full_plan();
+  p.opt.def.log = "/tmp/x\0replaced=1"s;
+  EXPECT_THROW(write_plan(p), PlanError);
+  p = full_plan();
+  p.opt.def.argv.push_back("a\0b"s);
+  EXPECT_THROW(write_plan(p), PlanError);
+}
+
 TEST(SupervisePlan, DamageIsRefused)
 {
   const std::string good = write_plan(full_plan());
