@@ -11,6 +11,7 @@
 #include "say.h"
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -426,18 +427,45 @@ void Supervisor::on_timers()
   }
 }
 
+namespace {
+
+// The relay's buffer, one for all of a supervisor's outputs: 64 kB, read into a page at a time
+// as output comes. A burst (a traceback, a banner) fills more of it than the next hour's lines
+// need; once the pipe is drained, give_back() returns what lies beyond the first page, so a
+// supervisor does not keep, for the rest of its job's life, the memory of its largest burst.
+struct RelayBuffer {
+  static constexpr size_t k_size = 1 << 16;
+  static constexpr size_t k_kept = 4096; // the first page: one line, one read
+  // In .bss, page-aligned: the pages after the first are anonymous memory of their own.
+  alignas(k_kept) char data[k_size]{};
+  size_t touched = 0; // the most of data written since it was last given back
+
+  void give_back()
+  {
+    if (touched > k_kept) { // they read as zeros when touched again
+      ::madvise(data + k_kept, k_size - k_kept, MADV_DONTNEED);
+    }
+    touched = 0;
+  }
+};
+constinit RelayBuffer g_relay; // zeros: in .bss, no page of it touched before output comes
+
+} // namespace
+
 void Supervisor::pump(Output& out)
 {
-  static char buf[1 << 16];
+  RelayBuffer& buf = g_relay;
   for (int i = 0; i < 64; ++i) { // bounded, so signals get their turn with a chatty job
-    ssize_t n = ::read(out.read.get(), buf, sizeof buf);
+    ssize_t n = ::read(out.read.get(), buf.data, sizeof buf.data);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) {
         continue;
       }
+      buf.give_back(); // drained (or at its end)
       return;
     }
-    std::string_view data(buf, static_cast<size_t>(n));
+    buf.touched = std::max(buf.touched, static_cast<size_t>(n));
+    std::string_view data(buf.data, static_cast<size_t>(n));
     if (m_stall.active()) {
       m_stall.feed(monotonic_now());
     }
