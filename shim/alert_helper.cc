@@ -27,6 +27,7 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <optional>
 
 namespace pg {
@@ -146,10 +147,10 @@ public:
 private:
   void read_requests()
   {
-    std::string buf(k_max_request, '\0');
+    char* const buf = m_request.get();
     for (;;) {
       // MSG_TRUNC: the datagram's whole length, so that one cut at the buffer's end is refused
-      ssize_t n = ::recv(m_sock.get(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+      ssize_t n = ::recv(m_sock.get(), buf, k_max_request, MSG_DONTWAIT | MSG_TRUNC);
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -161,9 +162,9 @@ private:
         return;
       }
       std::optional<HookRequest> r =
-          static_cast<size_t>(n) > buf.size()
+          static_cast<size_t>(n) > k_max_request
               ? std::nullopt
-              : decode_hook_request(std::string_view(buf.data(), static_cast<size_t>(n)));
+              : decode_hook_request(std::string_view(buf, static_cast<size_t>(n)));
       if (!r) {
         ev::AlertResult bad;
         bad.error = "bad request";
@@ -330,6 +331,9 @@ private:
   UniqueFd m_sigfd;
   std::deque<HookRequest> m_queue;
   std::optional<Hook> m_hook;
+  // A request's datagram, read into: allocated once, never zeroed, so only the pages a request
+  // fills are the helper's (it zeroed 256 kB for each batch of requests).
+  std::unique_ptr<char[]> m_request = std::make_unique_for_overwrite<char[]>(k_max_request);
 };
 
 [[noreturn]] void helper_main(int sock, int dirfd, const HookSpec& spec)

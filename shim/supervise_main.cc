@@ -122,10 +122,11 @@ int main(int argc, char** argv)
                stderr);
     return pg::k_exit_usage;
   }
-  const std::string text = read_all(fd);
-  ::close(fd);
   pg::SupervisePlan plan;
   try {
+    // The plan's text is freed before the supervision starts: it never returns here.
+    const std::string text = read_all(fd);
+    ::close(fd);
     plan = pg::read_plan(text);
   } catch (const std::exception& e) {
     // Not pg-run's plan: nothing to answer on (the launcher says the supervisor died).
