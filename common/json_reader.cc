@@ -74,6 +74,8 @@ void field_fail(std::string what)
   throw FieldError{std::move(what)};
 }
 
+constexpr std::string_view k_holds_nul = "holds a NUL byte";
+
 std::string field_message(std::string_view key, std::string_view what)
 {
   std::string m = "field '";
@@ -296,7 +298,11 @@ std::string_view string_field(JsonValue& v, std::string_view key)
     v.skip();
     field_fail(field_message(key, "has the wrong type"));
   }
-  return v.string();
+  const std::string_view s = v.string();
+  if (s.find('\0') != std::string_view::npos) {
+    field_fail(field_message(key, k_holds_nul)); // "\u0000": no path, argument or name holds one
+  }
+  return s;
 }
 
 std::string text_field(JsonValue& v, std::string_view key)
@@ -351,9 +357,10 @@ std::vector<std::string> strings_field(JsonValue& v, std::string_view key)
   }
   std::vector<std::string> out;
   bool all_strings = true;
+  bool nul = false;
   v.items([&](JsonValue& item) {
     if (all_strings && item.kind() == JsonKind::String) {
-      out.emplace_back(item.string());
+      nul = nul || out.emplace_back(item.string()).find('\0') != std::string::npos;
     } else {
       all_strings = false;
       item.skip();
@@ -361,6 +368,9 @@ std::vector<std::string> strings_field(JsonValue& v, std::string_view key)
   });
   if (!all_strings) {
     field_fail(field_message(key, "has the wrong type"));
+  }
+  if (nul) {
+    field_fail(field_message(key, k_holds_nul));
   }
   return out;
 }

@@ -335,6 +335,27 @@ std::string read_text(const std::string& path, const std::string& shown)
   return s.str();
 }
 
+// "\u0000" is valid TOML, but no argument of pg-run can hold a NUL byte: it would end the
+// argument early on its way to pg-run (a log path cut short names another file). Refused where
+// it is, as every other mistake of the file.
+void refuse_nul(const Ctx& c, const toml::node& v, const std::string& key)
+{
+  if (const toml::table* t = v.as_table()) {
+    for (const auto& [k, x] : *t) {
+      if (k.str().find('\0') != std::string_view::npos) {
+        throw file_error(c.file, k.source().begin.line, key, "a key holds a NUL byte");
+      }
+      refuse_nul(c, x, key.empty() ? std::string(k.str()) : fmt::format("{}.{}", key, k.str()));
+    }
+  } else if (const toml::array* a = v.as_array()) {
+    for (const auto& x : *a) {
+      refuse_nul(c, x, key);
+    }
+  } else if (const auto* s = v.as_string(); s && s->get().find('\0') != std::string::npos) {
+    throw file_error(c.file, v.source().begin.line, key, "holds a NUL byte");
+  }
+}
+
 std::vector<std::pair<Built, unsigned>> toml_jobs(const Ctx& c, const std::string& text,
                                                   std::vector<std::string>& names)
 {
@@ -344,6 +365,7 @@ std::vector<std::pair<Built, unsigned>> toml_jobs(const Ctx& c, const std::strin
   } catch (const toml::parse_error& e) {
     throw file_error(c.file, e.source().begin.line, "", std::string(e.description()));
   }
+  refuse_nul(c, root, "");
   std::vector<std::pair<Built, unsigned>> out;
   for (const auto& [k, v] : root) {
     if (k.str() != "jobs") {
@@ -376,6 +398,9 @@ std::vector<std::pair<Built, unsigned>> procfile_jobs(const Ctx& c, const std::s
   unsigned n = 0;
   while (std::getline(in, line)) {
     ++n;
+    if (line.find('\0') != std::string::npos) {
+      throw file_error(c.file, n, "", "holds a NUL byte");
+    }
     const auto p = procfile_line(line);
     if (!p) {
       continue;

@@ -65,6 +65,18 @@ TEST(JobsFileToml, WhatIsNotAJobsKeyIsRefusedWithItsLine)
                  "pg.toml:1: bot: unknown key (a jobs file holds [jobs.NAME] tables)");
 }
 
+// "\u0000" is valid TOML, but an argument cannot hold a NUL byte: passed on, the log path here
+// would end at "/p/a" and name another file.
+TEST(JobsFileToml, ANulByteIsRefusedWhereItIs)
+{
+  expect_refused("[jobs.bot]\ncommand = \"x\"\nlog = \"/p/a\\u0000b\"\n",
+                 "pg.toml:3: jobs.bot.log: holds a NUL byte");
+  expect_refused("[jobs.bot]\ncommand = [\"sleep\", \"1\\u0000\"]\n",
+                 "pg.toml:2: jobs.bot.command: holds a NUL byte");
+  expect_refused("[jobs.bot]\ncommand = \"x\"\nenv = { \"A\\u0000\" = \"1\" }\n",
+                 "pg.toml:3: jobs.bot.env: a key holds a NUL byte");
+}
+
 // The keys come from pg-run's own option declarations: every option that defines a job is a
 // key, with its kind, and the launch options are refused as such.
 TEST(JobsFileToml, EveryJobDefiningOptionOfPgRunIsAKey)

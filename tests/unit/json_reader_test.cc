@@ -236,6 +236,11 @@ TEST(JsonFields, TypedReadsNameTheField)
   EXPECT_EQ(one("[\"a\",\"\"]", strings), "");
   EXPECT_EQ(one("[\"a\",1]", strings), "field 'k' has the wrong type");
   EXPECT_EQ(one("\"a\"", strings), "field 'k' has the wrong type");
+  // An escaped NUL byte is valid JSON, but no value pg writes holds one (a path, an argument, an
+  // environment entry): read back, it would end that value early wherever it is used as a C string.
+  EXPECT_EQ(one("\"a\\u0000b\"", text), "field 'k' holds a NUL byte");
+  EXPECT_EQ(one("[\"a\",\"\\u0000\"]", strings), "field 'k' holds a NUL byte");
+  EXPECT_EQ(one("[\"\\u0000\",1]", strings), "field 'k' has the wrong type");
   EXPECT_EQ(one("-128", small), "");
   EXPECT_EQ(one("128", small), "field 'k' is out of range");
   EXPECT_EQ(one("1.0", small), "field 'k' has the wrong type");
