@@ -429,48 +429,33 @@ int run_foreground(const Options& opt, Claim& c)
   return sup.loop();
 }
 
-// The detached supervisor, in the grandchild: execs pg-supervise with the plan (the launch as
-// parsed, the claim's descriptors, the job's history) in a memfd, and never returns into its
-// caller's code (pg-ctl revive launches in process).
-[[noreturn]] void exec_supervisor(const Options& opt, Claim& c, pid_t middle, int report[2],
-                                  const std::string& supervise)
+// The detached supervisor, in the grandchild: execs pg-supervise with the plan's memfd, and
+// never returns into the launcher's code (a failed exec is reported on the pipe, then _exit).
+[[noreturn]] void exec_supervisor(const SupervisePlan& plan, int plan_fd, pid_t middle,
+                                  int report_in, const std::string& supervise)
 {
   // Until the middle process has exited, getppid() names it, not the parent we end up with
   // (init or a subreaper), which the state must record: wait for its exit on a pidfd.
   if (UniqueFd gone = pidfd_open(middle); gone) {
     wait_exit(gone.get(), Millis(5000));
   }
-  ::close(report[0]);
+  ::close(report_in);
   point_stdio_at_devnull();
-  const SupervisePlan plan{opt,          c.prior,     c.job->fd(), c.job->path(), c.job->mount_id(),
-                           c.lock.get(), c.log.get(), report[1],   c.replaced};
-  std::string why;
-  std::string text;
-  try {
-    text = write_plan(plan);
-  } catch (const PlanError& e) {
-    why = fmt::format("the supervise plan: {}", e.what());
-  }
-  UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "pg-supervise-plan", 0U)));
-  if (why.empty() &&
-      (!memfd || !write_all(memfd.get(), text) || ::lseek(memfd.get(), 0, SEEK_SET) != 0)) {
-    why = fmt::format("the supervise plan: {}", std::strerror(errno));
-  }
-  const std::vector<int> keep{plan.job_fd, plan.lock_fd, plan.log_fd, plan.report_fd, memfd.get()};
+  const std::vector<int> keep{plan.job_fd, plan.lock_fd, plan.log_fd, plan.report_fd, plan_fd};
   close_inherited_fds(keep);
   for (int fd : keep) {
     ::fcntl(fd, F_SETFD, 0); // across the exec; pg-supervise makes them close-on-exec again
   }
-  if (why.empty() && ::chdir("/") < 0) {
+  std::string why;
+  if (::chdir("/") < 0) {
     why = fmt::format("chdir /: {}", std::strerror(errno));
-  }
-  if (why.empty()) {
-    const std::string fd_arg = std::to_string(memfd.get());
-    const char* argv[] = {"pg-supervise", fd_arg.c_str(), opt.name.c_str(), nullptr};
+  } else {
+    const std::string fd_arg = std::to_string(plan_fd);
+    const char* argv[] = {"pg-supervise", fd_arg.c_str(), plan.opt.name.c_str(), nullptr};
     ::execve(supervise.c_str(), const_cast<char* const*>(argv), environ);
     why = fmt::format("cannot run {}: {}", supervise, std::strerror(errno));
   }
-  write_all(report[1], fmt::format("fail\t1\t{}\n", why));
+  write_all(plan.report_fd, fmt::format("fail\t1\t{}\n", why));
   ::_exit(k_exit_env);
 }
 
@@ -524,6 +509,14 @@ int run_detached(const Options& opt, Claim& c, const std::string& supervise)
   if (::pipe2(report, O_CLOEXEC) < 0) {
     return fail(opt, k_exit_env, std::string("pipe: ") + std::strerror(errno));
   }
+  UniqueFd report_in(report[0]);
+  UniqueFd report_out(report[1]);
+  const SupervisePlan plan{opt,          c.prior,     c.job->fd(), c.job->path(), c.job->mount_id(),
+                           c.lock.get(), c.log.get(), report[1],   c.replaced};
+  UniqueFd plan_fd;
+  if (auto why = write_plan_fd(plan, plan_fd)) {
+    return fail(opt, k_exit_env, fmt::format("{}: {}", opt.name, after_replace(c.replaced, *why)));
+  }
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t mid = ::fork();
@@ -539,15 +532,14 @@ int run_detached(const Options& opt, Claim& c, const std::string& supervise)
     if (sup_pid != 0) {
       ::_exit(sup_pid < 0 ? 1 : 0);
     }
-    exec_supervisor(opt, c, middle, report, supervise);
+    exec_supervisor(plan, plan_fd.get(), middle, report[0], supervise);
   }
-  ::close(report[1]);
+  report_out.reset();
+  plan_fd.reset();
   int ws = 0;
   while (::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
   }
-  const int status = read_report(opt, *c.job, report[0]);
-  ::close(report[0]);
-  return status;
+  return read_report(opt, *c.job, report_in.get());
 }
 
 } // namespace

@@ -1,11 +1,18 @@
 #include "supervise_plan.h"
 
+#include "syscalls.h"
+
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <system_error>
 #include <type_traits>
 
@@ -366,6 +373,21 @@ std::string write_plan(const SupervisePlan& plan)
     }
   }
   return text;
+}
+
+std::optional<std::string> write_plan_fd(const SupervisePlan& plan, UniqueFd& memfd)
+{
+  std::string text;
+  try {
+    text = write_plan(plan);
+  } catch (const PlanError& e) {
+    return fmt::format("the supervise plan: {}", e.what());
+  }
+  memfd = UniqueFd(static_cast<int>(::syscall(SYS_memfd_create, "pg-supervise-plan", MFD_CLOEXEC)));
+  if (!memfd || !write_all(memfd.get(), text) || ::lseek(memfd.get(), 0, SEEK_SET) != 0) {
+    return fmt::format("the supervise plan: {}", std::strerror(errno));
+  }
+  return std::nullopt;
 }
 
 SupervisePlan read_plan(std::string_view text)

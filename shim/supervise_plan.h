@@ -5,6 +5,7 @@
 // for each element of a list (docs/supervise-plan.md). Both ends are the same build.
 #pragma once
 
+#include "fd.h"
 #include "options.h"
 
 #include <sys/types.h>
@@ -56,6 +57,10 @@ public:
 // Throws PlanError when a value holds a NUL byte (a damaged record's path, say: state.json can
 // carry one as \u0000), which would end its record early and start another.
 std::string write_plan(const SupervisePlan& plan);
+// The plan written into a new memfd (close-on-exec, read from its start), by the launcher
+// before it forks: a plan that cannot be written fails the launch there, before anything is
+// started. Returns why it failed.
+std::optional<std::string> write_plan_fd(const SupervisePlan& plan, UniqueFd& memfd);
 // A launch that failed after --replace ended what ran: why, saying nothing of the job runs now.
 std::string after_replace(bool replaced, const std::string& why);
 // Throws PlanError naming the record that is not one of the plan's, or not of its kind.

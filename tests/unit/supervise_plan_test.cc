@@ -2,7 +2,9 @@
 // what the launcher wrote, and a damaged plan is refused, never half read.
 #include "supervise_plan.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -142,6 +144,26 @@ TEST(SupervisePlan, AValueWithANulByteIsNotWritten)
   p = full_plan();
   p.opt.def.argv.push_back("a\0b"s);
   EXPECT_THROW(write_plan(p), PlanError);
+}
+
+// What pg-run execs pg-supervise with: the plan in a memfd, read from its start, closed at any
+// other exec; a plan that cannot be written leaves no descriptor and says why.
+TEST(SupervisePlan, TheLauncherWritesItIntoAMemfd)
+{
+  using namespace std::string_literals;
+  UniqueFd fd;
+  ASSERT_EQ(write_plan_fd(full_plan(), fd), std::nullopt);
+  ASSERT_TRUE(fd);
+  EXPECT_EQ(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  std::string text(write_plan(full_plan()).size() + 1, 'x');
+  EXPECT_EQ(::read(fd.get(), text.data(), text.size()), static_cast<ssize_t>(text.size() - 1));
+  text.pop_back();
+  EXPECT_EQ(read_plan(text), full_plan());
+  SupervisePlan p = full_plan();
+  p.opt.def.log = "/tmp/x\0y"s;
+  UniqueFd none;
+  EXPECT_EQ(write_plan_fd(p, none), "the supervise plan: its log holds a NUL byte");
+  EXPECT_FALSE(none);
 }
 
 TEST(SupervisePlan, DamageIsRefused)
