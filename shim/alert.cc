@@ -257,12 +257,8 @@ void Alerter::send(const Outgoing& o)
   const std::string message = alert_message(o);
   m_record(ev::Alert{kind, seq, o.held, message});
   std::string error = m_start_error;
-  errno = 0; // a short send sets none: say so rather than a stale one
-  if (error.empty() && !m_helper.request(seq, kind, alert_env(o, m_name, m_def.log))) {
-    error = errno == EAGAIN   ? std::string("the alert helper's queue is full")
-            : errno == EINVAL ? std::string("a variable of the alert holds a NUL byte")
-            : errno != 0      ? std::string("the alert helper is gone: ") + std::strerror(errno)
-                              : std::string("the request to the alert helper was cut short");
+  if (error.empty()) {
+    error = m_helper.request(seq, kind, alert_env(o, m_name, m_def.log)).value_or("");
   }
   if (!error.empty()) {
     ev::AlertResult r;

@@ -12,6 +12,7 @@
 #include "syscalls.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -399,21 +400,26 @@ void AlertHelper::start(const HookSpec& spec, int job_dirfd)
   m_sock = std::move(ours);
 }
 
-bool AlertHelper::request(uint64_t seq, const std::string& alert,
-                          const std::vector<std::string>& vars)
+std::optional<std::string> AlertHelper::request(uint64_t seq, const std::string& alert,
+                                                const std::vector<std::string>& vars)
 {
   if (!m_sock) {
-    errno = EPIPE;
-    return false;
+    return fmt::format("the alert helper is gone: {}", std::strerror(EPIPE));
   }
   const std::optional<std::string> msg = encode_hook_request({seq, alert, vars});
   if (!msg) {
-    errno = EINVAL;
-    return false;
+    return "a variable of the alert holds a NUL byte";
   }
-  return retry_eintr([&] {
-           return ::send(m_sock.get(), msg->data(), msg->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-         }) == static_cast<ssize_t>(msg->size());
+  const ssize_t n = retry_eintr(
+      [&] { return ::send(m_sock.get(), msg->data(), msg->size(), MSG_DONTWAIT | MSG_NOSIGNAL); });
+  if (n == static_cast<ssize_t>(msg->size())) {
+    return std::nullopt;
+  }
+  if (n >= 0) {
+    return "the request to the alert helper was cut short";
+  }
+  return errno == EAGAIN ? std::string("the alert helper's queue is full")
+                         : fmt::format("the alert helper is gone: {}", std::strerror(errno));
 }
 
 std::optional<std::string> encode_hook_request(const HookRequest& r)

@@ -39,10 +39,10 @@ public:
   void start(const HookSpec& spec, int job_dirfd);
   bool running() const { return m_sock.valid(); }
   pid_t pid() const { return m_pid; }
-  // Queues one hook run with vars (KEY=VALUE), numbered seq for its result event; false with
-  // errno when the helper cannot take it (gone: EPIPE/ECONNRESET; its queue full: EAGAIN; a
-  // field holds a NUL byte: EINVAL).
-  bool request(uint64_t seq, const std::string& alert, const std::vector<std::string>& vars);
+  // Queues one hook run with vars (KEY=VALUE), numbered seq for its result event. Returns why
+  // the helper did not take it (gone, its queue full, a field holds a NUL byte), or nothing.
+  std::optional<std::string> request(uint64_t seq, const std::string& alert,
+                                     const std::vector<std::string>& vars);
   // No more requests: the helper runs what is queued, then exits.
   void close() { m_sock.reset(); }
 
