@@ -89,12 +89,6 @@ std::string text_of(const nlohmann::json& j, const char* key)
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-pid_t pid_of(const nlohmann::json& j, const char* key)
-{
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
-}
-
 } // namespace
 
 int run_and_wait(const std::vector<std::string>& argv, ChildOutput out)
@@ -160,6 +154,12 @@ PgRunReport run_pg_run_json(const std::vector<std::string>& args)
   return r;
 }
 
+pid_t report_pid(const nlohmann::json& report, const char* key)
+{
+  const auto it = report.is_object() ? report.find(key) : report.end();
+  return it != report.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
+}
+
 void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait)
 {
   const nlohmann::json& j = run.report;
@@ -185,10 +185,10 @@ void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait)
     r.message = early_end_text(wait, j["last_exit"]);
     return;
   }
-  const pid_t pid = pid_of(j, "pid");
+  const pid_t pid = report_pid(j, "pid");
   r.pid = pid > 0 ? std::optional<pid_t>(pid) : std::nullopt;
-  r.message =
-      receipt_text(text_of(j, "log"), wait, state == "starting", pid, pid_of(j, "supervisor_pid"));
+  r.message = receipt_text(text_of(j, "log"), wait, state == "starting", pid,
+                           report_pid(j, "supervisor_pid"));
 }
 
 JobView look_after(const JobDir& dir, CtlResult& r)

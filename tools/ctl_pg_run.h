@@ -39,6 +39,9 @@ struct PgRunReport {
 // why a launch failed). Throws Failure (1) when no pg-run is beside pg-ctl.
 PgRunReport run_pg_run_json(const std::vector<std::string>& args);
 
+// A pid of pg-run's report ("pid", "supervisor_pid"), or 0 when it has none.
+pid_t report_pid(const nlohmann::json& report, const char* key);
+
 // A launch's result from pg-run's report: its receipt ("running, pid P (supervisor S), log L"),
 // or a task that completed during --wait ("ended during the 5s wait: exit code 0 ..."), or "not
 // started (pg-run's status N)"; a run that failed during --wait has its last output lines

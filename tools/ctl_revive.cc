@@ -64,37 +64,52 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   if (st.deadline_at && wall_now() >= *st.deadline_at) {
     return end_at_deadline(dir, st, std::move(r));
   }
-  // pg-run --revive here; in a scope, this revival again (`pg-ctl revive NAME`), which then
-  // runs pg-run there. Either says why on stderr when it fails.
-  std::vector<std::string> argv =
-      unit.empty()
-          ? pg_run_argv({"--state-dir", jobs.path, "--name=" + v.name, "--revive", "--quiet"})
-          : std::vector<std::string>{ro.self, "--state-dir", jobs.path, "revive"};
-  if (ro.replace) {
-    argv.emplace_back("--replace");
-  }
-  if (!unit.empty()) {
-    argv.push_back(v.name);
-  }
-  const int status = unit.empty() ? run_and_wait(argv, ChildOutput::Inherit)
-                                  : run_in_scope(unit, "process-guardian job " + v.name, argv);
-  const JobView after = look_after(dir, r);
+  // pg-run --revive here, its --json report read; in a scope, this revival again (`pg-ctl
+  // revive NAME`), which then runs pg-run there, and the record is read after it. Either says
+  // why on stderr when it fails.
+  int status = k_exit_ok;
+  pid_t supervisor = 0;
   const std::string in = unit.empty() ? "" : " in scope " + unit;
+  if (unit.empty()) {
+    std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + v.name, "--revive"};
+    if (ro.replace) {
+      args.emplace_back("--replace");
+    }
+    const PgRunReport run = run_pg_run_json(args);
+    status = run.status;
+    if (run.report.is_object()) {
+      take_launch_report(r, run, Millis{0});
+      supervisor = report_pid(run.report, "supervisor_pid");
+    } else { // pg-run printed no report: what the record says
+      const JobView after = look_after(dir, r);
+      supervisor = after.state ? after.state->supervisor.pid : 0;
+    }
+  } else {
+    std::vector<std::string> argv{ro.self, "--state-dir", jobs.path, "revive"};
+    if (ro.replace) {
+      argv.emplace_back("--replace");
+    }
+    argv.push_back(v.name);
+    status = run_in_scope(unit, "process-guardian job " + v.name, argv);
+    const JobView after = look_after(dir, r);
+    if (status == k_exit_ok && (!after.state || !is_live(after.state->state))) {
+      r.message = fmt::format("not running after its revival{}: {}", in,
+                              after.state ? to_string(after.shown) : after.error);
+      return r;
+    }
+    supervisor = after.state ? after.state->supervisor.pid : 0;
+  }
   if (status != k_exit_ok) {
+    r.ok = false;
     r.message = fmt::format("not revived (status {}{}){}", status, in,
                             status == k_exit_busy && !ro.replace
                                 ? ": processes of its old run live; --replace ends them"
                                 : "");
     return r;
   }
-  if (!unit.empty() && (!after.state || !is_live(after.state->state))) {
-    r.message = fmt::format("not running after its revival{}: {}", in,
-                            after.state ? to_string(after.shown) : after.error);
-    return r;
-  }
   r.ok = true;
   r.message = fmt::format("revived ({}){}: running, pid {} (supervisor {})", why, in,
-                          r.pid.value_or(0), after.state ? after.state->supervisor.pid : 0);
+                          r.pid.value_or(0), supervisor);
   return r;
 }
 
