@@ -1,6 +1,7 @@
 // The output relay (rotation, timestamps, marked lines) and --wait, end to end.
 #include "harness.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace pg::e2e {
@@ -117,15 +118,24 @@ TEST_F(Wait, AOneshotThatCompletesWithinTheWaitSucceeds)
 
 // When pg-run returns from a --wait that saw the run end, the record says that end already:
 // the supervisor answers its launcher after the end is applied (it answered before, and the
-// final state was written a moment later, so a look right after read "running").
+// final state was written a moment later, so a look right after read "running"). Each state
+// write is slowed (a fault injected with LD_PRELOAD) so that an answer sent before the final
+// write returns well before it: without the slowing, the window was too short to be seen.
 TEST_F(Wait, TheRecordIsFinalWhenAWaitThatSawTheEndReturns)
 {
-  Result r = run(job("task", {"--oneshot", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "0"}));
+  StartOptions slow;
+  slow.env = {{"LD_PRELOAD", SLOW_STATE_WRITE_SO}, {"PG_TEST_SLOW_STATE_MS", "400"}};
+  if (const char* asan = std::getenv("ASAN_OPTIONS")) {
+    // The preloaded wrapper comes before ASan's runtime in a sanitized build: allowed here.
+    slow.env.emplace_back("ASAN_OPTIONS", std::string(asan) + ":verify_asan_link_order=0");
+  }
+  Result r =
+      run(job("task", {"--oneshot", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "0"}), slow);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(state("task")["state"], "completed") << "read at once, with no wait";
   EXPECT_EQ(events("task", "end").size(), 1u);
-  r = run(
-      job("crash", {"--restart", "never", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "3"}));
+  r = run(job("crash", {"--restart", "never", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "3"}),
+          slow);
   ASSERT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(state("crash")["state"], "failed") << "read at once, with no wait";
   wait_end("task");
