@@ -385,7 +385,9 @@ std::optional<std::string> write_plan_fd(const SupervisePlan& plan, UniqueFd& me
   }
   memfd = UniqueFd(static_cast<int>(::syscall(SYS_memfd_create, "pg-supervise-plan", MFD_CLOEXEC)));
   if (!memfd || !write_all(memfd.get(), text) || ::lseek(memfd.get(), 0, SEEK_SET) != 0) {
-    return fmt::format("the supervise plan: {}", std::strerror(errno));
+    const int err = errno;
+    memfd.reset();
+    return fmt::format("the supervise plan: {}", std::strerror(err));
   }
   return std::nullopt;
 }

@@ -80,9 +80,10 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
     if (run.report.is_object()) {
       take_launch_report(r, run, Millis{0});
       supervisor = report_pid(run.report, "supervisor_pid");
-    } else { // pg-run printed no report: what the record says
+    }
+    if (!r.state) { // no report, or an error report (it has no state): what the record says
       const JobView after = look_after(dir, r);
-      supervisor = after.state ? after.state->supervisor.pid : 0;
+      supervisor = supervisor != 0 ? supervisor : after.state ? after.state->supervisor.pid : 0;
     }
   } else {
     std::vector<std::string> argv{ro.self, "--state-dir", jobs.path, "revive"};

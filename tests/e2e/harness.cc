@@ -596,6 +596,9 @@ std::vector<std::string> E2e::environment(const StartOptions& opt) const
   std::vector<std::string> drop{"PG_STATE_DIR", "NOTIFY_SOCKET", "XDG_STATE_HOME", "HOME",
                                 "PG_E2E_MARK"};
   drop.insert(drop.end(), opt.unset_env.begin(), opt.unset_env.end());
+  if (!opt.preload.empty()) {
+    drop.emplace_back("LD_PRELOAD");
+  }
   for (const auto& [k, v] : opt.env) {
     drop.push_back(k);
   }
@@ -612,6 +615,10 @@ std::vector<std::string> E2e::environment(const StartOptions& opt) const
     } else if (std::find(drop.begin(), drop.end(), key) == drop.end()) {
       env.push_back(entry);
     }
+  }
+  if (!opt.preload.empty()) {
+    asan += ":verify_asan_link_order=0";
+    env.push_back("LD_PRELOAD=" + opt.preload);
   }
   // Detached supervisors' stderr is /dev/null: sanitizer reports go to files the teardown
   // checks (the last log_path wins over one inherited from the caller).

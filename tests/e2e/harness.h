@@ -51,6 +51,9 @@ struct StartOptions {
   std::string cwd;
   std::optional<unsigned> umask;
   bool stdout_pty = false; // stdout on a pseudo-terminal (read by the test), not a pipe
+  // LD_PRELOAD, for a fault to inject (tests/helpers); ASan is told that its runtime may come
+  // after it in the library list.
+  std::string preload;
 
   // Run as this user and group (the test runs as root): setgroups, setgid, setuid in the child.
   std::optional<uid_t> uid;

@@ -1,7 +1,6 @@
 // The output relay (rotation, timestamps, marked lines) and --wait, end to end.
 #include "harness.h"
 
-#include <cstdlib>
 #include <filesystem>
 
 namespace pg::e2e {
@@ -124,14 +123,15 @@ TEST_F(Wait, AOneshotThatCompletesWithinTheWaitSucceeds)
 TEST_F(Wait, TheRecordIsFinalWhenAWaitThatSawTheEndReturns)
 {
   StartOptions slow;
-  slow.env = {{"LD_PRELOAD", SLOW_STATE_WRITE_SO}, {"PG_TEST_SLOW_STATE_MS", "400"}};
-  if (const char* asan = std::getenv("ASAN_OPTIONS")) {
-    // The preloaded wrapper comes before ASan's runtime in a sanitized build: allowed here.
-    slow.env.emplace_back("ASAN_OPTIONS", std::string(asan) + ":verify_asan_link_order=0");
-  }
+  slow.preload = SLOW_STATE_WRITE_SO;
+  slow.env = {{"PG_TEST_SLOW_STATE_MS", "400"}};
+  const auto t0 = Clock::now();
   Result r =
       run(job("task", {"--oneshot", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "0"}), slow);
   ASSERT_EQ(r.status, 0) << r.err;
+  // Two slowed writes at least (the run's start, its end) before the answer: else the fault
+  // was not injected, and this test could not tell the orders apart.
+  ASSERT_GE(Clock::now() - t0, 800ms) << "state writes were not slowed: " << r.err;
   EXPECT_EQ(state("task")["state"], "completed") << "read at once, with no wait";
   EXPECT_EQ(events("task", "end").size(), 1u);
   r = run(job("crash", {"--restart", "never", "--wait", "5s"}, {"--sleep", "100ms", "--exit", "3"}),

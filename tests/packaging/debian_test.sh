@@ -79,8 +79,10 @@ bin=$root/usr/bin
 "$bin/pg-run" --version
 output_has -q '^pg-ls ' "$bin/pg-ls" --version
 output_has -q '^pg-ctl ' "$bin/pg-ctl" --version
-# The C++ runtime is Debian's shared one (the upstream build links it statically).
-output_has -q 'libstdc++.so.6' ldd "$bin/pg-run" || { echo "pg-run: no shared libstdc++" >&2; exit 1; }
+# The C++ runtime is Debian's shared one, in the supervisor too (the upstream build links it
+# statically into pg-supervise).
+output_has -q 'libstdc++.so.6' ldd "$root/usr/libexec/process-guardian/pg-supervise" ||
+  { echo "pg-supervise: no shared libstdc++" >&2; exit 1; }
 
 output_has -q 'pg-run' env MANPATH="$root/usr/share/man" man -P cat pg-run 2>/dev/null ||
   { echo "man pg-run: nothing from $root/usr/share/man" >&2; exit 1; }
