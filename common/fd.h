@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
 namespace pg {
@@ -42,5 +43,21 @@ public:
 private:
   int m_fd = -1;
 };
+
+// A pipe's two ends, each owned.
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+// pipe2(flags): both ends, or nothing (errno says why).
+inline std::optional<Pipe> make_pipe(int flags)
+{
+  int p[2];
+  if (::pipe2(p, flags) < 0) {
+    return std::nullopt;
+  }
+  return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+}
 
 } // namespace pg

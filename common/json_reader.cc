@@ -67,14 +67,14 @@ void check_scalar_root(od::document& doc, od::json_type type, const char* end)
   }
 }
 
+constexpr std::string_view k_holds_nul = "holds a NUL byte";
+
 } // namespace
 
 void field_fail(std::string what)
 {
   throw FieldError{std::move(what)};
 }
-
-constexpr std::string_view k_holds_nul = "holds a NUL byte";
 
 std::string field_message(std::string_view key, std::string_view what)
 {

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "events.h"
 #include "exit_status.h"
+#include "fd.h"
 #include "proc.h"
 #include "signals.h"
 #include "spawn.h"
@@ -185,8 +186,8 @@ private:
     Hook h;
     h.req = std::move(m_queue.front());
     m_queue.pop_front();
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) {
+    std::optional<Pipe> out = make_pipe(O_CLOEXEC);
+    if (!out) {
       fail(h.req, std::string("pipe: ") + std::strerror(errno));
       return;
     }
@@ -197,23 +198,20 @@ private:
                            merge_env(m_spec.env, h.req.vars),
                            m_spec.cwd,
                            m_spec.umask,
-                           p[1],
-                           p[1],
+                           out->write.get(),
+                           out->write.get(),
                            0,
                            {},
                            {}}; // the job's --limit is not the hook's
     const SpawnResult r = spawn(req);
     if (r.pid < 0) {
-      ::close(p[0]);
-      ::close(p[1]);
       fail(h.req, r.message());
       return;
     }
-    const pid_t pid = r.pid;
-    ::close(p[1]);
-    set_nonblock(p[0]);
-    h.pid = pid;
-    h.out.reset(p[0]);
+    out->write.reset();
+    set_nonblock(out->read.get());
+    h.pid = r.pid;
+    h.out = std::move(out->read);
     h.started = monotonic_now();
     h.deadline = h.started + m_spec.timeout;
     m_hook = std::move(h);

@@ -505,14 +505,13 @@ int read_report(const Options& opt, const JobDir& job, int fd)
 // has exec'd (or when --wait is over). Returns the launcher's exit status.
 int run_detached(const Options& opt, Claim& c, const std::string& supervise)
 {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) < 0) {
+  std::optional<Pipe> report = make_pipe(O_CLOEXEC);
+  if (!report) {
     return fail(opt, k_exit_env, std::string("pipe: ") + std::strerror(errno));
   }
-  UniqueFd report_in(report[0]);
-  UniqueFd report_out(report[1]);
-  const SupervisePlan plan{opt,          c.prior,     c.job->fd(), c.job->path(), c.job->mount_id(),
-                           c.lock.get(), c.log.get(), report[1],   c.replaced};
+  const SupervisePlan plan{
+      opt,          c.prior,     c.job->fd(),         c.job->path(), c.job->mount_id(),
+      c.lock.get(), c.log.get(), report->write.get(), c.replaced};
   UniqueFd plan_fd;
   if (auto why = write_plan_fd(plan, plan_fd)) {
     return fail(opt, k_exit_env, fmt::format("{}: {}", opt.name, after_replace(c.replaced, *why)));
@@ -532,14 +531,14 @@ int run_detached(const Options& opt, Claim& c, const std::string& supervise)
     if (sup_pid != 0) {
       ::_exit(sup_pid < 0 ? 1 : 0);
     }
-    exec_supervisor(plan, plan_fd.get(), middle, report[0], supervise);
+    exec_supervisor(plan, plan_fd.get(), middle, report->read.get(), supervise);
   }
-  report_out.reset();
+  report->write.reset();
   plan_fd.reset();
   int ws = 0;
   while (::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
   }
-  return read_report(opt, *c.job, report_in.get());
+  return read_report(opt, *c.job, report->read.get());
 }
 
 } // namespace

@@ -132,12 +132,12 @@ void Supervisor::setup()
   // stream is mirrored to our own. We keep the write ends: one pipe serves every run.
   const int streams = m_foreground ? 2 : 1;
   for (int i = 0; i < streams; ++i) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) {
+    std::optional<Pipe> p = make_pipe(O_CLOEXEC);
+    if (!p) {
       throw_errno("pipe");
     }
-    ::fcntl(p[0], F_SETPIPE_SZ, 1 << 20); // fewer wake-ups for chatty jobs; best effort
-    Output out{UniqueFd(p[0]), UniqueFd(p[1]), m_foreground ? 1 + i : -1};
+    ::fcntl(p->read.get(), F_SETPIPE_SZ, 1 << 20); // fewer wake-ups for chatty jobs; best effort
+    Output out{std::move(p->read), std::move(p->write), m_foreground ? 1 + i : -1};
     set_nonblock(out.read.get());
     m_outputs.push_back(std::move(out));
   }

@@ -1,6 +1,7 @@
 // pg-ctl logs' files, output and stop signals (ctl_log_io.h).
 #include "ctl_log_io.h"
 
+#include "fd.h"
 #include "syscalls.h"
 
 #include <fcntl.h>
@@ -34,10 +35,9 @@ void on_stop_signal(int)
 
 StopSignals::StopSignals()
 {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
-    m_read.reset(p[0]);
-    m_write.reset(p[1]);
+  if (std::optional<Pipe> p = make_pipe(O_CLOEXEC | O_NONBLOCK)) {
+    m_read = std::move(p->read);
+    m_write = std::move(p->write);
   }
   g_write_fd = m_write.get();
   g_raised = 0;
