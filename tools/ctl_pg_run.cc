@@ -45,10 +45,17 @@ void put_at(int fd, int to)
 }
 
 // Starts argv (PATH searched) with its stdout and stderr on out and err (-1: pg-ctl's own), after
-// pg-ctl's buffered output is written out; returns its pid, or -1 when it cannot fork. err is -1
-// or out (stdout is set first: an err that were descriptor 1 would be lost).
+// pg-ctl's buffered output is written out; returns its pid, or -1 when it cannot fork or an
+// argument holds a NUL byte (exec would cut it there: said on stderr). err is -1 or out (stdout
+// is set first: an err that were descriptor 1 would be lost).
 pid_t start_child(const std::vector<std::string>& argv, int out, int err)
 {
+  for (const auto& a : argv) {
+    if (a.find('\0') != std::string::npos) {
+      fmt::print(stderr, "pg-ctl: cannot run {}: an argument holds a NUL byte\n", argv[0]);
+      return -1;
+    }
+  }
   std::vector<char*> args = c_argv(argv);
   std::fflush(stdout);
   std::fflush(stderr);
@@ -122,17 +129,16 @@ PgRunReport run_pg_run_json(const std::vector<std::string>& args)
   std::vector<std::string> with_json{"--json"};
   with_json.insert(with_json.end(), args.begin(), args.end());
   const std::vector<std::string> argv = pg_run_argv(with_json); // throws when there is none
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) {
+  std::optional<Pipe> out_pipe = make_pipe(O_CLOEXEC);
+  if (!out_pipe) {
     return {};
   }
-  UniqueFd read_end(fds[0]);
-  UniqueFd write_end(fds[1]);
-  const pid_t pid = start_child(argv, write_end.get(), -1);
+  const pid_t pid = start_child(argv, out_pipe->write.get(), -1);
   if (pid < 0) {
     return {};
   }
-  write_end.reset(); // the end of file comes when pg-run (and what it left behind) closed it
+  out_pipe->write.reset(); // the end of file comes when pg-run (and what it left behind) closed it
+  const UniqueFd read_end = std::move(out_pipe->read);
   std::string out;
   char buf[4096];
   for (;;) {
@@ -201,6 +207,28 @@ JobView look_after(const JobDir& dir, CtlResult& r)
     }
   }
   return after;
+}
+
+Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const std::string& name,
+                               const std::vector<std::string>& args, Millis wait)
+{
+  const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
+  take_launch_report(r, run, wait);
+  Launched out{run.status, report_pid(run.report, "supervisor_pid")};
+  if (r.state) {
+    return out;
+  }
+  // No report, or an error report (it has no state): what the record says. A first launch may
+  // have made the state directory.
+  const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path);
+  const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
+  if (std::optional<JobDir> dir = at ? at->job(name, false) : std::nullopt) {
+    const JobView after = look_after(*dir, r);
+    if (out.supervisor == 0 && after.state) {
+      out.supervisor = after.state->supervisor.pid;
+    }
+  }
+  return out;
 }
 
 } // namespace pg

@@ -48,6 +48,20 @@ pid_t report_pid(const nlohmann::json& report, const char* key);
 // written on stderr, after pg-run's line, as pg-run writes them.
 void take_launch_report(CtlResult& r, const PgRunReport& run, Millis wait);
 
+// What a launch through pg-run gave: pg-run's exit status and the supervisor's pid (0: none
+// known).
+struct Launched {
+  int status = 127;
+  pid_t supervisor = 0;
+};
+
+// Launches job name through `pg-run --json` with args (pg-ctl's start, up and revive): r takes
+// pg-run's report (take_launch_report, with wait), or, when the report gives no state (pg-run
+// printed none, or an error), what the job's record in jobs says after it (look_after). The
+// supervisor's pid is the report's, else the record's.
+Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const std::string& name,
+                               const std::vector<std::string>& args, Millis wait);
+
 // The job as a launch or revival left it, from its record: r's state (the shown one) and its pid
 // while its supervisor lives; unchanged when the record cannot be read.
 JobView look_after(const JobDir& dir, CtlResult& r);

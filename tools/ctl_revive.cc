@@ -67,50 +67,40 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
   // pg-run --revive here, its --json report read; in a scope, this revival again (`pg-ctl
   // revive NAME`), which then runs pg-run there, and the record is read after it. Either says
   // why on stderr when it fails.
-  int status = k_exit_ok;
-  pid_t supervisor = 0;
+  Launched launched;
   const std::string in = unit.empty() ? "" : " in scope " + unit;
   if (unit.empty()) {
     std::vector<std::string> args{"--state-dir", jobs.path, "--name=" + v.name, "--revive"};
     if (ro.replace) {
       args.emplace_back("--replace");
     }
-    const PgRunReport run = run_pg_run_json(args);
-    status = run.status;
-    if (run.report.is_object()) {
-      take_launch_report(r, run, Millis{0});
-      supervisor = report_pid(run.report, "supervisor_pid");
-    }
-    if (!r.state) { // no report, or an error report (it has no state): what the record says
-      const JobView after = look_after(dir, r);
-      supervisor = supervisor != 0 ? supervisor : after.state ? after.state->supervisor.pid : 0;
-    }
+    launched = launch_through_pg_run(r, jobs, v.name, args, Millis{0});
   } else {
     std::vector<std::string> argv{ro.self, "--state-dir", jobs.path, "revive"};
     if (ro.replace) {
       argv.emplace_back("--replace");
     }
     argv.push_back(v.name);
-    status = run_in_scope(unit, "process-guardian job " + v.name, argv);
+    launched.status = run_in_scope(unit, "process-guardian job " + v.name, argv);
     const JobView after = look_after(dir, r);
-    if (status == k_exit_ok && (!after.state || !is_live(after.state->state))) {
+    if (launched.status == k_exit_ok && (!after.state || !is_live(after.state->state))) {
       r.message = fmt::format("not running after its revival{}: {}", in,
                               after.state ? to_string(after.shown) : after.error);
       return r;
     }
-    supervisor = after.state ? after.state->supervisor.pid : 0;
+    launched.supervisor = after.state ? after.state->supervisor.pid : 0;
   }
-  if (status != k_exit_ok) {
+  if (launched.status != k_exit_ok) {
     r.ok = false;
-    r.message = fmt::format("not revived (status {}{}){}", status, in,
-                            status == k_exit_busy && !ro.replace
+    r.message = fmt::format("not revived (status {}{}){}", launched.status, in,
+                            launched.status == k_exit_busy && !ro.replace
                                 ? ": processes of its old run live; --replace ends them"
                                 : "");
     return r;
   }
   r.ok = true;
   r.message = fmt::format("revived ({}){}: running, pid {} (supervisor {})", why, in,
-                          r.pid.value_or(0), supervisor);
+                          r.pid.value_or(0), launched.supervisor);
   return r;
 }
 

@@ -39,12 +39,7 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
   if (so.wait.count() > 0) {
     args.insert(args.end(), {"--wait", fmt::format("{}ms", so.wait.count())});
   }
-  const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
-  take_launch_report(r, run, so.wait);
-  if (!r.ok && !r.state) {
-    look_after(*dir, r);
-  }
-  if (run.status == k_exit_busy) {
+  if (launch_through_pg_run(r, jobs, name, args, so.wait).status == k_exit_busy) {
     r.message += ": processes of its lost run live; pg-ctl revive --replace ends them";
   }
   return r;

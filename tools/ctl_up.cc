@@ -39,17 +39,8 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
   if (replace) {
     args.insert(args.begin(), "--replace");
   }
-  const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
-  take_launch_report(r, run, Millis{0});
+  launch_through_pg_run(r, jobs, fj.name, args, Millis{0});
   if (!r.ok) {
-    if (!r.state) { // what its record says, when it has one
-      const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the launch
-      const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
-      std::optional<JobDir> dir = at ? at->job(fj.name, false) : std::nullopt;
-      if (dir) {
-        look_after(*dir, r);
-      }
-    }
     return r;
   }
   std::string receipt = r.message;
