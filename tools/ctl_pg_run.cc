@@ -209,8 +209,9 @@ JobView look_after(const JobDir& dir, CtlResult& r)
   return after;
 }
 
-Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const std::string& name,
-                               const std::vector<std::string>& args, Millis wait)
+Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const JobDir* dir,
+                               const std::string& name, const std::vector<std::string>& args,
+                               Millis wait)
 {
   const PgRunReport run = run_pg_run_json(args); // pg-run says why on stderr when it fails
   take_launch_report(r, run, wait);
@@ -218,11 +219,15 @@ Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const std::stri
   if (r.state) {
     return out;
   }
-  // No report, or an error report (it has no state): what the record says. A first launch may
-  // have made the state directory.
-  const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path);
-  const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
-  if (std::optional<JobDir> dir = at ? at->job(name, false) : std::nullopt) {
+  // No report, or an error report (it has no state): what the record says.
+  std::optional<JobDir> found;
+  if (dir == nullptr) {
+    const JobsAt now = jobs.dir ? JobsAt{} : open_jobs(jobs.path); // made by the launch
+    const std::optional<StateDir>& at = jobs.dir ? jobs.dir : now.dir;
+    found = at ? at->job(name, false) : std::nullopt;
+    dir = found ? &*found : nullptr;
+  }
+  if (dir != nullptr) {
     const JobView after = look_after(*dir, r);
     if (out.supervisor == 0 && after.state) {
       out.supervisor = after.state->supervisor.pid;

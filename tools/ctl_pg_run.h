@@ -57,10 +57,12 @@ struct Launched {
 
 // Launches job name through `pg-run --json` with args (pg-ctl's start, up and revive): r takes
 // pg-run's report (take_launch_report, with wait), or, when the report gives no state (pg-run
-// printed none, or an error), what the job's record in jobs says after it (look_after). The
-// supervisor's pid is the report's, else the record's.
-Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const std::string& name,
-                               const std::vector<std::string>& args, Millis wait);
+// printed none, or an error), what the job's record says after it (look_after): in dir, the
+// caller's open directory of the job, or, when null (a first launch may have made it), found in
+// jobs. The supervisor's pid is the report's, else the record's.
+Launched launch_through_pg_run(CtlResult& r, const JobsAt& jobs, const JobDir* dir,
+                               const std::string& name, const std::vector<std::string>& args,
+                               Millis wait);
 
 // The job as a launch or revival left it, from its record: r's state (the shown one) and its pid
 // while its supervisor lives; unchanged when the record cannot be read.

@@ -74,7 +74,7 @@ CtlResult revive_one(const JobsAt& jobs, const JobDir& dir, const JobView& v,
     if (ro.replace) {
       args.emplace_back("--replace");
     }
-    launched = launch_through_pg_run(r, jobs, v.name, args, Millis{0});
+    launched = launch_through_pg_run(r, jobs, &dir, v.name, args, Millis{0});
   } else {
     std::vector<std::string> argv{ro.self, "--state-dir", jobs.path, "revive"};
     if (ro.replace) {

@@ -39,7 +39,7 @@ CtlResult start_one(const JobsAt& jobs, const std::string& name, const StartOpti
   if (so.wait.count() > 0) {
     args.insert(args.end(), {"--wait", fmt::format("{}ms", so.wait.count())});
   }
-  if (launch_through_pg_run(r, jobs, name, args, so.wait).status == k_exit_busy) {
+  if (launch_through_pg_run(r, jobs, &*dir, name, args, so.wait).status == k_exit_busy) {
     r.message += ": processes of its lost run live; pg-ctl revive --replace ends them";
   }
   return r;

@@ -39,7 +39,7 @@ CtlResult start_from_file(const JobsAt& jobs, const FileJob& fj, bool replace,
   if (replace) {
     args.insert(args.begin(), "--replace");
   }
-  launch_through_pg_run(r, jobs, fj.name, args, Millis{0});
+  launch_through_pg_run(r, jobs, nullptr, fj.name, args, Millis{0});
   if (!r.ok) {
     return r;
   }

@@ -139,9 +139,12 @@ TEST_F(PgCtlRevive, NamesTheRevivedRunsPidEvenWhenItEndsAtOnce)
   for (int i = 0; i < k_jobs; ++i) {
     const std::vector<Json> starts = wait_events(name(i), "start", 2);
     const std::string pid = std::to_string(starts[1]["pid"].get<pid_t>());
-    EXPECT_TRUE(contains(r.out, name(i) + ": revived (") &&
-                contains(r.out, ": running, pid " + pid + " (supervisor "))
-        << name(i) + "'s revived run is pid " + pid + "; pg-ctl said:\n" + r.out;
+    // The job's own line: "flashN: revived (why): running, pid P (supervisor S)".
+    const size_t at = r.out.find(name(i) + ": revived (");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    EXPECT_TRUE(contains(line, ": running, pid " + pid + " (supervisor "))
+        << name(i) + "'s revived run is pid " + pid + "; pg-ctl said: " + line;
     EXPECT_EQ(wait_end(name(i))["state"], "completed");
   }
 }
