@@ -64,7 +64,7 @@ int main(int argc, char** argv)
       s.last_exit = e;
       s.updated_at = e.at;
       job->open_lock();
-      job->write_state(pg::to_json(s));
+      job->write_state(s);
       pg::EventLog events(job->fd());
       std::string at = pg::format_rfc3339(s.run_started_at.value());
       events.append({{"event", "launch"}, {"at", at}, {"command", s.definition.argv}});

@@ -1,7 +1,9 @@
 #include "state.h"
 
+#include "json_writer.h"
 #include "signals.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -27,31 +29,12 @@ std::optional<E> from_names(const std::array<const char*, N>& names, std::string
   return std::nullopt;
 }
 
-json opt_time(const std::optional<WallTime>& t)
-{
-  return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
 double seconds(Millis m)
 {
   return static_cast<double>(m.count()) / 1000.0;
 }
 
-json limit_value(LimitValue v)
-{
-  return v ? json(*v) : json(nullptr);
-}
-
 } // namespace
-
-json to_json(const std::vector<Limit>& limits)
-{
-  json out = json::object();
-  for (const Limit& l : limits) {
-    out[l.name] = {{"soft", limit_value(l.soft)}, {"hard", limit_value(l.hard)}};
-  }
-  return out;
-}
 
 std::string to_string(RunState s)
 {
@@ -84,133 +67,223 @@ bool is_live(RunState s)
          s == RunState::Stopping;
 }
 
-json to_json(const JobDefinition& d)
+namespace {
+
+void write_limits(JsonWriter& w, const std::vector<Limit>& limits)
 {
-  json env = json::array();
-  for (const auto& [k, v] : d.env) {
-    env.push_back(k + "=" + v);
+  // By name, the last of a repeated one, as a JSON object keeps its keys.
+  std::vector<const Limit*> sorted;
+  sorted.reserve(limits.size());
+  for (const Limit& l : limits) {
+    sorted.push_back(&l);
   }
-  return json{
-      {"command", d.argv},
-      {"resolved", d.resolved},
-      {"cwd", d.cwd},
-      {"umask", d.umask},
-      {"path", d.path},
-      {"env", env},
-      {"env_file", d.env_file.empty() ? json(nullptr) : json(d.env_file)},
-      {"oneshot", d.oneshot},
-      {"duration_s", seconds(d.duration)},
-      {"restart_policy", to_string(d.restart)},
-      {"max_restarts", d.max_restarts ? json(*d.max_restarts) : json("unlimited")},
-      {"restart_window_s", seconds(d.restart_window)},
-      {"restart_delay_s", seconds(d.restart_delay)},
-      {"restart_delay_max_s", seconds(d.restart_delay_max)},
-      {"stop_signal", signal_name(d.stop_signal)},
-      {"stop_timeout_s", seconds(d.stop_timeout)},
-      {"log", d.log},
-      {"log_max_size", d.log_max_size},
-      {"log_keep", d.log_keep},
-      {"log_timestamps", d.log_timestamps},
-      {"notify", d.notify},
-      {"watchdog_s", seconds(d.watchdog)},
-      {"stall_s", seconds(d.stall)},
-      {"max_memory", d.max_memory},
-      {"restart_every_s", seconds(d.restart_every)},
-      {"on_failure", d.on_failure.empty() ? json(nullptr) : json(d.on_failure)},
-      {"alert_cooldown_s", seconds(d.alert_cooldown)},
-      {"alert_timeout_s", seconds(d.alert_timeout)},
-      {"jobs_file", d.jobs_file.empty() ? json(nullptr) : json(d.jobs_file)},
-      {"limits", to_json(d.limits)},
-      {"memory_cap", d.memory_cap},
-      {"tasks_cap", d.tasks_cap},
-      {"cpu_quota_pct", d.cpu_quota_pct},
-  };
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Limit* a, const Limit* b) { return a->name < b->name; });
+  w.begin_object();
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const Limit& l = *sorted[i];
+    if (i + 1 < sorted.size() && sorted[i + 1]->name == l.name) {
+      continue;
+    }
+    w.key(l.name).begin_object();
+    w.key("hard").opt_integer(l.hard);
+    w.key("soft").opt_integer(l.soft);
+    w.end_object();
+  }
+  w.end_object();
 }
 
-json to_json(const ExitRecord& e)
+void write_opt_text(JsonWriter& w, const std::string& s)
 {
-  const std::optional<int> code = e.exit_code();
+  s.empty() ? w.null() : w.string(s);
+}
+
+void write_strings(JsonWriter& w, const std::vector<std::string>& items)
+{
+  w.begin_array();
+  for (const std::string& s : items) {
+    w.string(s);
+  }
+  w.end_array();
+}
+
+void write_supervisor(JsonWriter& w, const SupervisorRecord& s)
+{
+  w.begin_object();
+  w.key("boot_id").string(s.boot_id);
+  w.key("cgroup").string(s.cgroup);
+  w.key("pid").integer(s.pid);
+  w.key("pid_namespace")
+      .opt_integer(s.pid_namespace != 0 ? std::optional(s.pid_namespace) : std::nullopt);
+  w.key("start_time").integer(s.start_time);
+  w.end_object();
+  w.key("supervisor_parent").begin_object();
+  w.key("command").string(s.parent_command);
+  w.key("pid").integer(s.parent_pid);
+  w.end_object();
+}
+
+void write_tree(JsonWriter& w, const std::vector<TreeProcess>& tree)
+{
+  w.begin_array();
+  for (const TreeProcess& p : tree) {
+    w.begin_object();
+    w.key("pid").integer(p.pid);
+    w.key("start_time").integer(p.start_time);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+} // namespace
+
+// Every object's keys in their byte order, as a JSON object (std::map) kept them.
+void write_json(JsonWriter& w, const JobDefinition& d)
+{
+  w.begin_object();
+  w.key("alert_cooldown_s").real(seconds(d.alert_cooldown));
+  w.key("alert_timeout_s").real(seconds(d.alert_timeout));
+  w.key("command");
+  write_strings(w, d.argv);
+  w.key("cpu_quota_pct").integer(d.cpu_quota_pct);
+  w.key("cwd").string(d.cwd);
+  w.key("duration_s").real(seconds(d.duration));
+  w.key("env").begin_array();
+  std::string pair;
+  for (const auto& [k, v] : d.env) {
+    pair.assign(k).append(1, '=').append(v);
+    w.string(pair);
+  }
+  w.end_array();
+  w.key("env_file");
+  write_opt_text(w, d.env_file);
+  w.key("jobs_file");
+  write_opt_text(w, d.jobs_file);
+  w.key("limits");
+  write_limits(w, d.limits);
+  w.key("log").string(d.log);
+  w.key("log_keep").integer(d.log_keep);
+  w.key("log_max_size").integer(d.log_max_size);
+  w.key("log_timestamps").boolean(d.log_timestamps);
+  w.key("max_memory").integer(d.max_memory);
+  w.key("max_restarts");
+  d.max_restarts ? w.integer(*d.max_restarts) : w.string("unlimited");
+  w.key("memory_cap").integer(d.memory_cap);
+  w.key("notify").boolean(d.notify);
+  w.key("on_failure");
+  write_opt_text(w, d.on_failure);
+  w.key("oneshot").boolean(d.oneshot);
+  w.key("path").string(d.path);
+  w.key("resolved").string(d.resolved);
+  w.key("restart_delay_max_s").real(seconds(d.restart_delay_max));
+  w.key("restart_delay_s").real(seconds(d.restart_delay));
+  w.key("restart_every_s").real(seconds(d.restart_every));
+  w.key("restart_policy").string(to_string(d.restart));
+  w.key("restart_window_s").real(seconds(d.restart_window));
+  w.key("stall_s").real(seconds(d.stall));
+  w.key("stop_signal").string(signal_name(d.stop_signal));
+  w.key("stop_timeout_s").real(seconds(d.stop_timeout));
+  w.key("tasks_cap").integer(d.tasks_cap);
+  w.key("umask").integer(d.umask);
+  w.key("watchdog_s").real(seconds(d.watchdog));
+  w.end_object();
+}
+
+void write_json(JsonWriter& w, const ExitRecord& e)
+{
   const std::optional<int> sig = e.exit_signal();
-  return json{
-      {"pid", e.pid > 0 ? json(e.pid) : json(nullptr)},
-      {"code", code ? json(*code) : json(nullptr)},
-      {"signal", sig ? json(signal_name(*sig)) : json(nullptr)},
-      {"core_dumped", e.status && e.status->core_dumped},
-      {"runtime_s", e.runtime_s},
-      {"outcome", to_string(e.outcome)},
-      {"cause", e.cause},
-      {"at", format_rfc3339(e.at)},
-      {"max_rss_kb", e.max_rss_kb ? json(*e.max_rss_kb) : json(nullptr)},
-      {"user_cpu_s", e.user_cpu_s ? json(*e.user_cpu_s) : json(nullptr)},
-      {"sys_cpu_s", e.sys_cpu_s ? json(*e.sys_cpu_s) : json(nullptr)},
-  };
+  w.begin_object();
+  w.key("at").time(e.at);
+  w.key("cause").string(e.cause);
+  w.key("code").opt_integer(e.exit_code());
+  w.key("core_dumped").boolean(e.status && e.status->core_dumped);
+  w.key("max_rss_kb").opt_integer(e.max_rss_kb);
+  w.key("outcome").string(to_string(e.outcome));
+  w.key("pid").opt_integer(e.pid > 0 ? std::optional(e.pid) : std::nullopt);
+  w.key("runtime_s").real(e.runtime_s);
+  w.key("signal").opt_string(sig ? std::optional(signal_name(*sig)) : std::nullopt);
+  w.key("sys_cpu_s").opt_real(e.sys_cpu_s);
+  w.key("user_cpu_s").opt_real(e.user_cpu_s);
+  w.end_object();
+}
+
+void write_json(JsonWriter& w, const StorageFault& f)
+{
+  w.begin_object();
+  w.key("error").string(f.error);
+  w.key("events_dropped").integer(f.events_dropped);
+  w.key("events_queued").integer(f.events_queued);
+  w.key("since").time(f.since);
+  w.key("state_writes_failed").integer(f.state_writes_failed);
+  w.key("until").opt_time(f.until);
+  w.end_object();
+}
+
+void write_json(JsonWriter& w, const Handover& h)
+{
+  w.begin_object();
+  w.key("at").time(h.at);
+  w.key("from_pid").integer(h.from_pid);
+  w.key("pid").integer(h.pid);
+  w.end_object();
+}
+
+template <typename T> void write_opt(JsonWriter& w, const std::optional<T>& v)
+{
+  v ? write_json(w, *v) : w.null();
+}
+
+void write_json(JsonWriter& w, const JobState& s)
+{
+  w.begin_object();
+  w.key("deadline_at").opt_time(s.deadline_at);
+  w.key("definition");
+  write_json(w, s.definition);
+  w.key("end_cause").string(s.end_cause);
+  w.key("failures").opt_integer(s.failures);
+  w.key("failures_since_ack").integer(s.failures_since_ack);
+  w.key("handover");
+  write_opt(w, s.handover);
+  w.key("job_cgroup");
+  write_strings(w, s.job_cgroup);
+  w.key("last_ack_at").opt_time(s.last_ack_at);
+  w.key("last_exit");
+  write_opt(w, s.last_exit);
+  w.key("log_drop_error").string(s.log_drop_error);
+  w.key("log_dropped_bytes").integer(s.log_dropped_bytes);
+  w.key("memory_rss_bytes").opt_integer(s.memory_rss);
+  w.key("name").string(s.name);
+  w.key("next_start_at").opt_time(s.next_start_at);
+  w.key("pid").opt_integer(s.pid);
+  w.key("restarts").integer(s.restarts);
+  w.key("run").integer(s.run);
+  w.key("run_id").string(s.run_id);
+  w.key("run_started_at").opt_time(s.run_started_at);
+  w.key("run_started_boot_ns").integer(s.run_started_boot_ns);
+  w.key("schema_version").integer(k_schema_version);
+  w.key("started_at").opt_time(s.started_at);
+  w.key("state").string(to_string(s.state));
+  w.key("status_text").string(s.status_text);
+  w.key("storage_error");
+  write_opt(w, s.storage_error);
+  w.key("supervisor");
+  write_supervisor(w, s.supervisor); // and supervisor_parent, which follows it
+  w.key("tree");
+  write_tree(w, s.tree);
+  w.key("updated_at").time(s.updated_at);
+  w.end_object();
+}
+
+void append_state_line(std::string& out, const JobState& s)
+{
+  JsonWriter w(out);
+  write_json(w, s);
+  out += '\n';
 }
 
 json supervisor_parent_json(const SupervisorRecord& s)
 {
   return json{{"pid", s.parent_pid}, {"command", s.parent_command}};
-}
-
-json to_json(const StorageFault& f)
-{
-  return json{
-      {"error", f.error},
-      {"since", format_rfc3339(f.since)},
-      {"until", opt_time(f.until)},
-      {"events_queued", f.events_queued},
-      {"events_dropped", f.events_dropped},
-      {"state_writes_failed", f.state_writes_failed},
-  };
-}
-
-json to_json(const Handover& h)
-{
-  return json{{"from_pid", h.from_pid}, {"pid", h.pid}, {"at", format_rfc3339(h.at)}};
-}
-
-json to_json(const JobState& s)
-{
-  json tree = json::array();
-  for (const TreeProcess& p : s.tree) {
-    tree.push_back({{"pid", p.pid}, {"start_time", p.start_time}});
-  }
-  return json{
-      {"schema_version", k_schema_version},
-      {"name", s.name},
-      {"state", to_string(s.state)},
-      {"supervisor",
-       {{"pid", s.supervisor.pid},
-        {"start_time", s.supervisor.start_time},
-        {"boot_id", s.supervisor.boot_id},
-        {"cgroup", s.supervisor.cgroup},
-        {"pid_namespace",
-         s.supervisor.pid_namespace != 0 ? json(s.supervisor.pid_namespace) : json(nullptr)}}},
-      {"supervisor_parent", supervisor_parent_json(s.supervisor)},
-      {"pid", s.pid ? json(*s.pid) : json(nullptr)},
-      {"run_id", s.run_id},
-      {"started_at", opt_time(s.started_at)},
-      {"run_started_at", opt_time(s.run_started_at)},
-      {"run_started_boot_ns", s.run_started_boot_ns},
-      {"deadline_at", opt_time(s.deadline_at)},
-      {"next_start_at", opt_time(s.next_start_at)},
-      {"restarts", s.restarts},
-      {"run", s.run},
-      {"status_text", s.status_text},
-      {"memory_rss_bytes", s.memory_rss ? json(*s.memory_rss) : json(nullptr)},
-      {"last_exit", s.last_exit ? to_json(*s.last_exit) : json(nullptr)},
-      {"handover", s.handover ? to_json(*s.handover) : json(nullptr)},
-      {"end_cause", s.end_cause},
-      {"log_dropped_bytes", s.log_dropped_bytes},
-      {"log_drop_error", s.log_drop_error},
-      {"storage_error", s.storage_error ? to_json(*s.storage_error) : json(nullptr)},
-      {"tree", tree},
-      {"job_cgroup", s.job_cgroup},
-      {"definition", to_json(s.definition)},
-      {"updated_at", format_rfc3339(s.updated_at)},
-      {"failures_since_ack", s.failures_since_ack},
-      {"last_ack_at", opt_time(s.last_ack_at)},
-      {"failures", s.failures ? json(*s.failures) : json(nullptr)},
-  };
 }
 
 std::string dump_line(const json& j)

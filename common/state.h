@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "exit_status.h"
+#include "json_writer.h"
 #include "parse.h"
 #include "rlimits.h"
 
@@ -197,16 +198,31 @@ struct JobState {
   bool operator==(const JobState&) const = default;
 };
 
-// The one writer of state.json and of its objects (the JSON values; dump_line writes them).
-nlohmann::json to_json(const JobDefinition& d);
-nlohmann::json to_json(const ExitRecord& e);
-nlohmann::json to_json(const JobState& s);
-nlohmann::json to_json(const StorageFault& f);
-nlohmann::json to_json(const Handover& h);
+// The one writer of state.json and of its objects, as text (json_writer.h): each object's keys
+// in their byte order, nlohmann's dump(-1) of the same values byte for byte.
+void write_json(JsonWriter& w, const JobDefinition& d);
+void write_json(JsonWriter& w, const ExitRecord& e);
+void write_json(JsonWriter& w, const StorageFault& f);
+void write_json(JsonWriter& w, const Handover& h);
+void write_json(JsonWriter& w, const JobState& s);
+// state.json's text: the state's one line of JSON and its newline, appended to out.
+void append_state_line(std::string& out, const JobState& s);
+// An object above as a JSON value, for the callers that embed it (an exit event) or look into it:
+// its text parsed, so written by the one writer.
+template <typename T>
+requires requires(JsonWriter& w, const T& v)
+{
+  write_json(w, v);
+}
+nlohmann::json to_json(const T& v)
+{
+  std::string text;
+  JsonWriter w(text);
+  write_json(w, v);
+  return nlohmann::json::parse(text);
+}
 // The supervisor's parent as every output names it: "supervisor_parent": {"pid", "command"}.
 nlohmann::json supervisor_parent_json(const SupervisorRecord& s);
-// --limit's values: {"nofile": {"soft": 64, "hard": 128}}, null for unlimited.
-nlohmann::json to_json(const std::vector<Limit>& limits);
 
 // The one reader of state.json (state_read.cc), from its text: throws std::runtime_error naming
 // the damaged field ("field 'definition': field 'command' is empty"), or saying why the text is

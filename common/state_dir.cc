@@ -187,9 +187,12 @@ std::optional<JobDir> StateDir::job(const std::string& name, bool create) const
   return JobDir(name, std::move(path), std::move(fd), mount_id);
 }
 
-void JobDir::write_state(const nlohmann::json& state) const
+void JobDir::write_state(const JobState& state) const
 {
-  write_file("state.json", dump_line(state) + "\n");
+  std::string text;
+  text.reserve(2048);
+  append_state_line(text, state);
+  write_file("state.json", text);
 }
 
 void JobDir::write_file(const std::string& file, std::string_view text) const

@@ -14,6 +14,8 @@
 
 namespace pg {
 
+struct JobState;
+
 // An unusable or unsafe state directory (a symlink, another user's, writable by others...).
 class StateDirError : public std::runtime_error {
 public:
@@ -36,8 +38,9 @@ public:
   // The mount the directory is on (statx's mount id), or 0 when unknown.
   uint64_t mount_id() const { return m_mount_id; }
 
-  // Replaces state.json atomically (temp file + rename); throws std::system_error.
-  void write_state(const nlohmann::json& state) const;
+  // Replaces state.json atomically (temp file + rename) with the state's text (state.h);
+  // throws std::system_error.
+  void write_state(const JobState& state) const;
   // Replaces a file of this directory (state.json, environ) atomically with text, mode 0600:
   // a temp file FILE.tmp.PID, then rename. Throws std::system_error.
   void write_file(const std::string& file, std::string_view text) const;

@@ -1,12 +1,14 @@
 // libFuzzer target: state.json as pg-ls, pg-ctl, pg-run and revive read it (parse_job_state,
 // the one reader), then everything pg-ls renders from the result. The reader refuses as not
 // JSON what nlohmann refuses, reads the rest as nlohmann's value of it says, and what it accepts
-// writes back and reads again as the same state.
+// writes back, byte for byte as the DOM writer that the streaming one replaced wrote it
+// (tests/helpers/state_json_oracle.h), and reads again as the same state.
 #include "job_view.h"
 #include "json_reader.h"
 #include "ls_format.h"
 #include "ls_history.h"
 #include "state.h"
+#include "state_json_oracle.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -86,7 +88,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   }
   // What was accepted must write back and read again as the same state (the supervisor of a
   // revived job rewrites it).
-  if (pg::parse_job_state(pg::dump_line(pg::to_json(*s))) != *s) {
+  std::string written;
+  pg::append_state_line(written, *s);
+  if (written != pg::oracle::state_line(*s) || pg::parse_job_state(written) != *s) {
     std::abort();
   }
   render(*s, s->state);

@@ -555,7 +555,7 @@ void Supervisor::flush_state()
   // Never before our own last_ack_at: nothing we write reads as acknowledged after the fact.
   m_pub.updated_at = supervisor_time(m_pub, wall_now());
   try {
-    m_job.write_state(to_json(m_pub));
+    m_job.write_state(m_pub);
   } catch (const std::exception& e) {
     // The job matters more than our bookkeeping: keep supervising (supervisor_storage.cc).
     storage_failed(e, true);

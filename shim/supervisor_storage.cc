@@ -117,7 +117,7 @@ void Supervisor::storage_retry()
     }
     // The state as it is now (still saying the fault lasts): proves state.json can be written.
     m_pub.updated_at = wall_now();
-    m_job.write_state(to_json(m_pub));
+    m_job.write_state(m_pub);
   } catch (const std::exception&) {
     m_fault.retrying = false;
     return; // next time: the timer is set

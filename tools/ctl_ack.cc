@@ -93,7 +93,7 @@ bool ack_under_lock(const JobDir& dir, CtlResult& r)
   const unsigned failures = acknowledge(st, at);
   const std::string by = fmt::format("{} (pid {})", process_command(::getpid()), ::getpid());
   EventLog(dir.fd()).append(nlohmann::json(ev::Ack{at, failures, by}));
-  dir.write_state(to_json(st));
+  dir.write_state(st);
   acknowledged(r, failures);
   return true;
 }

@@ -55,7 +55,7 @@ CtlResult stop_lost_job(const JobDir& dir, CtlResult r, std::optional<Millis> ti
   nlohmann::json ended = ev::End{to_string(end.state), end.end_cause, "pg-ctl stop"};
   ended["at"] = format_rfc3339(end.updated_at);
   events.append(ended);
-  dir.write_state(to_json(end));
+  dir.write_state(end);
   r.ok = true;
   r.state = end.state;
   r.pid.reset();

@@ -39,7 +39,7 @@ CtlResult end_at_deadline(const JobDir& dir, const JobState& st, CtlResult r)
   end.pid.reset();
   end.next_start_at.reset();
   end.updated_at = wall_now();
-  dir.write_state(to_json(end));
+  dir.write_state(end);
   EventLog events(dir.fd());
   nlohmann::json ended = ev::End{to_string(end.state), end.end_cause, "pg-ctl revive"};
   ended["at"] = format_rfc3339(wall_now());

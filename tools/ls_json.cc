@@ -1,13 +1,11 @@
 #include "ls_json.h"
 
+#include "json_writer.h"
 #include "ls_text.h"
 #include "proc.h"
 #include "signals.h"
 
-#include <fmt/format.h>
-
 #include <array>
-#include <iterator>
 #include <optional>
 
 namespace pg {
@@ -26,130 +24,11 @@ std::optional<uint64_t> json_pid_namespace(const JobView& v)
   return v.state->supervisor.pid_namespace;
 }
 
-// Pretty-printed JSON as nlohmann's dump(2) writes it, straight into a string: containers
-// open on their line, one member or item a line, "{}" and "[]" when empty.
-class JsonWriter {
-public:
-  explicit JsonWriter(std::string& out) : m_out(out) {}
-  // Starts inside an open array that holds items_before items already (streamed arrays).
-  JsonWriter(std::string& out, int items_before) : m_out(out), m_counts{items_before} {}
-
-  void begin_object() { open('{'); }
-  void end_object() { close('}'); }
-  void begin_array() { open('['); }
-  void end_array() { close(']'); }
-  // A member's key; its value follows.
-  JsonWriter& key(std::string_view k) // plain ASCII, never escaped
-  {
-    next();
-    m_out += '"';
-    m_out += k;
-    m_out += "\": ";
-    m_keyed = true;
-    return *this;
-  }
-  void null() { item("null"); }
-  void boolean(bool b) { item(b ? "true" : "false"); }
-  template <typename T> void integer(T n)
-  {
-    prefix();
-    fmt::format_to(std::back_inserter(m_out), "{}", n);
-  }
-  void real(double d)
-  {
-    prefix();
-    m_out += ordered_json(d).dump(); // nlohmann's own shortest form ("1800.5", "1e-05")
-  }
-  void string(std::string_view s)
-  {
-    prefix();
-    quoted(s);
-  }
-  void opt_string(const std::optional<std::string>& s) { s ? string(*s) : null(); }
-  void time(const std::optional<WallTime>& t) { t ? string(format_rfc3339(*t)) : null(); }
-
-private:
-  void open(char c)
-  {
-    prefix();
-    m_out += c;
-    m_counts.push_back(0);
-  }
-  void close(char c)
-  {
-    const bool empty = m_counts.back() == 0;
-    m_counts.pop_back();
-    if (!empty) {
-      m_out += '\n';
-      m_out.append(2 * m_counts.size(), ' ');
-    }
-    m_out += c;
-  }
-  // Before a member or an array item: the separator and the indentation.
-  void next()
-  {
-    if (m_counts.empty()) {
-      return;
-    }
-    if (m_counts.back()++ > 0) {
-      m_out += ',';
-    }
-    m_out += '\n';
-    m_out.append(2 * m_counts.size(), ' ');
-  }
-  // Before a value: nothing after a key, the item's separator in an array.
-  void prefix()
-  {
-    if (m_keyed) {
-      m_keyed = false;
-    } else {
-      next();
-    }
-  }
-  void item(std::string_view text)
-  {
-    prefix();
-    m_out += text;
-  }
-  void quoted(std::string_view s)
-  {
-    const size_t mark = m_out.size();
-    m_out += '"';
-    size_t run = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x20 || c >= 0x80) {
-        // Control characters and UTF-8 (valid or not): nlohmann's own escaping and replacement.
-        m_out.resize(mark);
-        m_out += ordered_json(std::string(s))
-                     .dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-        return;
-      }
-      if (c == '"' || c == '\\') {
-        m_out.append(s.substr(run, i - run));
-        m_out += '\\';
-        run = i;
-      }
-    }
-    m_out.append(s.substr(run));
-    m_out += '"';
-  }
-
-  std::string& m_out;
-  std::vector<int> m_counts; // members or items written, per open container
-  bool m_keyed = false;      // a key was written, its value comes next
-};
-
-template <typename T> void opt_integer(JsonWriter& w, const std::optional<T>& n)
-{
-  n ? w.integer(*n) : w.null();
-}
-
 void write_exit(JsonWriter& w, const ExitRecord& e)
 {
   w.begin_object();
   w.key("code");
-  opt_integer(w, e.exit_code());
+  w.opt_integer(e.exit_code());
   const std::optional<int> sig = e.exit_signal();
   w.key("signal").opt_string(sig ? std::optional(signal_name(*sig)) : std::nullopt);
   w.key("core_dumped").boolean(e.status && e.status->core_dumped);
@@ -158,9 +37,9 @@ void write_exit(JsonWriter& w, const ExitRecord& e)
   w.key("cause").string(e.cause);
   w.key("at").string(format_rfc3339(e.at));
   w.key("pid");
-  opt_integer(w, e.pid > 0 ? std::optional<pid_t>(e.pid) : std::nullopt);
+  w.opt_integer(e.pid > 0 ? std::optional<pid_t>(e.pid) : std::nullopt);
   w.key("max_rss_kb");
-  opt_integer(w, e.max_rss_kb);
+  w.opt_integer(e.max_rss_kb);
   w.key("user_cpu_s");
   e.user_cpu_s ? w.real(*e.user_cpu_s) : w.null();
   w.key("sys_cpu_s");
@@ -182,11 +61,11 @@ void write_shown(JsonWriter& w, const ListedJob& job)
   v.shown == RunState::Lost ? w.integer(v.leftovers.size()) : w.null();
   w.key("error").opt_string(v.error.empty() ? std::nullopt : std::optional(v.error));
   w.key("supervisor_pid");
-  opt_integer(w, st && v.supervisor_alive && !v.other_pid_namespace
-                     ? std::optional<pid_t>(st->supervisor.pid)
-                     : std::nullopt);
+  w.opt_integer(st && v.supervisor_alive && !v.other_pid_namespace
+                    ? std::optional<pid_t>(st->supervisor.pid)
+                    : std::nullopt);
   w.key("pid");
-  opt_integer(w, st ? live_pid(job) : std::nullopt);
+  w.opt_integer(st ? live_pid(job) : std::nullopt);
 }
 
 // What runs and how: the definition, the run's times and counts (null without a state).
@@ -207,17 +86,17 @@ void write_run(JsonWriter& w, const ListedJob& job)
   }
   w.key("resolved").opt_string(d ? std::optional(d->resolved) : std::nullopt);
   w.key("cwd").opt_string(d ? std::optional(d->cwd) : std::nullopt);
-  w.key("started_at").time(st ? st->started_at : std::nullopt);
-  w.key("run_started_at").time(st && job.uptime ? st->run_started_at : std::nullopt);
+  w.key("started_at").opt_time(st ? st->started_at : std::nullopt);
+  w.key("run_started_at").opt_time(st && job.uptime ? st->run_started_at : std::nullopt);
   w.key("uptime_s");
   job.uptime ? w.integer(job.uptime->count()) : w.null();
   w.key("duration_s");
   d ? w.real(static_cast<double>(d->duration.count()) / 1000.0) : w.null();
   w.key("duration_done");
   job.duration_done ? w.real(*job.duration_done) : w.null();
-  w.key("deadline_at").time(st ? st->deadline_at : std::nullopt);
+  w.key("deadline_at").opt_time(st ? st->deadline_at : std::nullopt);
   w.key("next_start_at")
-      .time(st && v.shown == RunState::Backoff ? st->next_start_at : std::nullopt);
+      .opt_time(st && v.shown == RunState::Backoff ? st->next_start_at : std::nullopt);
   w.key("restarts");
   st ? w.integer(st->restarts) : w.null();
   w.key("restart_policy").opt_string(d ? std::optional(to_string(d->restart)) : std::nullopt);
@@ -241,7 +120,7 @@ void write_ack(JsonWriter& w, const JobState* st)
 {
   w.key("failures_since_ack");
   st ? w.integer(st->failures_since_ack) : w.null();
-  w.key("last_ack_at").time(st ? st->last_ack_at : std::nullopt);
+  w.key("last_ack_at").opt_time(st ? st->last_ack_at : std::nullopt);
 }
 
 // The last exit, the supervisor, the state's age and the storage trouble. The keys after
@@ -272,7 +151,7 @@ void write_record(JsonWriter& w, const ListedJob& job)
   } else {
     w.null();
   }
-  w.key("updated_at").time(st ? std::optional(st->updated_at) : std::nullopt);
+  w.key("updated_at").opt_time(st ? std::optional(st->updated_at) : std::nullopt);
   w.key("storage_fault")
       .opt_string(v.storage_fault.empty() ? std::nullopt : std::optional(v.storage_fault));
   if (!st) {
@@ -288,7 +167,7 @@ void write_record(JsonWriter& w, const ListedJob& job)
     w.begin_object();
     w.key("error").string(f.error);
     w.key("since").time(f.since);
-    w.key("until").time(f.until);
+    w.key("until").opt_time(f.until);
     w.key("events_queued").integer(f.events_queued);
     w.key("events_dropped").integer(f.events_dropped);
     w.key("state_writes_failed").integer(f.state_writes_failed);
@@ -297,7 +176,7 @@ void write_record(JsonWriter& w, const ListedJob& job)
     w.null();
   }
   w.key("pid_namespace");
-  opt_integer(w, json_pid_namespace(v));
+  w.opt_integer(json_pid_namespace(v));
   write_ack(w, st);
 }
 
@@ -419,7 +298,7 @@ constexpr std::array<DefinitionMember, 22> k_definition{{
      [](JsonWriter& w, const JobState& st) { seconds(w, st.definition.alert_timeout); }},
     {"jobs_file", [](JsonWriter& w,
                      const JobState& st) { w.opt_string(text_or_null(st.definition.jobs_file)); }},
-    {"failures", [](JsonWriter& w, const JobState& st) { opt_integer(w, st.failures); }},
+    {"failures", [](JsonWriter& w, const JobState& st) { w.opt_integer(st.failures); }},
 }};
 
 // The members of k_definition, each null without a state.
@@ -450,7 +329,7 @@ void append_job_json(std::string& out, const ListedJob& job, size_t index)
   if (index == 0) {
     out += '[';
   }
-  JsonWriter w(out, index == 0 ? 0 : 1);
+  JsonWriter w(out, 2, index == 0 ? 0 : 1);
   write_job(w, job);
 }
 
@@ -473,7 +352,7 @@ std::string jobs_json_text(const std::vector<ListedJob>& jobs)
 ordered_json job_json(const ListedJob& job)
 {
   std::string text;
-  JsonWriter w(text);
+  JsonWriter w(text, 2);
   write_job(w, job);
   return ordered_json::parse(text);
 }
@@ -481,7 +360,7 @@ ordered_json job_json(const ListedJob& job)
 ordered_json exit_json(const ExitRecord& e)
 {
   std::string text;
-  JsonWriter w(text);
+  JsonWriter w(text, 2);
   write_exit(w, e);
   return ordered_json::parse(text);
 }

@@ -49,7 +49,7 @@ protected:
     s.supervisor.start_time = sup != nullptr ? sup->start_time : 0;
     s.supervisor.boot_id = boot_id();
     s.updated_at = wall_now();
-    dir->write_state(to_json(s));
+    dir->write_state(s);
   }
   // Holds name's lock as its supervisor would, for the test's life.
   void hold_lock(const StateDir& sd, const std::string& name)

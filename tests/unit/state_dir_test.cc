@@ -1,5 +1,7 @@
 #include "state_dir.h"
 
+#include "state.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -275,14 +277,20 @@ TEST_F(StateDirTest, WriteStateWritesOneJsonLineReadableBack)
 {
   StateDir sd = state();
   JobDir j = job(sd);
-  const json doc = {{"name", "bot"}, {"restarts", 3}, {"argv", {"a", "b c"}}};
+  JobState doc;
+  doc.name = "bot";
+  doc.restarts = 3;
+  doc.definition.argv = {"a", "b c"};
   j.write_state(doc);
   std::string text;
   ASSERT_TRUE(j.read("state.json", text));
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
   EXPECT_EQ(text.find('\n'), text.size() - 1);
-  EXPECT_EQ(json::parse(text), doc);
+  const json read = json::parse(text);
+  EXPECT_EQ(read.at("name"), "bot");
+  EXPECT_EQ(read.at("restarts"), 3);
+  EXPECT_EQ(read.at("definition").at("command"), json({"a", "b c"}));
   EXPECT_EQ(mode_of(j.path() + "/state.json") & 07777, 0600U);
 }
 
@@ -290,11 +298,13 @@ TEST_F(StateDirTest, WriteStateLeavesNoTemporaryFileBehind)
 {
   StateDir sd = state();
   JobDir j = job(sd);
-  for (int i = 0; i < 5; ++i) {
-    j.write_state({{"n", i}});
+  JobState s;
+  for (unsigned i = 0; i < 5; ++i) {
+    s.restarts = i;
+    j.write_state(s);
   }
   EXPECT_EQ(entries(j.path()), (std::vector<std::string>{"state.json"}));
-  EXPECT_EQ(json::parse(slurp(j.path() + "/state.json")).at("n"), 4);
+  EXPECT_EQ(json::parse(slurp(j.path() + "/state.json")).at("restarts"), 4);
 }
 
 TEST_F(StateDirTest, WriteStateReplacesTheFileInsteadOfRewritingIt)
@@ -303,21 +313,26 @@ TEST_F(StateDirTest, WriteStateReplacesTheFileInsteadOfRewritingIt)
   // never truncated and rewritten in place.
   StateDir sd = state();
   JobDir j = job(sd);
-  j.write_state({{"version", "old"}, {"pad", std::string(1000, 'x')}});
+  JobState s;
+  s.name = "old";
+  s.status_text = std::string(1000, 'x');
+  j.write_state(s);
   const std::string path = j.path() + "/state.json";
   std::ifstream old_reader(path);
   struct stat before {};
   ASSERT_EQ(::stat(path.c_str(), &before), 0);
 
-  j.write_state({{"version", "new"}});
+  s.name = "new";
+  s.status_text.clear();
+  j.write_state(s);
 
   struct stat after {};
   ASSERT_EQ(::stat(path.c_str(), &after), 0);
   EXPECT_NE(before.st_ino, after.st_ino);
   std::stringstream ss;
   ss << old_reader.rdbuf();
-  EXPECT_EQ(json::parse(ss.str()).at("version"), "old");
-  EXPECT_EQ(json::parse(slurp(path)).at("version"), "new");
+  EXPECT_EQ(json::parse(ss.str()).at("name"), "old");
+  EXPECT_EQ(json::parse(slurp(path)).at("name"), "new");
 }
 
 TEST_F(StateDirTest, WriteStateNeverWritesThroughASymlink)
@@ -327,7 +342,7 @@ TEST_F(StateDirTest, WriteStateNeverWritesThroughASymlink)
   const std::string victim = m_root + "/victim";
   spit(victim, "precious");
   ASSERT_EQ(::symlink(victim.c_str(), (j.path() + "/state.json").c_str()), 0);
-  j.write_state({{"n", 1}});
+  j.write_state(JobState{});
   EXPECT_EQ(slurp(victim), "precious");
   EXPECT_TRUE(S_ISREG(mode_of(j.path() + "/state.json")));
 }
@@ -340,7 +355,7 @@ TEST_F(StateDirTest, WriteStateRefusesAPlantedTemporarySymlink)
   spit(victim, "precious");
   const std::string tmp = j.path() + "/state.json.tmp." + std::to_string(::getpid());
   ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
-  EXPECT_THROW(j.write_state({{"n", 1}}), std::system_error);
+  EXPECT_THROW(j.write_state(JobState{}), std::system_error);
   EXPECT_EQ(slurp(victim), "precious");
   EXPECT_FALSE(fs::exists(j.path() + "/state.json"));
 }
@@ -349,10 +364,12 @@ TEST_F(StateDirTest, WriteStateStoresInvalidUtf8WithReplacementCharacters)
 {
   StateDir sd = state();
   JobDir j = job(sd);
-  ASSERT_NO_THROW(j.write_state({{"argv", {"prog", "bad\xff"}}}));
+  JobState s;
+  s.definition.argv = {"prog", "bad\xff"};
+  ASSERT_NO_THROW(j.write_state(s));
   std::string text;
   ASSERT_TRUE(j.read("state.json", text));
-  EXPECT_EQ(json::parse(text).at("argv").at(1), "bad\xEF\xBF\xBD");
+  EXPECT_EQ(json::parse(text).at("definition").at("command").at(1), "bad\xEF\xBF\xBD");
 }
 
 TEST_F(StateDirTest, ReadReportsAnAbsentFile)
