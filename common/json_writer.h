@@ -1,6 +1,8 @@
-// The one writer of JSON text: what nlohmann's dump() writes, byte for byte, streamed into a
-// string without building a document first. Compact (state.json's line, dump(-1)) or indented
+// A writer of JSON text: what nlohmann's dump() writes, byte for byte, streamed into a string
+// without building a document first. Compact (state.json's line, dump(-1)) or indented
 // (pg-ls --json, dump(2)); invalid UTF-8 becomes U+FFFD (dump's error_handler_t::replace).
+// state.json and pg-ls --json are written with it; the events, the launch's report and pg-ctl's
+// --json are still nlohmann values dumped (dump_line), to move here next.
 #pragma once
 
 #include "clock.h"
@@ -14,8 +16,8 @@ namespace pg {
 
 // s as a JSON string, quoted: '"', '\\' and the control bytes escaped (\n, \t, ... and \u00xx
 // lowercase), other bytes as they are; each invalid UTF-8 sequence replaced by U+FFFD as
-// nlohmann's replace handler does (a bad byte ends the sequence, and is read again when it
-// could begin one).
+// nlohmann's replace handler does: a byte that cannot continue a sequence ends it (one U+FFFD)
+// and is read again on its own, a byte that cannot begin one is one U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
 // A double as nlohmann writes it: its shortest round-trip form, always with a '.' or an
 // exponent ("1.0", "0.25", "1e-05"); NaN and the infinities as null.
