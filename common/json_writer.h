@@ -23,7 +23,23 @@ void append_json_string(std::string& out, std::string_view s);
 // exponent ("1.0", "0.25", "1e-05"); NaN and the infinities as null.
 void append_json_real(std::string& out, double d);
 
-class JsonWriter {
+// The calls both writers share, made of their own: optional values as null, times as RFC 3339.
+template <typename W> class JsonCalls {
+public:
+  void opt_string(const std::optional<std::string>& s) { s ? self().string(*s) : self().null(); }
+  template <typename T> void opt_integer(const std::optional<T>& n)
+  {
+    n ? self().integer(*n) : self().null();
+  }
+  void opt_real(const std::optional<double>& d) { d ? self().real(*d) : self().null(); }
+  void time(WallTime t) { self().string(format_rfc3339(t)); }
+  void opt_time(const std::optional<WallTime>& t) { t ? time(*t) : self().null(); }
+
+private:
+  W& self() { return static_cast<W&>(*this); }
+};
+
+class JsonWriter : public JsonCalls<JsonWriter> {
 public:
   // indent < 0: one line, no spaces ("{"a":1}"); else a member or item a line, indented by
   // indent spaces a level ("{\n  \"a\": 1\n}"), "{}" and "[]" when empty.
@@ -59,11 +75,6 @@ public:
     prefix();
     append_json_string(m_out, s);
   }
-  void opt_string(const std::optional<std::string>& s) { s ? string(*s) : null(); }
-  template <typename T> void opt_integer(const std::optional<T>& n) { n ? integer(*n) : null(); }
-  void opt_real(const std::optional<double>& d) { d ? real(*d) : null(); }
-  void time(WallTime t) { string(format_rfc3339(t)); }
-  void opt_time(const std::optional<WallTime>& t) { t ? time(*t) : null(); }
 
 private:
   void open(char c);

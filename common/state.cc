@@ -1,6 +1,6 @@
 #include "state.h"
 
-#include "json_writer.h"
+#include "json_value_writer.h"
 #include "signals.h"
 
 #include <algorithm>
@@ -69,7 +69,7 @@ bool is_live(RunState s)
 
 namespace {
 
-void write_limits(JsonWriter& w, const std::vector<Limit>& limits)
+template <typename W> void write_limits(W& w, const std::vector<Limit>& limits)
 {
   // By name, the last of a repeated one, as a JSON object keeps its keys.
   std::vector<const Limit*> sorted;
@@ -93,12 +93,12 @@ void write_limits(JsonWriter& w, const std::vector<Limit>& limits)
   w.end_object();
 }
 
-void write_opt_text(JsonWriter& w, const std::string& s)
+template <typename W> void write_opt_text(W& w, const std::string& s)
 {
   s.empty() ? w.null() : w.string(s);
 }
 
-void write_strings(JsonWriter& w, const std::vector<std::string>& items)
+template <typename W> void write_strings(W& w, const std::vector<std::string>& items)
 {
   w.begin_array();
   for (const std::string& s : items) {
@@ -107,7 +107,7 @@ void write_strings(JsonWriter& w, const std::vector<std::string>& items)
   w.end_array();
 }
 
-void write_supervisor(JsonWriter& w, const SupervisorRecord& s)
+template <typename W> void write_supervisor(W& w, const SupervisorRecord& s)
 {
   w.begin_object();
   w.key("boot_id").string(s.boot_id);
@@ -123,7 +123,7 @@ void write_supervisor(JsonWriter& w, const SupervisorRecord& s)
   w.end_object();
 }
 
-void write_tree(JsonWriter& w, const std::vector<TreeProcess>& tree)
+template <typename W> void write_tree(W& w, const std::vector<TreeProcess>& tree)
 {
   w.begin_array();
   for (const TreeProcess& p : tree) {
@@ -138,7 +138,7 @@ void write_tree(JsonWriter& w, const std::vector<TreeProcess>& tree)
 } // namespace
 
 // Every object's keys in their byte order, as a JSON object (std::map) kept them.
-void write_json(JsonWriter& w, const JobDefinition& d)
+template <typename W> void write_json(W& w, const JobDefinition& d)
 {
   w.begin_object();
   w.key("alert_cooldown_s").real(seconds(d.alert_cooldown));
@@ -189,7 +189,7 @@ void write_json(JsonWriter& w, const JobDefinition& d)
   w.end_object();
 }
 
-void write_json(JsonWriter& w, const ExitRecord& e)
+template <typename W> void write_json(W& w, const ExitRecord& e)
 {
   const std::optional<int> sig = e.exit_signal();
   w.begin_object();
@@ -207,7 +207,7 @@ void write_json(JsonWriter& w, const ExitRecord& e)
   w.end_object();
 }
 
-void write_json(JsonWriter& w, const StorageFault& f)
+template <typename W> void write_json(W& w, const StorageFault& f)
 {
   w.begin_object();
   w.key("error").string(f.error);
@@ -219,7 +219,7 @@ void write_json(JsonWriter& w, const StorageFault& f)
   w.end_object();
 }
 
-void write_json(JsonWriter& w, const Handover& h)
+template <typename W> void write_json(W& w, const Handover& h)
 {
   w.begin_object();
   w.key("at").time(h.at);
@@ -228,12 +228,12 @@ void write_json(JsonWriter& w, const Handover& h)
   w.end_object();
 }
 
-template <typename T> void write_opt(JsonWriter& w, const std::optional<T>& v)
+template <typename W, typename T> void write_opt(W& w, const std::optional<T>& v)
 {
   v ? write_json(w, *v) : w.null();
 }
 
-void write_json(JsonWriter& w, const JobState& s)
+template <typename W> void write_json(W& w, const JobState& s)
 {
   w.begin_object();
   w.key("deadline_at").opt_time(s.deadline_at);
@@ -280,6 +280,17 @@ void append_state_line(std::string& out, const JobState& s)
   write_json(w, s);
   out += '\n';
 }
+
+// The writers' two forms: text (JsonWriter) and a value (JsonValueWriter).
+#define PG_WRITE_JSON(T)                                                                           \
+  template void write_json(JsonWriter&, const T&);                                                 \
+  template void write_json(JsonValueWriter&, const T&);
+PG_WRITE_JSON(JobDefinition)
+PG_WRITE_JSON(ExitRecord)
+PG_WRITE_JSON(StorageFault)
+PG_WRITE_JSON(Handover)
+PG_WRITE_JSON(JobState)
+#undef PG_WRITE_JSON
 
 json supervisor_parent_json(const SupervisorRecord& s)
 {

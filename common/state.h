@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "exit_status.h"
+#include "json_value_writer.h"
 #include "json_writer.h"
 #include "parse.h"
 #include "rlimits.h"
@@ -200,26 +201,27 @@ struct JobState {
 
 // The one writer of state.json and of its objects, as text (json_writer.h): each object's keys
 // in their byte order, nlohmann's dump(-1) of the same values byte for byte.
-void write_json(JsonWriter& w, const JobDefinition& d);
-void write_json(JsonWriter& w, const ExitRecord& e);
-void write_json(JsonWriter& w, const StorageFault& f);
-void write_json(JsonWriter& w, const Handover& h);
-void write_json(JsonWriter& w, const JobState& s);
+// W: JsonWriter (text) or JsonValueWriter (a nlohmann value), both instantiated in state.cc.
+template <typename W> void write_json(W& w, const JobDefinition& d);
+template <typename W> void write_json(W& w, const ExitRecord& e);
+template <typename W> void write_json(W& w, const StorageFault& f);
+template <typename W> void write_json(W& w, const Handover& h);
+template <typename W> void write_json(W& w, const JobState& s);
 // state.json's text: the state's one line of JSON and its newline, appended to out.
 void append_state_line(std::string& out, const JobState& s);
 // An object above as a JSON value, for the callers that embed it (an exit event) or look into it:
-// its text parsed, so written by the one writer.
+// written by its one write_json into the value.
 template <typename T>
-requires requires(JsonWriter& w, const T& v)
+requires requires(JsonValueWriter& w, const T& v)
 {
   write_json(w, v);
 }
 nlohmann::json to_json(const T& v)
 {
-  std::string text;
-  JsonWriter w(text);
+  nlohmann::json j;
+  JsonValueWriter w(j);
   write_json(w, v);
-  return nlohmann::json::parse(text);
+  return j;
 }
 // The supervisor's parent as every output names it: "supervisor_parent": {"pid", "command"}.
 nlohmann::json supervisor_parent_json(const SupervisorRecord& s);

@@ -411,12 +411,21 @@ TEST(StateJsonWriter, ARepeatedLimitKeepsItsLastValues)
   EXPECT_EQ(state_line(s), oracle::state_line(s));
 }
 
-TEST(StateJsonWriter, AnExitRecordsValueIsItsTextParsed)
+TEST(StateJsonWriter, TheValuesWrittenDumpAsTheTextIs)
 {
+  // to_json: the same write_json into a nlohmann value, which embeds it (an exit event) or
+  // changes it (tests of the reader), dumped as the text is written and as the oracle's value.
   Rng rng(5);
   for (int i = 0; i < 2'000; ++i) {
+    const JobState s = random_state(rng);
+    ASSERT_EQ(dumped(to_json(s)) + "\n", state_line(s));
     const ExitRecord e = random_exit(rng);
     ASSERT_EQ(dumped(to_json(e)), dumped(oracle::exit_value(e)));
+    const json value = to_json(e);
+    const json expected = oracle::exit_value(e);
+    for (const auto& [k, v] : expected.items()) { // number types included
+      ASSERT_EQ(value.at(k).type(), v.type()) << k;
+    }
   }
 }
 
